@@ -1,0 +1,3 @@
+//! listclean: clean email contact lists at high throughput.
+
+pub mod policy;
