@@ -1,0 +1,236 @@
+//! Normalizing: repair what a person or a spreadsheet did to an address cell.
+//!
+//! Owns the repairs (full width, stray spaces and invisible characters, quotes and trailing
+//! punctuation, `mailto:`, display names, domain case and IDN). It refuses to guess: a cell
+//! with several addresses, an obfuscated `(at)` or an annotation is returned as an error,
+//! not repaired. Whether the repaired address is acceptable is [`crate::validate`]'s job.
+
+use std::borrow::Cow;
+
+use unicode_normalization::UnicodeNormalization;
+
+use crate::address::{Address, split};
+use crate::verdict::{Reason, SyntaxError};
+
+/// Characters that are invisible and never part of an address: zero-width space and
+/// joiners, word joiner, and a BOM left inside a cell by an earlier bad conversion.
+const INVISIBLE: &[char] = &['\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}'];
+
+/// What separates several addresses written into one cell.
+const SEPARATORS: &[char] = &[',', ';', ' ', '/', '|', '\u{3001}', '\n', '\r', '\t'];
+
+/// Punctuation that sticks to the end of an address copied from a sentence or a list.
+const TRAILING: &[char] = &[',', ';', ':', '.', '\u{3002}', '\u{3001}'];
+
+/// Normalizes one email cell.
+///
+/// Returns the candidate address, borrowed from `cell` when nothing changed. The domain
+/// of the result is lowercase ASCII in A-label form; the local part keeps its case and
+/// may still be invalid.
+///
+/// # Errors
+/// [`Reason::Empty`] for a blank cell, [`Reason::EncodingError`] for a cell holding U+FFFD
+/// (the mark of an earlier failed decode), [`Reason::MultipleAddresses`], and
+/// [`Reason::Syntax`] for what cannot be split into one local part and one domain.
+///
+/// ```
+/// use listclean::normalize::normalize;
+/// let address = normalize("山田太郎＜Taro@EXAMPLE．co．jp＞").unwrap();
+/// assert_eq!(address.as_str(), "Taro@example.co.jp");
+/// ```
+pub fn normalize(cell: &str) -> Result<Address<'_>, Reason> {
+    let mut text: Cow<'_, str> = Cow::Borrowed(cell);
+    if !cell.is_ascii() {
+        if cell.contains('\u{FFFD}') {
+            return Err(Reason::EncodingError);
+        }
+        let folded: String = cell.nfkc().filter(|c| !INVISIBLE.contains(c)).collect();
+        if folded != cell {
+            text = Cow::Owned(folded);
+        }
+    }
+    text = unwrap(text);
+    if text.is_empty() {
+        return Err(Reason::Empty);
+    }
+    if holds_several_addresses(&text) {
+        return Err(Reason::MultipleAddresses);
+    }
+    let (local, domain) = split(&text).map_err(Reason::Syntax)?;
+    if text.contains(['(', ')']) {
+        return Err(Reason::Syntax(SyntaxError::Comment));
+    }
+    let domain = normalize_domain(domain).map_err(Reason::Syntax)?;
+    if let Cow::Owned(domain) = domain {
+        text = Cow::Owned(format!("{local}@{domain}"));
+    }
+    Address::new(text).map_err(Reason::Syntax)
+}
+
+/// Removes what wraps an address, repeatedly, until nothing more comes off: white space,
+/// `mailto:`, `Name <addr>`, wrapping quotes and trailing punctuation.
+fn unwrap(mut text: Cow<'_, str>) -> Cow<'_, str> {
+    loop {
+        let before = text.len();
+        text = map_borrowed(text, |s| {
+            let s = s.trim();
+            let s = strip_prefix_ignore_case(s, "mailto:")
+                .map(|rest| rest.split('?').next().unwrap_or(rest))
+                .unwrap_or(s);
+            let s = display_name_removed(s);
+            let s = wrapping_quotes_removed(s);
+            s.trim_start_matches([',', ';', ':'])
+                .trim_end_matches(TRAILING)
+        });
+        if text.len() == before {
+            return text;
+        }
+    }
+}
+
+/// Applies a slicing function to a `Cow`, keeping it borrowed when it was borrowed.
+fn map_borrowed<'a>(text: Cow<'a, str>, f: impl Fn(&str) -> &str) -> Cow<'a, str> {
+    match text {
+        Cow::Borrowed(s) => Cow::Borrowed(f(s)),
+        Cow::Owned(s) => {
+            let sliced = f(&s);
+            if sliced.len() == s.len() {
+                Cow::Owned(s)
+            } else {
+                Cow::Owned(sliced.to_owned())
+            }
+        }
+    }
+}
+
+fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| s[prefix.len()..].trim_start())
+}
+
+/// `Yamada Taro <taro@example.jp>` → `taro@example.jp`; the name may hold anything.
+fn display_name_removed(s: &str) -> &str {
+    match (s.strip_suffix('>'), s.rfind('<')) {
+        (Some(inner), Some(open)) if open < inner.len() => inner[open + 1..].trim(),
+        _ => s,
+    }
+}
+
+/// `"taro@example.jp"` → `taro@example.jp`, but `"taro"@example.jp` is left alone: that is
+/// a quoted local part, which validation rejects.
+fn wrapping_quotes_removed(s: &str) -> &str {
+    for quote in ['"', '\'', '`'] {
+        if let Some(inner) = s.strip_prefix(quote).and_then(|s| s.strip_suffix(quote))
+            && !inner.contains(quote)
+        {
+            return inner.trim();
+        }
+    }
+    s
+}
+
+/// Two or more pieces, split at separators, that each contain an `@`.
+fn holds_several_addresses(text: &str) -> bool {
+    text.bytes().filter(|&b| b == b'@').count() >= 2
+        && text
+            .split(SEPARATORS)
+            .filter(|piece| piece.contains('@'))
+            .count()
+            >= 2
+}
+
+/// Lowercases the domain and converts an internationalized domain to A-labels (UTS #46).
+/// U+3002 (the ideographic full stop, and U+FF61 after NFKC) counts as a dot here only.
+fn normalize_domain(domain: &str) -> Result<Cow<'_, str>, SyntaxError> {
+    if domain.is_ascii() {
+        return Ok(if domain.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(domain.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(domain)
+        });
+    }
+    let dotted = domain.replace('\u{3002}', ".");
+    let dotted = dotted.trim_end_matches('.');
+    if let Some(ch) = dotted.chars().find(|c| c.is_whitespace()) {
+        return Err(if ch == ' ' {
+            SyntaxError::Whitespace
+        } else {
+            SyntaxError::DomainInvalidCharacter { ch }
+        });
+    }
+    if dotted.is_ascii() {
+        return Ok(Cow::Owned(dotted.to_ascii_lowercase()));
+    }
+    idna::domain_to_ascii(dotted)
+        .map(Cow::Owned)
+        .map_err(|_| SyntaxError::InvalidIdn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repairs() {
+        let cases = [
+            ("taro@example.co.jp", "taro@example.co.jp"),
+            ("  Taro@Example.CO.JP ", "Taro@example.co.jp"),
+            ("ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏ．ｊｐ", "taro@example.co.jp"),
+            ("taro@example。co。jp", "taro@example.co.jp"),
+            ("taro@example｡co｡jp", "taro@example.co.jp"),
+            ("\u{3000}taro@example.co.jp\u{3000}", "taro@example.co.jp"),
+            ("taro@\u{200B}example.co.jp", "taro@example.co.jp"),
+            ("mailto:taro@example.co.jp", "taro@example.co.jp"),
+            ("MAILTO:taro@example.co.jp?subject=hi", "taro@example.co.jp"),
+            ("山田 太郎 <taro@example.co.jp>", "taro@example.co.jp"),
+            ("\"Smith, John\" <john@acme.com>", "john@acme.com"),
+            ("<john@acme.com>", "john@acme.com"),
+            ("\"john@acme.com\"", "john@acme.com"),
+            ("'john@acme.com',", "john@acme.com"),
+            ("john@acme.com;", "john@acme.com"),
+            ("john@acme.com.", "john@acme.com"),
+            (",john@acme.com", "john@acme.com"),
+            ("info@日本語.jp", "info@xn--wgv71a119e.jp"),
+            ("yamada－taro@example.co.jp", "yamada-taro@example.co.jp"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(normalize(input).map(|a| a.as_str().to_owned()), Ok(expected.to_owned()), "{input}");
+        }
+    }
+
+    #[test]
+    fn unchanged_cells_are_borrowed() {
+        assert!(normalize("taro@example.co.jp").unwrap().is_borrowed());
+        assert!(!normalize("taro@Example.co.jp").unwrap().is_borrowed());
+    }
+
+    #[test]
+    fn refuses_to_guess() {
+        use SyntaxError::*;
+        let cases = [
+            ("", Reason::Empty),
+            ("  \u{3000}", Reason::Empty),
+            ("taro@example.co.jp；hanako@example.co.jp", Reason::MultipleAddresses),
+            ("taro@example.co.jp、hanako@example.jp", Reason::MultipleAddresses),
+            ("a@x.com b@y.com", Reason::MultipleAddresses),
+            ("taro(at)example.co.jp", Reason::Syntax(NoAtSign)),
+            ("なし", Reason::Syntax(NoAtSign)),
+            ("hoge@@@hoge.co.jp", Reason::Syntax(MultipleAtSigns)),
+            ("taro@example.co.jp（自宅）", Reason::Syntax(Comment)),
+            ("taro\u{FFFD}example.co.jp", Reason::EncodingError),
+            ("\"taro\"@example.co.jp", Reason::Syntax(QuotedLocalPart)),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(normalize(input), Err(expected), "{input}");
+        }
+    }
+
+    #[test]
+    fn normalizing_twice_changes_nothing() {
+        for input in ["ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏ．ｊｐ", " <A@B.JP>, ", "info@ドメイン名例．ｊｐ"] {
+            let once = normalize(input).unwrap().as_str().to_owned();
+            assert_eq!(normalize(&once).unwrap().as_str(), once);
+        }
+    }
+}

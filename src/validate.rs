@@ -1,0 +1,199 @@
+//! Validating: is a normalized address acceptable to the mail systems that matter?
+//!
+//! A practical subset of RFC 5321, stricter than the RFCs where real senders are: an ASCII
+//! dot-atom local part of at most 64 octets, a host-name domain of at least two labels with
+//! a non-numeric top-level domain, no quoted strings, comments or IP literals, at most 254
+//! octets in all. Normalization happened before ([`crate::normalize`]); what the domain
+//! is for (disposable, special use, DNS) is decided after ([`crate::policy`], [`crate::dns`]).
+
+use crate::address::Address;
+use crate::policy::lists::is_legacy_carrier;
+use crate::verdict::{Flags, Reason, SyntaxError};
+
+/// Characters that stand where a hyphen belongs when a Japanese IME or a JIS table was
+/// involved. NFKC maps the full-width hyphen-minus but none of these, so they are
+/// rejected for a human to look at rather than guessed at.
+const LOOKALIKE_DASHES: &[char] = &[
+    '\u{2010}', '\u{2011}', '\u{2012}', '\u{2013}', '\u{2014}', '\u{2015}', '\u{2212}',
+    '\u{30FC}', '\u{FF70}', '\u{301C}', '\u{FF5E}',
+];
+
+/// Checks the syntax of a normalized address.
+///
+/// Returns [`Flags::LEGACY_CARRIER`] for a pre-2009 docomo/ezweb address when
+/// `keep_legacy_carrier` is set, otherwise no flags.
+///
+/// # Errors
+/// [`Reason::Syntax`] with the first problem found, or [`Reason::LegacyCarrierAddress`].
+pub fn validate(address: &Address<'_>, keep_legacy_carrier: bool) -> Result<Flags, Reason> {
+    let (local, domain) = (address.local(), address.domain());
+    check_domain(domain).map_err(Reason::Syntax)?;
+    let mut flags = Flags::NONE;
+    match check_local(local) {
+        Ok(()) => {}
+        Err(SyntaxError::LeadingDot | SyntaxError::TrailingDot | SyntaxError::ConsecutiveDots)
+            if is_legacy_carrier(domain) && local.bytes().all(|b| b == b'.' || is_atext(b)) =>
+        {
+            if !keep_legacy_carrier {
+                return Err(Reason::LegacyCarrierAddress);
+            }
+            flags.insert(Flags::LEGACY_CARRIER);
+        }
+        Err(e) => return Err(Reason::Syntax(e)),
+    }
+    let len = address.as_str().len();
+    if len > 254 {
+        return Err(Reason::Syntax(SyntaxError::TooLong { len }));
+    }
+    Ok(flags)
+}
+
+fn check_local(local: &str) -> Result<(), SyntaxError> {
+    if local.is_empty() {
+        return Err(SyntaxError::EmptyLocalPart);
+    }
+    if !local.is_ascii() {
+        if let Some(ch) = local.chars().find(|c| LOOKALIKE_DASHES.contains(c)) {
+            return Err(SyntaxError::LookalikeCharacter { ch });
+        }
+        if local.chars().any(char::is_whitespace) {
+            return Err(SyntaxError::Whitespace);
+        }
+        return Err(SyntaxError::NonAsciiLocalPart);
+    }
+    if let Some(ch) = local.chars().find(|&c| !is_atext(c as u8) && c != '.') {
+        return Err(if ch.is_ascii_whitespace() {
+            SyntaxError::Whitespace
+        } else {
+            SyntaxError::InvalidCharacter { ch }
+        });
+    }
+    if local.starts_with('.') {
+        return Err(SyntaxError::LeadingDot);
+    }
+    if local.ends_with('.') {
+        return Err(SyntaxError::TrailingDot);
+    }
+    if local.contains("..") {
+        return Err(SyntaxError::ConsecutiveDots);
+    }
+    if local.len() > 64 {
+        return Err(SyntaxError::LocalTooLong { len: local.len() });
+    }
+    Ok(())
+}
+
+/// RFC 5322 `atext`: what a dot-atom may hold besides dots.
+fn is_atext(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b)
+}
+
+fn check_domain(domain: &str) -> Result<(), SyntaxError> {
+    if domain.is_empty() {
+        return Err(SyntaxError::EmptyDomain);
+    }
+    if domain.starts_with('[') {
+        return Err(SyntaxError::IpLiteral);
+    }
+    if let Some(ch) = domain
+        .chars()
+        .find(|&c| !(c.is_ascii_alphanumeric() || c == '-' || c == '.'))
+    {
+        return Err(if ch.is_whitespace() {
+            SyntaxError::Whitespace
+        } else {
+            SyntaxError::DomainInvalidCharacter { ch }
+        });
+    }
+    if domain.len() > 253 {
+        return Err(SyntaxError::DomainTooLong { len: domain.len() });
+    }
+    let mut labels = 0;
+    let mut last = "";
+    for label in domain.split('.') {
+        if label.is_empty()
+            || label.len() > 63
+            || label.starts_with('-')
+            || label.ends_with('-')
+        {
+            return Err(SyntaxError::DomainLabel { label: label.to_owned() });
+        }
+        labels += 1;
+        last = label;
+    }
+    if labels < 2 {
+        return Err(SyntaxError::SingleLabelDomain);
+    }
+    if last.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(SyntaxError::NumericTld);
+    }
+    // An A-label must decode to a valid U-label: `xn--example.com` is not a domain.
+    if domain.contains("xn--") && idna::domain_to_unicode(domain).1.is_err() {
+        return Err(SyntaxError::InvalidIdn);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(s: &str) -> Result<Flags, Reason> {
+        validate(&Address::new(s.into()).unwrap(), false)
+    }
+
+    #[test]
+    fn accepts() {
+        for s in [
+            "taro@example.co.jp",
+            "-taro@ezweb.ne.jp",
+            "taro--yamada@docomo.ne.jp",
+            "a+tag@x.io",
+            "o'brien@x.ie",
+            "a@xn--wgv71a119e.jp",
+            "a@1.2.3.x4",
+        ] {
+            assert_eq!(check(s), Ok(Flags::NONE), "{s}");
+        }
+    }
+
+    #[test]
+    fn rejects() {
+        use SyntaxError::*;
+        let syntax = Reason::Syntax;
+        let cases = [
+            ("@x.jp", syntax(EmptyLocalPart)),
+            (".a@x.jp", syntax(LeadingDot)),
+            ("a.@x.jp", syntax(TrailingDot)),
+            ("a..b@x.jp", syntax(ConsecutiveDots)),
+            ("a b@x.jp", syntax(Whitespace)),
+            ("a,b@x.jp", syntax(InvalidCharacter { ch: ',' })),
+            ("山田@x.jp", syntax(NonAsciiLocalPart)),
+            ("yamada−taro@x.jp", syntax(LookalikeCharacter { ch: '−' })),
+            ("yamadaーtaro@x.jp", syntax(LookalikeCharacter { ch: 'ー' })),
+            (&format!("{}@x.jp", "a".repeat(65)), syntax(LocalTooLong { len: 65 })),
+            ("a@", syntax(EmptyDomain)),
+            ("a@[192.168.0.1]", syntax(IpLiteral)),
+            ("a@x,jp", syntax(DomainInvalidCharacter { ch: ',' })),
+            ("a@-x.jp", syntax(DomainLabel { label: "-x".into() })),
+            ("a@x..jp", syntax(DomainLabel { label: "".into() })),
+            ("a@docomo", syntax(SingleLabelDomain)),
+            ("a@1.2.3.4", syntax(NumericTld)),
+            ("a@xn--example.com", syntax(InvalidIdn)),
+            ("docomo..ab1234yz@docomo.ne.jp", Reason::LegacyCarrierAddress),
+            ("foo.bar.@ezweb.ne.jp", Reason::LegacyCarrierAddress),
+            ("u3u...chu@example.com", syntax(ConsecutiveDots)),
+        ];
+        for (s, expected) in cases {
+            assert_eq!(check(s), Err(expected), "{s}");
+        }
+        let long = format!("{}@{}.{}.{}.jp", "a".repeat(64), "b".repeat(63), "c".repeat(63), "d".repeat(60));
+        assert_eq!(check(&long), Err(syntax(TooLong { len: long.len() })));
+    }
+
+    #[test]
+    fn legacy_carrier_addresses_can_be_kept() {
+        let address = Address::new("a..b@docomo.ne.jp".into()).unwrap();
+        assert_eq!(validate(&address, true), Ok(Flags::LEGACY_CARRIER));
+    }
+}

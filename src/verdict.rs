@@ -1,0 +1,479 @@
+//! What the pipeline decides about a row: a [`Verdict`], and for a rejection the [`Reason`].
+//!
+//! A rejected row is data, not an error. Every reason has a stable code (written to the
+//! `reject_reason` column, counted in the report, documented in the README) and a sentence
+//! in English (`Display`) or Japanese ([`Reason::sentence`]). The codes are an interface:
+//! a test pins every one of them.
+
+use std::fmt;
+
+/// The language of the human sentences written to `reject_detail`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    En,
+    Ja,
+}
+
+/// How sendable a kept address is, written to `email_status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Status {
+    /// Syntax and policy passed and DNS says the domain receives mail.
+    Valid,
+    /// Sendable but with a known risk (role account, stale contact, likely typo, ...).
+    Risky,
+    /// Not verified: DNS was skipped or could not answer this time.
+    Unknown,
+}
+
+impl Status {
+    pub const ALL: [Status; 3] = [Status::Valid, Status::Risky, Status::Unknown];
+
+    /// The stable code written to `email_status`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Status::Valid => "valid",
+            Status::Risky => "risky",
+            Status::Unknown => "unknown",
+        }
+    }
+}
+
+/// Remarks on a kept row, written `;`-separated to `email_flags`.
+///
+/// A small bit set rather than a `Vec<String>`: it is built for millions of rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct Flags(u16);
+
+macro_rules! flags {
+    ($($(#[$doc:meta])* $name:ident = $bit:expr, $code:literal;)*) => {
+        impl Flags {
+            $($(#[$doc])* pub const $name: Flags = Flags(1 << $bit);)*
+            /// Every flag with its code, in the order they are written.
+            pub const ALL: &'static [(Flags, &'static str)] = &[$((Flags::$name, $code),)*];
+        }
+    };
+}
+
+flags! {
+    /// The address was changed to make it valid (width, spaces, wrappers, case, IDN).
+    NORMALIZED = 0, "normalized";
+    /// A role account (info@, sales@, ...): reaches a function, not a person.
+    ROLE = 1, "role";
+    /// A free-mail or consumer carrier address.
+    FREE = 2, "free";
+    /// The domain looks like a typo of a well-known domain; see the suggestion column.
+    TYPO = 3, "typo";
+    /// Not contacted within the `--stale-after` period.
+    STALE = 4, "stale";
+    /// A pre-2009 docomo/ezweb address kept by `--keep-legacy-carrier`.
+    LEGACY_CARRIER = 5, "legacy_carrier";
+    /// DNS could not say whether the domain receives mail.
+    DNS_UNKNOWN = 6, "dns_unknown";
+    /// The address begins with a character a spreadsheet reads as a formula.
+    FORMULA_RISK = 7, "formula_risk";
+    /// Another email column of the row held an unusable address, which was cleared.
+    OTHER_ADDRESS_REMOVED = 8, "other_address_removed";
+}
+
+impl Flags {
+    pub const NONE: Flags = Flags(0);
+
+    pub fn contains(self, other: Flags) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    pub fn insert(&mut self, other: Flags) {
+        self.0 |= other.0;
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The codes of the flags that are set, in the fixed order of [`Flags::ALL`].
+    pub fn codes(self) -> impl Iterator<Item = &'static str> {
+        Flags::ALL
+            .iter()
+            .filter(move |(flag, _)| self.contains(*flag))
+            .map(|(_, code)| *code)
+    }
+
+    /// Whether these flags make a kept address risky on their own.
+    pub fn is_risky(self) -> bool {
+        [Flags::ROLE, Flags::TYPO, Flags::STALE, Flags::LEGACY_CARRIER]
+            .iter()
+            .any(|flag| self.contains(*flag))
+    }
+}
+
+impl std::ops::BitOr for Flags {
+    type Output = Flags;
+    fn bitor(self, rhs: Flags) -> Flags {
+        Flags(self.0 | rhs.0)
+    }
+}
+
+/// Why an address fails the syntax check. Written as `syntax.<code>`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SyntaxError {
+    NoAtSign,
+    MultipleAtSigns,
+    EmptyLocalPart,
+    LocalTooLong { len: usize },
+    TooLong { len: usize },
+    LeadingDot,
+    TrailingDot,
+    ConsecutiveDots,
+    InvalidCharacter { ch: char },
+    NonAsciiLocalPart,
+    LookalikeCharacter { ch: char },
+    QuotedLocalPart,
+    Whitespace,
+    Comment,
+    EmptyDomain,
+    DomainLabel { label: String },
+    DomainInvalidCharacter { ch: char },
+    DomainTooLong { len: usize },
+    SingleLabelDomain,
+    NumericTld,
+    IpLiteral,
+    InvalidIdn,
+}
+
+impl SyntaxError {
+    /// The stable code, including the `syntax.` prefix.
+    pub fn code(&self) -> &'static str {
+        use SyntaxError::*;
+        match self {
+            NoAtSign => "syntax.no_at_sign",
+            MultipleAtSigns => "syntax.multiple_at_signs",
+            EmptyLocalPart => "syntax.empty_local_part",
+            LocalTooLong { .. } => "syntax.local_too_long",
+            TooLong { .. } => "syntax.too_long",
+            LeadingDot => "syntax.leading_dot",
+            TrailingDot => "syntax.trailing_dot",
+            ConsecutiveDots => "syntax.consecutive_dots",
+            InvalidCharacter { .. } => "syntax.invalid_character",
+            NonAsciiLocalPart => "syntax.non_ascii_local_part",
+            LookalikeCharacter { .. } => "syntax.lookalike_character",
+            QuotedLocalPart => "syntax.quoted_local_part",
+            Whitespace => "syntax.whitespace",
+            Comment => "syntax.comment",
+            EmptyDomain => "syntax.empty_domain",
+            DomainLabel { .. } => "syntax.domain_label",
+            DomainInvalidCharacter { .. } => "syntax.domain_invalid_character",
+            DomainTooLong { .. } => "syntax.domain_too_long",
+            SingleLabelDomain => "syntax.single_label_domain",
+            NumericTld => "syntax.numeric_tld",
+            IpLiteral => "syntax.ip_literal",
+            InvalidIdn => "syntax.invalid_idn",
+        }
+    }
+
+    fn sentence(&self, lang: Lang) -> String {
+        use SyntaxError::*;
+        let ja = lang == Lang::Ja;
+        match self {
+            NoAtSign if ja => "@ がありません".into(),
+            NoAtSign => "there is no @ sign".into(),
+            MultipleAtSigns if ja => "@ が複数あります".into(),
+            MultipleAtSigns => "there is more than one @ sign".into(),
+            EmptyLocalPart if ja => "@ の前が空です".into(),
+            EmptyLocalPart => "nothing comes before the @ sign".into(),
+            LocalTooLong { len } if ja => format!("@ の前が {len} バイトあり、上限の 64 を超えています"),
+            LocalTooLong { len } => format!("the part before @ is {len} octets, over the limit of 64"),
+            TooLong { len } if ja => format!("アドレス全体が {len} バイトあり、上限の 254 を超えています"),
+            TooLong { len } => format!("the address is {len} octets, over the limit of 254"),
+            LeadingDot if ja => "@ の前がドットで始まっています".into(),
+            LeadingDot => "the part before @ starts with a dot".into(),
+            TrailingDot if ja => "@ の直前にドットがあります".into(),
+            TrailingDot => "a dot comes right before the @ sign".into(),
+            ConsecutiveDots if ja => "ドットが連続しています".into(),
+            ConsecutiveDots => "two dots in a row".into(),
+            InvalidCharacter { ch } if ja => format!("@ の前に使えない文字 {ch:?} があります"),
+            InvalidCharacter { ch } => format!("the character {ch:?} is not allowed before the @ sign"),
+            NonAsciiLocalPart if ja => "@ の前に全角文字・日本語があります（半角英数字のみ使えます）".into(),
+            NonAsciiLocalPart => "the part before @ has non-ASCII characters, which most mail systems refuse".into(),
+            LookalikeCharacter { ch } if ja => format!("ハイフンに似た文字 {ch:?} があります（半角の - か確認してください）"),
+            LookalikeCharacter { ch } => format!("the look-alike character {ch:?} stands where a hyphen probably belongs; check it by hand"),
+            QuotedLocalPart if ja => "引用符で囲まれたアドレスは受け付けません".into(),
+            QuotedLocalPart => "quoted local parts are not accepted by most senders".into(),
+            Whitespace if ja => "アドレスの途中に空白があります".into(),
+            Whitespace => "there is white space inside the address".into(),
+            Comment if ja => "括弧書きの注記があります（例: （自宅））".into(),
+            Comment => "the cell holds a comment or annotation in parentheses".into(),
+            EmptyDomain if ja => "@ の後が空です".into(),
+            EmptyDomain => "nothing comes after the @ sign".into(),
+            DomainLabel { label } if ja => format!("ドメインの一部 {label:?} が不正です"),
+            DomainLabel { label } => format!("the domain label {label:?} is not a valid host name label"),
+            DomainInvalidCharacter { ch } if ja => format!("ドメインに使えない文字 {ch:?} があります"),
+            DomainInvalidCharacter { ch } => format!("the character {ch:?} is not allowed in a domain"),
+            DomainTooLong { len } if ja => format!("ドメインが {len} バイトあり、上限の 253 を超えています"),
+            DomainTooLong { len } => format!("the domain is {len} octets, over the limit of 253"),
+            SingleLabelDomain if ja => "ドメインにドットがありません（例: @docomo）".into(),
+            SingleLabelDomain => "the domain has a single label and no top-level domain".into(),
+            NumericTld if ja => "トップレベルドメインが数字です".into(),
+            NumericTld => "the top-level domain is numeric".into(),
+            IpLiteral if ja => "ドメインの代わりに IP アドレスが書かれています".into(),
+            IpLiteral => "an IP address literal stands where a domain belongs".into(),
+            InvalidIdn if ja => "国際化ドメイン名として不正です".into(),
+            InvalidIdn => "the internationalized domain name is not valid".into(),
+        }
+    }
+}
+
+/// Why a row was rejected. Each variant carries what its sentence needs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// The email cell is empty (or holds only white space or a placeholder dash).
+    Empty,
+    Syntax(SyntaxError),
+    /// Several addresses share one cell.
+    MultipleAddresses,
+    /// A pre-2009 docomo/ezweb address with dots RFC 5321 forbids.
+    LegacyCarrierAddress,
+    /// A domain reserved by RFC 2606/6761 (example.com, .test, .invalid, ...).
+    SpecialUseDomain { domain: String },
+    /// A byte sequence is invalid in the file's encoding.
+    EncodingError,
+    /// The row itself is broken at the CSV level.
+    MalformedRow { problem: RowProblem },
+    /// An earlier row already holds this address.
+    Duplicate { first_line: u64 },
+    /// A throw-away mailbox provider.
+    DisposableDomain { domain: String },
+    /// On a `--suppress` list.
+    Suppressed,
+    /// A role account, rejected because of `--reject-role`.
+    RoleAccount,
+    /// DNS says the domain does not exist (NXDOMAIN).
+    DomainNotFound { domain: String },
+    /// The domain publishes a null MX (RFC 7505): it accepts no mail.
+    NullMx { domain: String },
+    /// No MX and no public address to fall back to (RFC 5321 §5.1).
+    NoMailHost { domain: String },
+}
+
+/// What is wrong with a row that cannot be read as a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RowProblem {
+    /// More cells than the header, and the extra cells are not empty.
+    TooManyFields { expected: usize, found: usize },
+    /// The row holds a NUL byte, which no spreadsheet or CRM keeps intact.
+    NulByte,
+    /// The row is longer than `--max-record-bytes`.
+    TooLarge { limit: usize },
+}
+
+impl Reason {
+    /// Every code, for the README table and the test that pins them.
+    pub const CODES: &'static [&'static str] = &[
+        "empty",
+        "syntax.*",
+        "multiple_addresses",
+        "legacy_carrier_address",
+        "special_use_domain",
+        "encoding_error",
+        "malformed_row",
+        "duplicate",
+        "disposable_domain",
+        "suppressed",
+        "role_account",
+        "domain_not_found",
+        "null_mx",
+        "no_mail_host",
+    ];
+
+    /// The stable code written to `reject_reason`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Reason::Empty => "empty",
+            Reason::Syntax(e) => e.code(),
+            Reason::MultipleAddresses => "multiple_addresses",
+            Reason::LegacyCarrierAddress => "legacy_carrier_address",
+            Reason::SpecialUseDomain { .. } => "special_use_domain",
+            Reason::EncodingError => "encoding_error",
+            Reason::MalformedRow { .. } => "malformed_row",
+            Reason::Duplicate { .. } => "duplicate",
+            Reason::DisposableDomain { .. } => "disposable_domain",
+            Reason::Suppressed => "suppressed",
+            Reason::RoleAccount => "role_account",
+            Reason::DomainNotFound { .. } => "domain_not_found",
+            Reason::NullMx { .. } => "null_mx",
+            Reason::NoMailHost { .. } => "no_mail_host",
+        }
+    }
+
+    /// Whether sending to this row would bounce (as opposed to being unwanted).
+    ///
+    /// Used for the report's estimated bounce rate of the uncleaned list: duplicates,
+    /// suppressed and disposable addresses are unwanted, but they do not bounce.
+    pub fn would_bounce(&self) -> bool {
+        matches!(
+            self,
+            Reason::Syntax(_)
+                | Reason::MultipleAddresses
+                | Reason::LegacyCarrierAddress
+                | Reason::SpecialUseDomain { .. }
+                | Reason::EncodingError
+                | Reason::DomainNotFound { .. }
+                | Reason::NullMx { .. }
+                | Reason::NoMailHost { .. }
+        )
+    }
+
+    /// The human sentence for `reject_detail`.
+    pub fn sentence(&self, lang: Lang) -> String {
+        let ja = lang == Lang::Ja;
+        match self {
+            Reason::Empty if ja => "メールアドレスが空です".into(),
+            Reason::Empty => "the email cell is empty".into(),
+            Reason::Syntax(e) => e.sentence(lang),
+            Reason::MultipleAddresses if ja => "1 つのセルに複数のアドレスがあります".into(),
+            Reason::MultipleAddresses => "the cell holds more than one address".into(),
+            Reason::LegacyCarrierAddress if ja => {
+                "2009 年以前の docomo/au 形式（連続ドット・@ 直前のドット）で、主要な送信元から拒否されます".into()
+            }
+            Reason::LegacyCarrierAddress => {
+                "a pre-2009 docomo/au address with dots that major senders refuse".into()
+            }
+            Reason::SpecialUseDomain { domain } if ja => format!("{domain} は例示・テスト用の予約ドメインです"),
+            Reason::SpecialUseDomain { domain } => {
+                format!("{domain} is reserved for examples and testing and receives no mail")
+            }
+            Reason::EncodingError if ja => "文字コードとして不正なバイトがあります（文字化け）".into(),
+            Reason::EncodingError => "the row has bytes that are invalid in the file's encoding".into(),
+            Reason::MalformedRow { problem } => problem.sentence(lang),
+            Reason::Duplicate { first_line } if ja => format!("{first_line} 行目と同じアドレスです"),
+            Reason::Duplicate { first_line } => format!("same address as line {first_line}"),
+            Reason::DisposableDomain { domain } if ja => format!("{domain} は使い捨てメールのドメインです"),
+            Reason::DisposableDomain { domain } => format!("{domain} is a disposable-mail domain"),
+            Reason::Suppressed if ja => "配信停止リストにあるアドレスです".into(),
+            Reason::Suppressed => "the address is on a suppression list".into(),
+            Reason::RoleAccount if ja => "部署・役割のアドレスです（--reject-role）".into(),
+            Reason::RoleAccount => "a role account, rejected by --reject-role".into(),
+            Reason::DomainNotFound { domain } if ja => format!("ドメイン {domain} は存在しません"),
+            Reason::DomainNotFound { domain } => format!("the domain {domain} does not exist"),
+            Reason::NullMx { domain } if ja => format!("{domain} はメールを受け付けないと宣言しています（null MX）"),
+            Reason::NullMx { domain } => format!("{domain} declares that it accepts no mail (null MX)"),
+            Reason::NoMailHost { domain } if ja => format!("{domain} にはメールサーバがありません"),
+            Reason::NoMailHost { domain } => {
+                format!("{domain} has no mail server: no MX and no public address")
+            }
+        }
+    }
+}
+
+impl RowProblem {
+    fn sentence(&self, lang: Lang) -> String {
+        let ja = lang == Lang::Ja;
+        match self {
+            RowProblem::TooManyFields { expected, found } if ja => {
+                format!("列が {found} 個あり、見出しの {expected} 個より多いです（区切り文字の混入）")
+            }
+            RowProblem::TooManyFields { expected, found } => {
+                format!("the row has {found} cells, more than the header's {expected}")
+            }
+            RowProblem::NulByte if ja => "NUL 文字があります".into(),
+            RowProblem::NulByte => "the row contains a NUL byte".into(),
+            RowProblem::TooLarge { limit } if ja => format!("行が上限の {limit} バイトを超えています"),
+            RowProblem::TooLarge { limit } => format!("the row is larger than {limit} bytes"),
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.sentence(Lang::En))
+    }
+}
+
+/// The decision for one row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// The row goes to the cleaned file.
+    Keep {
+        status: Status,
+        flags: Flags,
+        suggestion: Option<String>,
+    },
+    /// The row goes to the rejected file. `column` is the email column the reason is about.
+    Reject {
+        reason: Reason,
+        column: Option<usize>,
+        suggestion: Option<String>,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reason_codes_are_stable() {
+        let domain = || "x.jp".to_string();
+        let cases: Vec<(Reason, &str)> = vec![
+            (Reason::Empty, "empty"),
+            (Reason::Syntax(SyntaxError::NoAtSign), "syntax.no_at_sign"),
+            (Reason::MultipleAddresses, "multiple_addresses"),
+            (Reason::LegacyCarrierAddress, "legacy_carrier_address"),
+            (Reason::SpecialUseDomain { domain: domain() }, "special_use_domain"),
+            (Reason::EncodingError, "encoding_error"),
+            (Reason::MalformedRow { problem: RowProblem::NulByte }, "malformed_row"),
+            (Reason::Duplicate { first_line: 2 }, "duplicate"),
+            (Reason::DisposableDomain { domain: domain() }, "disposable_domain"),
+            (Reason::Suppressed, "suppressed"),
+            (Reason::RoleAccount, "role_account"),
+            (Reason::DomainNotFound { domain: domain() }, "domain_not_found"),
+            (Reason::NullMx { domain: domain() }, "null_mx"),
+            (Reason::NoMailHost { domain: domain() }, "no_mail_host"),
+        ];
+        for (reason, code) in &cases {
+            assert_eq!(reason.code(), *code);
+            assert!(!reason.sentence(Lang::En).is_empty());
+            assert!(!reason.sentence(Lang::Ja).is_empty());
+        }
+        assert_eq!(cases.len(), Reason::CODES.len());
+    }
+
+    #[test]
+    fn syntax_codes_are_stable() {
+        use SyntaxError::*;
+        let cases = [
+            (NoAtSign, "syntax.no_at_sign"),
+            (MultipleAtSigns, "syntax.multiple_at_signs"),
+            (EmptyLocalPart, "syntax.empty_local_part"),
+            (LocalTooLong { len: 65 }, "syntax.local_too_long"),
+            (TooLong { len: 255 }, "syntax.too_long"),
+            (LeadingDot, "syntax.leading_dot"),
+            (TrailingDot, "syntax.trailing_dot"),
+            (ConsecutiveDots, "syntax.consecutive_dots"),
+            (InvalidCharacter { ch: ',' }, "syntax.invalid_character"),
+            (NonAsciiLocalPart, "syntax.non_ascii_local_part"),
+            (LookalikeCharacter { ch: '−' }, "syntax.lookalike_character"),
+            (QuotedLocalPart, "syntax.quoted_local_part"),
+            (Whitespace, "syntax.whitespace"),
+            (Comment, "syntax.comment"),
+            (EmptyDomain, "syntax.empty_domain"),
+            (DomainLabel { label: "-a".into() }, "syntax.domain_label"),
+            (DomainInvalidCharacter { ch: ',' }, "syntax.domain_invalid_character"),
+            (DomainTooLong { len: 300 }, "syntax.domain_too_long"),
+            (SingleLabelDomain, "syntax.single_label_domain"),
+            (NumericTld, "syntax.numeric_tld"),
+            (IpLiteral, "syntax.ip_literal"),
+            (InvalidIdn, "syntax.invalid_idn"),
+        ];
+        for (error, code) in cases {
+            assert_eq!(error.code(), code);
+        }
+    }
+
+    #[test]
+    fn flags_are_written_in_a_fixed_order() {
+        let flags = Flags::ROLE | Flags::NORMALIZED | Flags::DNS_UNKNOWN;
+        assert_eq!(flags.codes().collect::<Vec<_>>(), ["normalized", "role", "dns_unknown"]);
+        assert!(flags.is_risky());
+        assert!(!(Flags::NORMALIZED | Flags::FREE).is_risky());
+    }
+}
