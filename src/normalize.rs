@@ -195,7 +195,11 @@ mod tests {
             ("yamada－taro@example.co.jp", "yamada-taro@example.co.jp"),
         ];
         for (input, expected) in cases {
-            assert_eq!(normalize(input).map(|a| a.as_str().to_owned()), Ok(expected.to_owned()), "{input}");
+            assert_eq!(
+                normalize(input).map(|a| a.as_str().to_owned()),
+                Ok(expected.to_owned()),
+                "{input}"
+            );
         }
     }
 
@@ -211,8 +215,14 @@ mod tests {
         let cases = [
             ("", Reason::Empty),
             ("  \u{3000}", Reason::Empty),
-            ("taro@example.co.jp；hanako@example.co.jp", Reason::MultipleAddresses),
-            ("taro@example.co.jp、hanako@example.jp", Reason::MultipleAddresses),
+            (
+                "taro@example.co.jp；hanako@example.co.jp",
+                Reason::MultipleAddresses,
+            ),
+            (
+                "taro@example.co.jp、hanako@example.jp",
+                Reason::MultipleAddresses,
+            ),
             ("a@x.com b@y.com", Reason::MultipleAddresses),
             ("taro(at)example.co.jp", Reason::Syntax(NoAtSign)),
             ("なし", Reason::Syntax(NoAtSign)),
@@ -228,7 +238,11 @@ mod tests {
 
     #[test]
     fn normalizing_twice_changes_nothing() {
-        for input in ["ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏ．ｊｐ", " <A@B.JP>, ", "info@ドメイン名例．ｊｐ"] {
+        for input in [
+            "ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏ．ｊｐ",
+            " <A@B.JP>, ",
+            "info@ドメイン名例．ｊｐ",
+        ] {
             let once = normalize(input).unwrap().as_str().to_owned();
             assert_eq!(normalize(&once).unwrap().as_str(), once);
         }

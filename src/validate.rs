@@ -14,8 +14,8 @@ use crate::verdict::{Flags, Reason, SyntaxError};
 /// involved. NFKC maps the full-width hyphen-minus but none of these, so they are
 /// rejected for a human to look at rather than guessed at.
 const LOOKALIKE_DASHES: &[char] = &[
-    '\u{2010}', '\u{2011}', '\u{2012}', '\u{2013}', '\u{2014}', '\u{2015}', '\u{2212}',
-    '\u{30FC}', '\u{FF70}', '\u{301C}', '\u{FF5E}',
+    '\u{2010}', '\u{2011}', '\u{2012}', '\u{2013}', '\u{2014}', '\u{2015}', '\u{2212}', '\u{30FC}',
+    '\u{FF70}', '\u{301C}', '\u{FF5E}',
 ];
 
 /// Checks the syntax of a normalized address.
@@ -111,12 +111,10 @@ fn check_domain(domain: &str) -> Result<(), SyntaxError> {
     let mut labels = 0;
     let mut last = "";
     for label in domain.split('.') {
-        if label.is_empty()
-            || label.len() > 63
-            || label.starts_with('-')
-            || label.ends_with('-')
-        {
-            return Err(SyntaxError::DomainLabel { label: label.to_owned() });
+        if label.is_empty() || label.len() > 63 || label.starts_with('-') || label.ends_with('-') {
+            return Err(SyntaxError::DomainLabel {
+                label: label.to_owned(),
+            });
         }
         labels += 1;
         last = label;
@@ -171,7 +169,10 @@ mod tests {
             ("山田@x.jp", syntax(NonAsciiLocalPart)),
             ("yamada−taro@x.jp", syntax(LookalikeCharacter { ch: '−' })),
             ("yamadaーtaro@x.jp", syntax(LookalikeCharacter { ch: 'ー' })),
-            (&format!("{}@x.jp", "a".repeat(65)), syntax(LocalTooLong { len: 65 })),
+            (
+                &format!("{}@x.jp", "a".repeat(65)),
+                syntax(LocalTooLong { len: 65 }),
+            ),
             ("a@", syntax(EmptyDomain)),
             ("a@[192.168.0.1]", syntax(IpLiteral)),
             ("a@x,jp", syntax(DomainInvalidCharacter { ch: ',' })),
@@ -180,14 +181,23 @@ mod tests {
             ("a@docomo", syntax(SingleLabelDomain)),
             ("a@1.2.3.4", syntax(NumericTld)),
             ("a@xn--example.com", syntax(InvalidIdn)),
-            ("docomo..ab1234yz@docomo.ne.jp", Reason::LegacyCarrierAddress),
+            (
+                "docomo..ab1234yz@docomo.ne.jp",
+                Reason::LegacyCarrierAddress,
+            ),
             ("foo.bar.@ezweb.ne.jp", Reason::LegacyCarrierAddress),
             ("u3u...chu@example.com", syntax(ConsecutiveDots)),
         ];
         for (s, expected) in cases {
             assert_eq!(check(s), Err(expected), "{s}");
         }
-        let long = format!("{}@{}.{}.{}.jp", "a".repeat(64), "b".repeat(63), "c".repeat(63), "d".repeat(60));
+        let long = format!(
+            "{}@{}.{}.{}.jp",
+            "a".repeat(64),
+            "b".repeat(63),
+            "c".repeat(63),
+            "d".repeat(60)
+        );
         assert_eq!(check(&long), Err(syntax(TooLong { len: long.len() })));
     }
 

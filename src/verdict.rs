@@ -101,9 +101,14 @@ impl Flags {
 
     /// Whether these flags make a kept address risky on their own.
     pub fn is_risky(self) -> bool {
-        [Flags::ROLE, Flags::TYPO, Flags::STALE, Flags::LEGACY_CARRIER]
-            .iter()
-            .any(|flag| self.contains(*flag))
+        [
+            Flags::ROLE,
+            Flags::TYPO,
+            Flags::STALE,
+            Flags::LEGACY_CARRIER,
+        ]
+        .iter()
+        .any(|flag| self.contains(*flag))
     }
 }
 
@@ -181,9 +186,15 @@ impl SyntaxError {
             MultipleAtSigns => "there is more than one @ sign".into(),
             EmptyLocalPart if ja => "@ の前が空です".into(),
             EmptyLocalPart => "nothing comes before the @ sign".into(),
-            LocalTooLong { len } if ja => format!("@ の前が {len} バイトあり、上限の 64 を超えています"),
-            LocalTooLong { len } => format!("the part before @ is {len} octets, over the limit of 64"),
-            TooLong { len } if ja => format!("アドレス全体が {len} バイトあり、上限の 254 を超えています"),
+            LocalTooLong { len } if ja => {
+                format!("@ の前が {len} バイトあり、上限の 64 を超えています")
+            }
+            LocalTooLong { len } => {
+                format!("the part before @ is {len} octets, over the limit of 64")
+            }
+            TooLong { len } if ja => {
+                format!("アドレス全体が {len} バイトあり、上限の 254 を超えています")
+            }
             TooLong { len } => format!("the address is {len} octets, over the limit of 254"),
             LeadingDot if ja => "@ の前がドットで始まっています".into(),
             LeadingDot => "the part before @ starts with a dot".into(),
@@ -192,11 +203,21 @@ impl SyntaxError {
             ConsecutiveDots if ja => "ドットが連続しています".into(),
             ConsecutiveDots => "two dots in a row".into(),
             InvalidCharacter { ch } if ja => format!("@ の前に使えない文字 {ch:?} があります"),
-            InvalidCharacter { ch } => format!("the character {ch:?} is not allowed before the @ sign"),
-            NonAsciiLocalPart if ja => "@ の前に全角文字・日本語があります（半角英数字のみ使えます）".into(),
-            NonAsciiLocalPart => "the part before @ has non-ASCII characters, which most mail systems refuse".into(),
-            LookalikeCharacter { ch } if ja => format!("ハイフンに似た文字 {ch:?} があります（半角の - か確認してください）"),
-            LookalikeCharacter { ch } => format!("the look-alike character {ch:?} stands where a hyphen probably belongs; check it by hand"),
+            InvalidCharacter { ch } => {
+                format!("the character {ch:?} is not allowed before the @ sign")
+            }
+            NonAsciiLocalPart if ja => {
+                "@ の前に全角文字・日本語があります（半角英数字のみ使えます）".into()
+            }
+            NonAsciiLocalPart => {
+                "the part before @ has non-ASCII characters, which most mail systems refuse".into()
+            }
+            LookalikeCharacter { ch } if ja => {
+                format!("ハイフンに似た文字 {ch:?} があります（半角の - か確認してください）")
+            }
+            LookalikeCharacter { ch } => format!(
+                "the look-alike character {ch:?} stands where a hyphen probably belongs; check it by hand"
+            ),
             QuotedLocalPart if ja => "引用符で囲まれたアドレスは受け付けません".into(),
             QuotedLocalPart => "quoted local parts are not accepted by most senders".into(),
             Whitespace if ja => "アドレスの途中に空白があります".into(),
@@ -206,10 +227,18 @@ impl SyntaxError {
             EmptyDomain if ja => "@ の後が空です".into(),
             EmptyDomain => "nothing comes after the @ sign".into(),
             DomainLabel { label } if ja => format!("ドメインの一部 {label:?} が不正です"),
-            DomainLabel { label } => format!("the domain label {label:?} is not a valid host name label"),
-            DomainInvalidCharacter { ch } if ja => format!("ドメインに使えない文字 {ch:?} があります"),
-            DomainInvalidCharacter { ch } => format!("the character {ch:?} is not allowed in a domain"),
-            DomainTooLong { len } if ja => format!("ドメインが {len} バイトあり、上限の 253 を超えています"),
+            DomainLabel { label } => {
+                format!("the domain label {label:?} is not a valid host name label")
+            }
+            DomainInvalidCharacter { ch } if ja => {
+                format!("ドメインに使えない文字 {ch:?} があります")
+            }
+            DomainInvalidCharacter { ch } => {
+                format!("the character {ch:?} is not allowed in a domain")
+            }
+            DomainTooLong { len } if ja => {
+                format!("ドメインが {len} バイトあり、上限の 253 を超えています")
+            }
             DomainTooLong { len } => format!("the domain is {len} octets, over the limit of 253"),
             SingleLabelDomain if ja => "ドメインにドットがありません（例: @docomo）".into(),
             SingleLabelDomain => "the domain has a single label and no top-level domain".into(),
@@ -234,25 +263,39 @@ pub enum Reason {
     /// A pre-2009 docomo/ezweb address with dots RFC 5321 forbids.
     LegacyCarrierAddress,
     /// A domain reserved by RFC 2606/6761 (example.com, .test, .invalid, ...).
-    SpecialUseDomain { domain: String },
+    SpecialUseDomain {
+        domain: String,
+    },
     /// A byte sequence is invalid in the file's encoding.
     EncodingError,
     /// The row itself is broken at the CSV level.
-    MalformedRow { problem: RowProblem },
+    MalformedRow {
+        problem: RowProblem,
+    },
     /// An earlier row already holds this address.
-    Duplicate { first_line: u64 },
+    Duplicate {
+        first_line: u64,
+    },
     /// A throw-away mailbox provider.
-    DisposableDomain { domain: String },
+    DisposableDomain {
+        domain: String,
+    },
     /// On a `--suppress` list.
     Suppressed,
     /// A role account, rejected because of `--reject-role`.
     RoleAccount,
     /// DNS says the domain does not exist (NXDOMAIN).
-    DomainNotFound { domain: String },
+    DomainNotFound {
+        domain: String,
+    },
     /// The domain publishes a null MX (RFC 7505): it accepts no mail.
-    NullMx { domain: String },
+    NullMx {
+        domain: String,
+    },
     /// No MX and no public address to fall back to (RFC 5321 §5.1).
-    NoMailHost { domain: String },
+    NoMailHost {
+        domain: String,
+    },
 }
 
 /// What is wrong with a row that cannot be read as a row.
@@ -370,14 +413,18 @@ impl RowProblem {
         let ja = lang == Lang::Ja;
         match self {
             RowProblem::TooManyFields { expected, found } if ja => {
-                format!("列が {found} 個あり、見出しの {expected} 個より多いです（区切り文字の混入）")
+                format!(
+                    "列が {found} 個あり、見出しの {expected} 個より多いです（区切り文字の混入）"
+                )
             }
             RowProblem::TooManyFields { expected, found } => {
                 format!("the row has {found} cells, more than the header's {expected}")
             }
             RowProblem::NulByte if ja => "NUL 文字があります".into(),
             RowProblem::NulByte => "the row contains a NUL byte".into(),
-            RowProblem::TooLarge { limit } if ja => format!("行が上限の {limit} バイトを超えています"),
+            RowProblem::TooLarge { limit } if ja => {
+                format!("行が上限の {limit} バイトを超えています")
+            }
             RowProblem::TooLarge { limit } => format!("the row is larger than {limit} bytes"),
         }
     }
@@ -396,13 +443,13 @@ pub enum Verdict {
     Keep {
         status: Status,
         flags: Flags,
-        suggestion: Option<String>,
+        suggestion: Option<&'static str>,
     },
     /// The row goes to the rejected file. `column` is the email column the reason is about.
     Reject {
         reason: Reason,
         column: Option<usize>,
-        suggestion: Option<String>,
+        suggestion: Option<&'static str>,
     },
 }
 
@@ -418,14 +465,28 @@ mod tests {
             (Reason::Syntax(SyntaxError::NoAtSign), "syntax.no_at_sign"),
             (Reason::MultipleAddresses, "multiple_addresses"),
             (Reason::LegacyCarrierAddress, "legacy_carrier_address"),
-            (Reason::SpecialUseDomain { domain: domain() }, "special_use_domain"),
+            (
+                Reason::SpecialUseDomain { domain: domain() },
+                "special_use_domain",
+            ),
             (Reason::EncodingError, "encoding_error"),
-            (Reason::MalformedRow { problem: RowProblem::NulByte }, "malformed_row"),
+            (
+                Reason::MalformedRow {
+                    problem: RowProblem::NulByte,
+                },
+                "malformed_row",
+            ),
             (Reason::Duplicate { first_line: 2 }, "duplicate"),
-            (Reason::DisposableDomain { domain: domain() }, "disposable_domain"),
+            (
+                Reason::DisposableDomain { domain: domain() },
+                "disposable_domain",
+            ),
             (Reason::Suppressed, "suppressed"),
             (Reason::RoleAccount, "role_account"),
-            (Reason::DomainNotFound { domain: domain() }, "domain_not_found"),
+            (
+                Reason::DomainNotFound { domain: domain() },
+                "domain_not_found",
+            ),
             (Reason::NullMx { domain: domain() }, "null_mx"),
             (Reason::NoMailHost { domain: domain() }, "no_mail_host"),
         ];
@@ -457,7 +518,10 @@ mod tests {
             (Comment, "syntax.comment"),
             (EmptyDomain, "syntax.empty_domain"),
             (DomainLabel { label: "-a".into() }, "syntax.domain_label"),
-            (DomainInvalidCharacter { ch: ',' }, "syntax.domain_invalid_character"),
+            (
+                DomainInvalidCharacter { ch: ',' },
+                "syntax.domain_invalid_character",
+            ),
             (DomainTooLong { len: 300 }, "syntax.domain_too_long"),
             (SingleLabelDomain, "syntax.single_label_domain"),
             (NumericTld, "syntax.numeric_tld"),
@@ -472,7 +536,10 @@ mod tests {
     #[test]
     fn flags_are_written_in_a_fixed_order() {
         let flags = Flags::ROLE | Flags::NORMALIZED | Flags::DNS_UNKNOWN;
-        assert_eq!(flags.codes().collect::<Vec<_>>(), ["normalized", "role", "dns_unknown"]);
+        assert_eq!(
+            flags.codes().collect::<Vec<_>>(),
+            ["normalized", "role", "dns_unknown"]
+        );
         assert!(flags.is_risky());
         assert!(!(Flags::NORMALIZED | Flags::FREE).is_risky());
     }

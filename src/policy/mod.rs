@@ -52,10 +52,14 @@ impl Policy {
         let domain = address.domain();
         let facts = DomainFacts::of(domain);
         if facts.special_use {
-            return Err(Reason::SpecialUseDomain { domain: domain.to_owned() });
+            return Err(Reason::SpecialUseDomain {
+                domain: domain.to_owned(),
+            });
         }
         if facts.disposable {
-            return Err(Reason::DisposableDomain { domain: domain.to_owned() });
+            return Err(Reason::DisposableDomain {
+                domain: domain.to_owned(),
+            });
         }
         if !self.suppressed.is_empty() && self.suppressed.contains(&address.key()) {
             return Err(Reason::Suppressed);
@@ -73,14 +77,19 @@ impl Policy {
         if facts.suggestion.is_some() {
             flags.insert(Flags::TYPO);
         }
-        Ok(Remarks { flags, suggestion: facts.suggestion })
+        Ok(Remarks {
+            flags,
+            suggestion: facts.suggestion,
+        })
     }
 
     /// Whether a last-contact cell makes the row stale. A cell that is empty or not a
     /// date we can read is not stale: no evidence is not old evidence.
     pub fn is_stale(&self, last_contact: &str) -> bool {
         match self.stale_cutoff {
-            Some(cutoff) => stale::parse_date(last_contact).is_some_and(|date| stale::is_stale(date, cutoff)),
+            Some(cutoff) => {
+                stale::parse_date(last_contact).is_some_and(|date| stale::is_stale(date, cutoff))
+            }
             None => false,
         }
     }
@@ -130,7 +139,12 @@ impl DomainFacts {
         } else {
             typo::suggest_domain(domain)
         };
-        DomainFacts { special_use, disposable, free, suggestion }
+        DomainFacts {
+            special_use,
+            disposable,
+            free,
+            suggestion,
+        }
     }
 }
 
@@ -146,9 +160,12 @@ pub fn is_special_use(domain: &str) -> bool {
     const TLDS: &[&str] = &["example", "test", "invalid", "localhost", "local", "onion"];
     let tld = domain.rsplit('.').next().unwrap_or(domain);
     TLDS.contains(&tld)
-        || NAMES
-            .iter()
-            .any(|name| domain == *name || domain.strip_suffix(name).is_some_and(|sub| sub.ends_with('.')))
+        || NAMES.iter().any(|name| {
+            domain == *name
+                || domain
+                    .strip_suffix(name)
+                    .is_some_and(|sub| sub.ends_with('.'))
+        })
 }
 
 /// The disposable-domain list, loaded into a hash set once.
@@ -202,10 +219,22 @@ mod tests {
 
     #[test]
     fn special_use_domains() {
-        for d in ["example.com", "mail.example.org", "x.test", "printer.local", "abc.onion", "a.invalid"] {
+        for d in [
+            "example.com",
+            "mail.example.org",
+            "x.test",
+            "printer.local",
+            "abc.onion",
+            "a.invalid",
+        ] {
             assert!(is_special_use(d), "{d}");
         }
-        for d in ["example.co.jp", "notexample.com", "testing.jp", "example-shoji.co.jp"] {
+        for d in [
+            "example.co.jp",
+            "notexample.com",
+            "testing.jp",
+            "example-shoji.co.jp",
+        ] {
             assert!(!is_special_use(d), "{d}");
         }
     }
@@ -224,15 +253,27 @@ mod tests {
             ..Policy::default()
         };
         let check = |s: &str| policy.check(&Address::new(s.into()).unwrap());
-        assert!(matches!(check("a@example.com"), Err(Reason::SpecialUseDomain { .. })));
-        assert!(matches!(check("a@mailinator.com"), Err(Reason::DisposableDomain { .. })));
+        assert!(matches!(
+            check("a@example.com"),
+            Err(Reason::SpecialUseDomain { .. })
+        ));
+        assert!(matches!(
+            check("a@mailinator.com"),
+            Err(Reason::DisposableDomain { .. })
+        ));
         assert_eq!(check("gone@acme.jp"), Err(Reason::Suppressed));
         assert!(check("info@acme.jp").unwrap().flags.contains(Flags::ROLE));
         assert!(check("taro@gmail.com").unwrap().flags.contains(Flags::FREE));
-        assert!(matches!(check("a@gmial.com"), Err(Reason::DisposableDomain { .. })));
+        assert!(matches!(
+            check("a@gmial.com"),
+            Err(Reason::DisposableDomain { .. })
+        ));
         assert_eq!(suggestion("gmial.com"), Some("gmail.com"));
         let typo = check("taro@gmail.con").unwrap();
-        assert_eq!((typo.flags, typo.suggestion), (Flags::TYPO, Some("gmail.com")));
+        assert_eq!(
+            (typo.flags, typo.suggestion),
+            (Flags::TYPO, Some("gmail.com"))
+        );
     }
 
     #[test]

@@ -1,0 +1,239 @@
+//! `listclean clean`: read a contact list, check every address, write the cleaned file,
+//! the rejected file and the report.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use crate::config::{CleanConfig, Input, ReadOptions};
+use crate::error::Error;
+use crate::normalize::normalize;
+use crate::pipeline::{self, Batch, Checker, MAX_EMAIL_COLUMNS, Sink};
+use crate::policy::Policy;
+use crate::read::Source;
+use crate::read::encoding::decode_cell;
+use crate::report::{DomainCount, Outputs, Report, Tally, ratio};
+use crate::write::{AtomicFile, CsvOutput, OutputFormat, OutputPaths};
+
+/// How far a run has come, for a progress bar.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    pub rows: u64,
+    pub bytes_read: u64,
+    /// The input's size, when it is a file.
+    pub total_bytes: Option<u64>,
+}
+
+/// Runs `clean` and returns its report (also written to `<stem>.report.json`).
+///
+/// # Errors
+/// Anything that stops the run: see [`Error`]. Rows with problems are not errors; they
+/// go to the rejected file.
+pub fn run(
+    config: &CleanConfig,
+    on_progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<Report, Error> {
+    let start = Instant::now();
+    let source = Source::open(&config.input, &config.read)?;
+    if source.email_columns.len() > MAX_EMAIL_COLUMNS {
+        return Err(Error::NoSuchColumn {
+            option: "--email-column",
+            spec: format!("{} columns", source.email_columns.len()),
+            what: source.what.clone(),
+            columns: format!("at most {MAX_EMAIL_COLUMNS} email columns are supported"),
+        });
+    }
+    let policy = Policy {
+        suppressed: load_suppression(&config.suppress)?,
+        reject_role: config.reject_role,
+        stale_cutoff: config
+            .stale_after
+            .map(|(period, today)| period.cutoff(today)),
+    };
+    let paths = OutputPaths::new(&output_dir(config), &config.input.stem());
+    let output_encoding = config.output_encoding.unwrap_or(source.encoding);
+    let format = OutputFormat {
+        dialect: source.dialect,
+        encoding: output_encoding,
+        header: source.header.clone(),
+        names: source.names.clone(),
+        width: source.width,
+        email_columns: source.email_columns.clone(),
+        lang: config.lang,
+        formula_guard: config.formula_guard,
+    };
+    let mut output = CsvOutput::create(&paths, format)?;
+    let mut tally = Tally::default();
+    let mut progress = ProgressSink {
+        rows: 0,
+        bytes: source.bytes_read(),
+        total: match &config.input {
+            Input::Path(path) => std::fs::metadata(path).ok().map(|m| m.len()),
+            Input::Stdin => None,
+        },
+        on_progress,
+    };
+    let email_columns = source.email_columns.clone();
+    let checker = Checker {
+        policy: &policy,
+        keep_legacy_carrier: config.keep_legacy_carrier,
+        email_columns: &email_columns,
+        last_contact_column: source.last_contact_column,
+        header_width: source.header.as_ref().map(|_| source.width),
+        cell_encoding: source.dialect.cell_encoding,
+        max_record_bytes: source.max_record_bytes,
+    };
+    let (input_encoding, dialect, has_header) =
+        (source.encoding, source.dialect, source.header.is_some());
+    let column_names: Vec<String> = email_columns
+        .iter()
+        .map(|&c| source.names[c].clone())
+        .collect();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(config.jobs.unwrap_or(0))
+        .build()
+        .map_err(|e| Error::Internal(format!("starting worker threads: {e}")))?;
+    let rows_in = pool.install(|| {
+        let mut sinks: [&mut dyn Sink; 3] = [&mut output, &mut tally, &mut progress];
+        pipeline::run(source, &checker, None, &mut sinks)
+    })?;
+    if rows_in != tally.cleaned + tally.rejected || rows_in != tally.rows {
+        return Err(Error::Conservation {
+            rows_in,
+            cleaned: tally.cleaned,
+            rejected: tally.rejected,
+        });
+    }
+    output.finish()?;
+
+    let elapsed = start.elapsed().as_secs_f64();
+    let (status, flags) = Report::counts(&tally);
+    let mut report = Report {
+        input: config.input.describe(),
+        encoding: input_encoding.name(),
+        output_encoding: output_encoding.name(),
+        delimiter: (dialect.delimiter as char).to_string(),
+        header: has_header,
+        email_columns: column_names,
+        rows_in,
+        rows_cleaned: tally.cleaned,
+        rows_rejected: tally.rejected,
+        conservation_ok: true,
+        status,
+        flags,
+        reasons: tally.reasons.clone(),
+        unique_domains: tally.unique_domains(),
+        elapsed_seconds: elapsed,
+        rows_per_second: rows_in as f64 / elapsed.max(1e-9),
+        rejected_share: ratio(tally.rejected, rows_in),
+        estimated_bounce_rate: tally.estimated_bounce_rate(),
+        warnings: Vec::new(),
+        top_rejected_domains: tally
+            .worst_domains(10)
+            .into_iter()
+            .map(|(domain, rows)| DomainCount { domain, rows })
+            .collect(),
+        dns: None,
+        outputs: Outputs {
+            cleaned: paths.cleaned.display().to_string(),
+            rejected: paths.rejected.display().to_string(),
+            report: paths.report.display().to_string(),
+        },
+    };
+    report.warnings = warnings(&report);
+    let mut file = AtomicFile::create(&paths.report)?;
+    let json = serde_json::to_vec_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?;
+    file.write_all(&json)?;
+    file.write_all(b"\n")?;
+    file.commit()?;
+    Ok(report)
+}
+
+fn warnings(report: &Report) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if report.estimated_bounce_rate > crate::report::BOUNCE_RATE_LIMIT {
+        warnings.push(format!(
+            "{:.1}% of the input's addresses would bounce, over the {:.0}% at which mailbox providers \
+             warn and block senders: send only to the cleaned file",
+            report.estimated_bounce_rate * 100.0,
+            crate::report::BOUNCE_RATE_LIMIT * 100.0
+        ));
+    }
+    let encoding_errors = report.reasons.get("encoding_error").copied().unwrap_or(0);
+    if encoding_errors * 20 > report.rows_in && encoding_errors > 0 {
+        warnings.push(format!(
+            "{encoding_errors} rows have bytes invalid in {}: if the file is in another encoding, \
+             give it with --input-encoding",
+            report.encoding
+        ));
+    }
+    warnings
+}
+
+fn output_dir(config: &CleanConfig) -> PathBuf {
+    match (&config.output_dir, &config.input) {
+        (Some(dir), _) => dir.clone(),
+        (None, Input::Path(path)) => path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        (None, Input::Stdin) => PathBuf::new(),
+    }
+}
+
+/// Loads suppression lists: CSV files with an email column, or one address per line.
+/// Entries are normalized like the input, so `ＴＡＲＯ＠Example.jp` suppresses
+/// `taro@example.jp`; entries that are not addresses are skipped.
+fn load_suppression(paths: &[PathBuf]) -> Result<HashSet<u128>, Error> {
+    let mut keys = HashSet::new();
+    for path in paths {
+        let wrap = |source: Error| Error::Suppress {
+            path: path.clone(),
+            source: Box::new(source),
+        };
+        let mut source =
+            Source::open(&Input::Path(path.clone()), &ReadOptions::default()).map_err(wrap)?;
+        let mut batch = Vec::new();
+        let columns = source.email_columns.clone();
+        let encoding = source.dialect.cell_encoding;
+        loop {
+            let n = source.read_batch(&mut batch, 8192).map_err(wrap)?;
+            if n == 0 {
+                break;
+            }
+            for record in &batch[..n] {
+                for &col in &columns {
+                    if let Some(cell) = decode_cell(record.get(col).unwrap_or_default(), encoding) {
+                        insert_key(&mut keys, &cell);
+                    }
+                }
+            }
+        }
+    }
+    Ok(keys)
+}
+
+fn insert_key(keys: &mut HashSet<u128>, cell: &str) {
+    if let Ok(address) = normalize(cell) {
+        keys.insert(address.key());
+    }
+}
+
+/// Hands the progress callback the rows done and bytes read after each batch.
+struct ProgressSink<'a> {
+    rows: u64,
+    bytes: Arc<AtomicU64>,
+    total: Option<u64>,
+    on_progress: &'a mut (dyn FnMut(Progress) + Send),
+}
+
+impl Sink for ProgressSink<'_> {
+    fn batch(&mut self, batch: &Batch) -> Result<(), Error> {
+        self.rows += batch.len() as u64;
+        (self.on_progress)(Progress {
+            rows: self.rows,
+            bytes_read: self.bytes.load(Ordering::Relaxed),
+            total_bytes: self.total,
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,3 @@
+//! One module per subcommand, each with a single entry point.
+
+pub mod clean;

@@ -1,0 +1,110 @@
+//! The validated configuration of a run. The binary builds it from the command line; the
+//! library never reads arguments or environment variables.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+
+use crate::dns::DnsOptions;
+use crate::policy::stale::Period;
+use crate::read::encoding::Encoding;
+use crate::verdict::Lang;
+
+/// Where the contacts come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Stdin,
+    Path(PathBuf),
+}
+
+impl Input {
+    /// A name for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Input::Stdin => "standard input".into(),
+            Input::Path(path) => path.display().to_string(),
+        }
+    }
+
+    /// The stem output files are named after: `contacts.csv` → `contacts`.
+    pub fn stem(&self) -> String {
+        match self {
+            Input::Stdin => "stdin".into(),
+            Input::Path(path) => path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "output".into()),
+        }
+    }
+}
+
+/// How to read the input. Every `None` means "detect it".
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    pub encoding: Option<Encoding>,
+    pub delimiter: Option<u8>,
+    pub no_header: bool,
+    /// `--email-column` values: header names or 1-based numbers.
+    pub email_columns: Vec<String>,
+    /// `--last-contact-column`.
+    pub last_contact_column: Option<String>,
+    /// A row longer than this is rejected as malformed instead of being held in memory.
+    pub max_record_bytes: usize,
+}
+
+impl Default for ReadOptions {
+    fn default() -> ReadOptions {
+        ReadOptions {
+            encoding: None,
+            delimiter: None,
+            no_header: false,
+            email_columns: Vec::new(),
+            last_contact_column: None,
+            max_record_bytes: 1 << 20,
+        }
+    }
+}
+
+/// Everything `clean` needs.
+#[derive(Debug, Clone)]
+pub struct CleanConfig {
+    pub input: Input,
+    /// Where outputs go; `None` is the input's folder (the current folder for stdin).
+    pub output_dir: Option<PathBuf>,
+    pub read: ReadOptions,
+    /// `None` keeps the input's encoding.
+    pub output_encoding: Option<Encoding>,
+    /// Files of addresses never to send to.
+    pub suppress: Vec<PathBuf>,
+    pub lang: Lang,
+    /// Worker threads; `None` uses every core.
+    pub jobs: Option<usize>,
+    pub keep_legacy_carrier: bool,
+    pub reject_role: bool,
+    /// `--stale-after`, with the date it counts back from.
+    pub stale_after: Option<(Period, NaiveDate)>,
+    /// Prefix spreadsheet-formula cells with `'` in the outputs.
+    pub formula_guard: bool,
+    /// `None` skips DNS (`--no-dns`).
+    pub dns: Option<DnsOptions>,
+}
+
+impl CleanConfig {
+    /// A configuration with every default, reading `input` and skipping DNS.
+    pub fn new(input: Input) -> CleanConfig {
+        CleanConfig {
+            input,
+            output_dir: None,
+            read: ReadOptions::default(),
+            output_encoding: None,
+            suppress: Vec::new(),
+            lang: Lang::En,
+            jobs: None,
+            keep_legacy_carrier: false,
+            reject_role: false,
+            stale_after: None,
+            formula_guard: true,
+            dns: None,
+        }
+    }
+}

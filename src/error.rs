@@ -1,0 +1,113 @@
+//! The errors that stop a run, each with the exit code the binary returns for it.
+//!
+//! A problem with one row is not an error: it is a rejected row ([`crate::verdict`]).
+
+use std::io;
+use std::path::PathBuf;
+
+/// Exit codes, after BSD `sysexits.h`, documented in the README.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const USAGE: i32 = 64;
+    pub const DATA: i32 = 65;
+    pub const NO_INPUT: i32 = 66;
+    pub const SOFTWARE: i32 = 70;
+    pub const CANT_CREATE: i32 = 73;
+    pub const IO: i32 = 74;
+    pub const TEMP_FAIL: i32 = 75;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{}: no such file", path.display())]
+    InputMissing { path: PathBuf },
+    #[error("opening {}", path.display())]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("reading {what}")]
+    Read {
+        what: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{what} is empty: there is nothing to clean")]
+    EmptyInput { what: String },
+    #[error("{what} has a header but no rows")]
+    HeaderOnly { what: String },
+    #[error("no email column found in {what} (columns: {columns}); name one with --email-column")]
+    NoEmailColumn { what: String, columns: String },
+    #[error("{option} {spec:?}: no such column in {what} (columns: {columns})")]
+    NoSuchColumn {
+        option: &'static str,
+        spec: String,
+        what: String,
+        columns: String,
+    },
+    #[error(
+        "an opening quote on line {line} of {what} is never closed, so the rest of the file \
+         ({rows} rows) would be read as one cell; fix the quote or split the file there"
+    )]
+    UnterminatedQuote { what: String, line: u64, rows: u64 },
+    #[error("reading the suppression list {}", path.display())]
+    Suppress {
+        path: PathBuf,
+        #[source]
+        source: Box<Error>,
+    },
+    #[error("creating {}", path.display())]
+    Create {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("writing {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("DNS is unavailable: {detail}; check --resolver, or run with --no-dns")]
+    DnsUnavailable { detail: String },
+    #[error("starting the DNS stage")]
+    DnsSetup {
+        #[source]
+        source: io::Error,
+    },
+    #[error(
+        "rows were lost: {rows_in} read but {cleaned} cleaned + {rejected} rejected (a bug; please report it)"
+    )]
+    Conservation {
+        rows_in: u64,
+        cleaned: u64,
+        rejected: u64,
+    },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::InputMissing { .. } => exit::NO_INPUT,
+            Error::Open { source, .. } if source.kind() == io::ErrorKind::NotFound => {
+                exit::NO_INPUT
+            }
+            Error::Open { .. } | Error::Read { .. } | Error::Write { .. } => exit::IO,
+            Error::EmptyInput { .. }
+            | Error::HeaderOnly { .. }
+            | Error::NoEmailColumn { .. }
+            | Error::UnterminatedQuote { .. } => exit::DATA,
+            Error::NoSuchColumn { .. } => exit::USAGE,
+            Error::Suppress { source, .. } => source.exit_code(),
+            Error::Create { .. } => exit::CANT_CREATE,
+            Error::DnsUnavailable { .. } => exit::TEMP_FAIL,
+            Error::DnsSetup { .. } | Error::Conservation { .. } | Error::Internal(_) => {
+                exit::SOFTWARE
+            }
+        }
+    }
+}

@@ -1,0 +1,614 @@
+//! The pipeline: runs the stages over batches of rows and decides a [`Verdict`] per row.
+//!
+//! A reader thread fills batches of raw records. Each batch is checked in parallel (rayon):
+//! normalize, validate and the per-address policy, which depend on nothing but the row.
+//! Its domains go to the DNS stage, which resolves them while later batches are read and
+//! checked. Then, in input order, one thread decides each row: DNS outcome, duplicates
+//! (which depend on the rows before), status and flags. Decided batches go to the sinks
+//! (the output writer, the report tally), and the batch goes back to the reader to be
+//! reused, so memory stays flat however long the file.
+
+use std::collections::VecDeque;
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+use csv::ByteRecord;
+use rayon::prelude::*;
+
+use crate::address::Address;
+use crate::dns::DomainOutcome;
+use crate::error::Error;
+use crate::normalize::normalize;
+use crate::policy::{self, DuplicateSet, Policy};
+use crate::read::Source;
+use crate::read::encoding::{CellEncoding, decode_cell};
+use crate::validate::validate;
+use crate::verdict::{Flags, Reason, RowProblem, Status, Verdict};
+
+/// Rows per batch: large enough that handing batches between threads costs nothing next
+/// to the work in them, small enough to keep memory and progress fine-grained.
+const BATCH_ROWS: usize = 8192;
+/// Batches read ahead of the decision step (and so ahead of DNS answers).
+const READ_AHEAD: usize = 4;
+/// Email columns a row may have; the usable ones are kept as bits of a `u64`.
+pub const MAX_EMAIL_COLUMNS: usize = 64;
+
+/// Where decided rows go. The output files are one sink, the report tally another.
+pub trait Sink {
+    /// Takes a batch of decided rows, in input order.
+    ///
+    /// # Errors
+    /// Whatever stops the sink, such as a failed write.
+    fn batch(&mut self, batch: &Batch) -> Result<(), Error>;
+}
+
+/// Answers the pipeline needs from the DNS stage.
+pub trait DomainStage {
+    /// Starts checking a domain, if it was never asked about. Must not block for long.
+    fn submit(&mut self, domain: &str);
+    /// The domain's outcome; with `wait`, blocks until there is one.
+    fn outcome(&mut self, domain: &str, wait: bool) -> Option<DomainOutcome>;
+}
+
+/// What is known about one email cell after the per-row checks.
+#[derive(Debug, Default)]
+pub struct CellEval {
+    /// The normalized address when the cell is one; `None` when even splitting failed.
+    candidate: Option<Candidate>,
+    /// Why the cell cannot be used, if it cannot.
+    error: Option<Reason>,
+}
+
+#[derive(Debug)]
+struct Candidate {
+    /// The normalized text, or `None` when it equals the cell byte for byte.
+    changed: Option<Box<str>>,
+    at: usize,
+    key: u128,
+    flags: Flags,
+    suggestion: Option<&'static str>,
+}
+
+impl Candidate {
+    fn text<'a>(&'a self, cell: &'a [u8]) -> &'a str {
+        match &self.changed {
+            Some(text) => text,
+            // Unchanged means the cell already was a valid, hence ASCII, address.
+            None => std::str::from_utf8(cell).unwrap_or_default(),
+        }
+    }
+}
+
+/// One row's checks and, once decided, its verdict.
+#[derive(Debug)]
+pub struct RowEval {
+    line: u64,
+    /// A problem with the whole row (encoding, CSV shape) found before any address check.
+    broken: Option<Reason>,
+    stale: bool,
+    verdict: Verdict,
+    /// Bit `i` is set when email column `i` holds a usable address.
+    usable: u64,
+}
+
+impl Default for RowEval {
+    fn default() -> RowEval {
+        RowEval {
+            line: 0,
+            broken: None,
+            stale: false,
+            verdict: Verdict::Keep {
+                status: Status::Unknown,
+                flags: Flags::NONE,
+                suggestion: None,
+            },
+            usable: 0,
+        }
+    }
+}
+
+/// A batch of rows moving through the pipeline; reused from one batch to the next.
+#[derive(Default)]
+pub struct Batch {
+    records: Vec<ByteRecord>,
+    len: usize,
+    rows: Vec<RowEval>,
+    cells: Vec<CellEval>,
+    /// The record fields of the email columns; the number of cells per row.
+    email_columns: Vec<usize>,
+    columns: usize,
+}
+
+/// A decided row, as the sinks see it.
+pub struct Row<'a> {
+    pub record: &'a ByteRecord,
+    /// The line the row starts on (1-based, the header being line 1).
+    pub line: u64,
+    pub verdict: &'a Verdict,
+    cells: &'a [CellEval],
+    usable: u64,
+    email_columns: &'a [usize],
+}
+
+/// What a sink writes into an email cell of a kept row.
+pub enum EmailCell<'a> {
+    /// The cell as it was (empty, or this column's address was never looked at).
+    Original,
+    /// The normalized address.
+    Address(&'a str),
+    /// Cleared: the cell held an address that cannot be used.
+    Cleared,
+}
+
+impl<'a> Row<'a> {
+    /// What goes into the `i`-th email column of a kept row.
+    pub fn email_cell(&self, i: usize) -> EmailCell<'a> {
+        let cell = &self.cells[i];
+        if self.usable & (1 << i) != 0
+            && let Some(candidate) = &cell.candidate
+        {
+            return EmailCell::Address(candidate.text(self.record.get_ref(self.email_columns[i])));
+        }
+        match cell.error {
+            Some(Reason::Empty) | None => EmailCell::Original,
+            Some(_) => EmailCell::Cleared,
+        }
+    }
+
+    /// The row's address: the kept address, or the one the rejection is about, if the
+    /// cell could be read as one.
+    pub fn address(&self) -> Option<&'a str> {
+        let column = match self.verdict {
+            Verdict::Keep { .. } => self.usable.trailing_zeros() as usize,
+            Verdict::Reject {
+                column: Some(column),
+                ..
+            } => *column,
+            Verdict::Reject { column: None, .. } => return None,
+        };
+        let candidate = self.cells.get(column)?.candidate.as_ref()?;
+        Some(candidate.text(self.record.get_ref(self.email_columns[column])))
+    }
+
+    /// The full suggested address for the row's verdict: the address's local part at the
+    /// well-known domain its domain is probably a typo of.
+    pub fn suggested_address(&self) -> Option<String> {
+        let (column, domain) = match self.verdict {
+            Verdict::Keep {
+                suggestion: Some(domain),
+                ..
+            } => (self.usable.trailing_zeros() as usize, domain),
+            Verdict::Reject {
+                suggestion: Some(domain),
+                column: Some(column),
+                ..
+            } => (*column, domain),
+            _ => return None,
+        };
+        let candidate = self.cells.get(column)?.candidate.as_ref()?;
+        let text = candidate.text(self.record.get_ref(self.email_columns[column]));
+        Some(format!("{}@{}", &text[..candidate.at], domain))
+    }
+}
+
+trait RecordExt {
+    fn get_ref(&self, i: usize) -> &[u8];
+}
+
+impl RecordExt for ByteRecord {
+    fn get_ref(&self, i: usize) -> &[u8] {
+        self.get(i).unwrap_or_default()
+    }
+}
+
+impl Batch {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The decided rows, in input order.
+    pub fn rows(&self) -> impl Iterator<Item = Row<'_>> {
+        (0..self.len).map(|i| self.row(i))
+    }
+
+    /// The `i`-th decided row.
+    pub fn row(&self, i: usize) -> Row<'_> {
+        let row = &self.rows[i];
+        Row {
+            record: &self.records[i],
+            line: row.line,
+            verdict: &row.verdict,
+            cells: &self.cells[i * self.columns..(i + 1) * self.columns],
+            usable: row.usable,
+            email_columns: &self.email_columns,
+        }
+    }
+
+    /// The domains whose DNS outcome this batch's decision needs.
+    fn domains(&self) -> impl Iterator<Item = &str> {
+        self.rows[..self.len]
+            .iter()
+            .enumerate()
+            .flat_map(move |(i, row)| {
+                let cells = &self.cells[i * self.columns..(i + 1) * self.columns];
+                cells
+                    .iter()
+                    .enumerate()
+                    .filter_map(move |(col, cell)| match cell {
+                        CellEval {
+                            candidate: Some(c),
+                            error: None,
+                        } if row.broken.is_none() => Some(
+                            &c.text(self.records[i].get_ref(self.email_columns[col]))[c.at + 1..],
+                        ),
+                        _ => None,
+                    })
+            })
+    }
+}
+
+/// The per-row checks, shared by the worker threads.
+pub struct Checker<'a> {
+    pub policy: &'a Policy,
+    pub keep_legacy_carrier: bool,
+    pub email_columns: &'a [usize],
+    pub last_contact_column: Option<usize>,
+    /// Columns the header has; `None` without a header, when ragged rows are normal.
+    pub header_width: Option<usize>,
+    pub cell_encoding: CellEncoding,
+    pub max_record_bytes: usize,
+}
+
+impl Checker<'_> {
+    fn eval(&self, record: &ByteRecord, row: &mut RowEval, cells: &mut [CellEval]) {
+        row.line = record.position().map_or(0, |p| p.line());
+        row.broken = self.broken(record);
+        row.stale = false;
+        row.usable = 0;
+        for cell in cells.iter_mut() {
+            *cell = CellEval::default();
+        }
+        if row.broken.is_some() {
+            return;
+        }
+        for (cell, &col) in cells.iter_mut().zip(self.email_columns) {
+            *cell = self.eval_cell(record.get_ref(col));
+        }
+        if let Some(col) = self.last_contact_column {
+            row.stale = decode_cell(record.get_ref(col), self.cell_encoding)
+                .is_some_and(|date| self.policy.is_stale(&date));
+        }
+    }
+
+    fn broken(&self, record: &ByteRecord) -> Option<Reason> {
+        let malformed = |problem| Some(Reason::MalformedRow { problem });
+        if record.as_slice().len() > self.max_record_bytes {
+            return malformed(RowProblem::TooLarge {
+                limit: self.max_record_bytes,
+            });
+        }
+        if memchr_nul(record.as_slice()) {
+            return malformed(RowProblem::NulByte);
+        }
+        if let Some(expected) = self.header_width
+            && record.len() > expected
+            && record.iter().skip(expected).any(|cell| !cell.is_empty())
+        {
+            return malformed(RowProblem::TooManyFields {
+                expected,
+                found: record.len(),
+            });
+        }
+        if record
+            .iter()
+            .any(|cell| decode_cell(cell, self.cell_encoding).is_none())
+        {
+            return Some(Reason::EncodingError);
+        }
+        None
+    }
+
+    fn eval_cell(&self, cell: &[u8]) -> CellEval {
+        let Some(text) = decode_cell(cell, self.cell_encoding) else {
+            return CellEval {
+                candidate: None,
+                error: Some(Reason::EncodingError),
+            };
+        };
+        let address = match normalize(&text) {
+            Ok(address) => address,
+            Err(reason) => {
+                return CellEval {
+                    candidate: None,
+                    error: Some(reason),
+                };
+            }
+        };
+        let mut candidate = Candidate {
+            changed: (address.as_str().as_bytes() != cell).then(|| address.as_str().into()),
+            at: address.local().len(),
+            key: address.key(),
+            flags: Flags::NONE,
+            suggestion: policy::suggestion(address.domain()),
+        };
+        if candidate.changed.is_some() {
+            candidate.flags.insert(Flags::NORMALIZED);
+        }
+        match self.check(&address) {
+            Ok((flags, suggestion)) => {
+                candidate.flags.insert(flags);
+                candidate.suggestion = suggestion;
+                CellEval {
+                    candidate: Some(candidate),
+                    error: None,
+                }
+            }
+            Err(reason) => CellEval {
+                candidate: Some(candidate),
+                error: Some(reason),
+            },
+        }
+    }
+
+    fn check(&self, address: &Address<'_>) -> Result<(Flags, Option<&'static str>), Reason> {
+        let flags = validate(address, self.keep_legacy_carrier)?;
+        let remarks = self.policy.check(address)?;
+        Ok((flags | remarks.flags, remarks.suggestion))
+    }
+}
+
+fn memchr_nul(bytes: &[u8]) -> bool {
+    bytes.contains(&0)
+}
+
+/// The ordered step: decides each row of a checked batch.
+struct Decider<'a> {
+    duplicates: DuplicateSet,
+    dns: Option<&'a mut dyn DomainStage>,
+}
+
+impl Decider<'_> {
+    fn decide(&mut self, batch: &mut Batch) {
+        let columns = batch.columns;
+        for i in 0..batch.len {
+            let cells = &batch.cells[i * columns..(i + 1) * columns];
+            let row = &mut batch.rows[i];
+            if let Some(reason) = row.broken.clone() {
+                row.verdict = Verdict::Reject {
+                    reason,
+                    column: None,
+                    suggestion: None,
+                };
+                continue;
+            }
+            row.verdict = self.decide_row(row, cells, &batch.records[i], &batch.email_columns);
+        }
+    }
+
+    fn decide_row(
+        &mut self,
+        row: &mut RowEval,
+        cells: &[CellEval],
+        record: &ByteRecord,
+        email_columns: &[usize],
+    ) -> Verdict {
+        let mut first_problem: Option<(usize, Reason, Option<&'static str>)> = None;
+        let mut primary: Option<(usize, &Candidate, DomainOutcome)> = None;
+        let mut flags = Flags::NONE;
+        for (col, cell) in cells.iter().enumerate() {
+            let problem = match cell {
+                CellEval {
+                    candidate: Some(c),
+                    error: None,
+                } => {
+                    let domain = &c.text(record.get_ref(email_columns[col]))[c.at + 1..];
+                    let outcome = match self.dns.as_deref_mut() {
+                        Some(dns) => dns.outcome(domain, true).unwrap_or(DomainOutcome::Unknown),
+                        None => DomainOutcome::Unknown,
+                    };
+                    match dns_rejection(outcome, domain) {
+                        None => {
+                            row.usable |= 1 << col;
+                            if c.flags.contains(Flags::NORMALIZED) {
+                                flags.insert(Flags::NORMALIZED);
+                            }
+                            primary.get_or_insert((col, c, outcome));
+                            continue;
+                        }
+                        Some(reason) => (reason, c.suggestion),
+                    }
+                }
+                CellEval {
+                    error: Some(reason),
+                    candidate,
+                } => (
+                    reason.clone(),
+                    candidate.as_ref().and_then(|c| c.suggestion),
+                ),
+                CellEval {
+                    error: None,
+                    candidate: None,
+                } => continue,
+            };
+            let (reason, suggestion) = problem;
+            if reason != Reason::Empty {
+                flags.insert(Flags::OTHER_ADDRESS_REMOVED);
+            }
+            let replaces = match &first_problem {
+                None => true,
+                Some((_, previous, _)) => *previous == Reason::Empty && reason != Reason::Empty,
+            };
+            if replaces {
+                first_problem = Some((col, reason, suggestion));
+            }
+        }
+        let Some((col, candidate, outcome)) = primary else {
+            let (column, reason, suggestion) = first_problem.unwrap_or((0, Reason::Empty, None));
+            return Verdict::Reject {
+                reason,
+                column: Some(column),
+                suggestion,
+            };
+        };
+        if let Some(first_line) = self.duplicates.first_seen(candidate.key, row.line) {
+            row.usable = 0;
+            return Verdict::Reject {
+                reason: Reason::Duplicate { first_line },
+                column: Some(col),
+                suggestion: None,
+            };
+        }
+        flags.insert(candidate.flags);
+        if row.stale {
+            flags.insert(Flags::STALE);
+        }
+        if self.dns.is_some() && outcome == DomainOutcome::Unknown {
+            flags.insert(Flags::DNS_UNKNOWN);
+        }
+        let status = if flags.is_risky() {
+            Status::Risky
+        } else if outcome == DomainOutcome::Deliverable {
+            Status::Valid
+        } else {
+            Status::Unknown
+        };
+        Verdict::Keep {
+            status,
+            flags,
+            suggestion: candidate.suggestion,
+        }
+    }
+}
+
+/// The rejection DNS proves, if any. "Unknown" never rejects.
+fn dns_rejection(outcome: DomainOutcome, domain: &str) -> Option<Reason> {
+    let domain = domain.to_owned();
+    match outcome {
+        DomainOutcome::Deliverable | DomainOutcome::Unknown => None,
+        DomainOutcome::NotFound => Some(Reason::DomainNotFound { domain }),
+        DomainOutcome::NullMx => Some(Reason::NullMx { domain }),
+        DomainOutcome::NoMailHost => Some(Reason::NoMailHost { domain }),
+    }
+}
+
+/// Runs the pipeline over `source`, pushing every decided batch to each sink in turn.
+/// Returns the number of rows read.
+///
+/// # Errors
+/// A read error, or the first error of a sink.
+pub fn run(
+    source: Source,
+    checker: &Checker<'_>,
+    dns: Option<&mut dyn DomainStage>,
+    sinks: &mut [&mut dyn Sink],
+) -> Result<u64, Error> {
+    let columns = checker.email_columns.len();
+    let (full_tx, full_rx) = bounded::<Batch>(READ_AHEAD);
+    let (empty_tx, empty_rx) = bounded::<Batch>(READ_AHEAD + 2);
+    for _ in 0..READ_AHEAD + 2 {
+        empty_tx
+            .send(Batch {
+                email_columns: checker.email_columns.to_vec(),
+                columns,
+                ..Batch::default()
+            })
+            .map_err(|_| Error::Internal("batch pool closed".into()))?;
+    }
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || read_batches(source, empty_rx, full_tx));
+        let mut decider = Decider {
+            duplicates: DuplicateSet::default(),
+            dns,
+        };
+        let result = process(&full_rx, &empty_tx, checker, &mut decider, sinks);
+        // Unblock the reader if processing stopped early.
+        drop(full_rx);
+        drop(empty_tx);
+        let read = reader
+            .join()
+            .map_err(|_| Error::Internal("the reader thread panicked".into()))?;
+        let rows = read?;
+        result.map(|()| rows)
+    })
+}
+
+fn read_batches(
+    mut source: Source,
+    empty: Receiver<Batch>,
+    full: Sender<Batch>,
+) -> Result<u64, Error> {
+    let mut rows = 0;
+    while let Ok(mut batch) = empty.recv() {
+        batch.len = source.read_batch(&mut batch.records, BATCH_ROWS)?;
+        if batch.len == 0 {
+            break;
+        }
+        rows += batch.len as u64;
+        if full.send(batch).is_err() {
+            break;
+        }
+    }
+    Ok(rows)
+}
+
+fn process(
+    full: &Receiver<Batch>,
+    empty: &Sender<Batch>,
+    checker: &Checker<'_>,
+    decider: &mut Decider<'_>,
+    sinks: &mut [&mut dyn Sink],
+) -> Result<(), Error> {
+    let mut pending: VecDeque<Batch> = VecDeque::new();
+    let mut finish = |mut batch: Batch, decider: &mut Decider<'_>| -> Result<(), Error> {
+        decider.decide(&mut batch);
+        for sink in sinks.iter_mut() {
+            sink.batch(&batch)?;
+        }
+        // The reader may have stopped (end of input); the batch is then simply dropped.
+        let _ = empty.send(batch);
+        Ok(())
+    };
+    while let Ok(mut batch) = full.recv() {
+        check(&mut batch, checker);
+        if let Some(dns) = decider.dns.as_deref_mut() {
+            for domain in batch.domains() {
+                dns.submit(domain);
+            }
+        }
+        pending.push_back(batch);
+        // Decide the oldest batch once its domains are answered, or when holding more
+        // would stall the reader: DNS then overlaps with reading and checking.
+        while let Some(front) = pending.front() {
+            let ready = match decider.dns.as_deref_mut() {
+                None => true,
+                Some(dns) => front.domains().all(|d| dns.outcome(d, false).is_some()),
+            };
+            if !ready && pending.len() < READ_AHEAD {
+                break;
+            }
+            if let Some(batch) = pending.pop_front() {
+                finish(batch, decider)?;
+            }
+        }
+    }
+    while let Some(batch) = pending.pop_front() {
+        finish(batch, decider)?;
+    }
+    Ok(())
+}
+
+/// Runs the per-row checks of a batch on the worker threads.
+fn check(batch: &mut Batch, checker: &Checker<'_>) {
+    let (len, columns) = (batch.len, batch.columns);
+    batch.rows.resize_with(len, RowEval::default);
+    batch.cells.resize_with(len * columns, CellEval::default);
+    batch.rows[..len]
+        .par_iter_mut()
+        .zip(batch.cells[..len * columns].par_chunks_mut(columns))
+        .zip(batch.records[..len].par_iter())
+        .with_min_len(256)
+        .for_each(|((row, cells), record)| checker.eval(record, row, cells));
+}

@@ -1,0 +1,246 @@
+//! Finding columns: the email column(s) by header name or by content, and any column the
+//! user names with `--email-column` or `--last-contact-column`.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Header names that mean "email address", after [`header_key`] and without qualifiers.
+const SYNONYMS: &[&str] = &[
+    "email",
+    "mail",
+    "emailaddress",
+    "mailaddress",
+    "emailaddr",
+    "mailaddr",
+    "emailadresse",
+    "emailアドレス",
+    "mailアドレス",
+    "eメール",
+    "eメールアドレス",
+    "メール",
+    "メールアドレス",
+    "電子メール",
+    "電子メールアドレス",
+    "メアド",
+    "courriel",
+    "correo",
+    "correoelectronico",
+];
+
+/// Words that qualify an email header without changing its meaning ("Email 2",
+/// "サブメールアドレス", "携帯メール", "Work Email"). Stripped from either end.
+const QUALIFIERS: &[&str] = &[
+    "primary",
+    "secondary",
+    "main",
+    "sub",
+    "other",
+    "alternate",
+    "alt",
+    "work",
+    "business",
+    "personal",
+    "private",
+    "home",
+    "office",
+    "company",
+    "contact",
+    "pc",
+    "mobile",
+    "cc",
+    "主",
+    "副",
+    "サブ",
+    "メイン",
+    "会社",
+    "個人",
+    "携帯",
+    "自宅",
+    "勤務先",
+    "連絡先",
+    "担当者",
+    "代表",
+    "予備",
+    "その他",
+    "送信先",
+    "宛先",
+];
+
+/// Folds a header for matching: NFKC (full width to ASCII), lowercase, without spaces,
+/// punctuation and brackets.
+pub fn header_key(name: &str) -> String {
+    name.nfkc()
+        .flat_map(char::to_lowercase)
+        .filter(|c| !c.is_whitespace() && !"-_.・:：()[]{}<>「」【】/#*".contains(*c))
+        .collect()
+}
+
+/// Whether a header names an email column.
+pub fn is_email_header(name: &str) -> bool {
+    let key = header_key(name);
+    let mut key = key.as_str();
+    loop {
+        let before = key.len();
+        key = key.trim_matches(|c: char| c.is_ascii_digit());
+        for q in QUALIFIERS {
+            key = key.strip_prefix(q).unwrap_or(key);
+            key = key.strip_suffix(q).unwrap_or(key);
+        }
+        if key.len() == before {
+            break;
+        }
+    }
+    SYNONYMS.contains(&key)
+}
+
+/// Whether a cell looks like it holds an address: an `@` (or `＠`) with text on both sides.
+pub fn looks_like_address(cell: &str) -> bool {
+    let cell = cell.trim();
+    cell.char_indices()
+        .any(|(i, c)| (c == '@' || c == '＠') && i > 0 && i + c.len_utf8() < cell.len())
+}
+
+/// Chooses the email columns from the header (if any) and a sample of rows.
+///
+/// Columns whose header names an email column are taken when their sampled cells do not
+/// contradict it (at least a third of the non-empty cells look like addresses, or all are
+/// empty), so that "Email Opt Out" style columns of yes/no values are never taken. Without
+/// such a header, the single column where the most cells look like addresses is taken,
+/// provided at least half of its non-empty cells do.
+pub fn find_email_columns(header: Option<&[String]>, sample: &[Vec<String>]) -> Vec<usize> {
+    let width = header
+        .map(<[String]>::len)
+        .into_iter()
+        .chain(sample.iter().map(Vec::len))
+        .max()
+        .unwrap_or(0);
+    let stats: Vec<(usize, usize)> = (0..width)
+        .map(|col| {
+            let cells = sample
+                .iter()
+                .filter_map(|row| row.get(col))
+                .filter(|c| !c.trim().is_empty());
+            cells.fold((0, 0), |(n, hits), c| {
+                (n + 1, hits + usize::from(looks_like_address(c)))
+            })
+        })
+        .collect();
+    if let Some(header) = header {
+        let named: Vec<usize> = header
+            .iter()
+            .enumerate()
+            .filter(|(col, name)| {
+                let (non_empty, hits) = stats[*col];
+                is_email_header(name) && (non_empty == 0 || hits * 3 >= non_empty)
+            })
+            .map(|(col, _)| col)
+            .collect();
+        if !named.is_empty() {
+            return named;
+        }
+    }
+    let best = stats
+        .iter()
+        .enumerate()
+        .filter(|(_, (non_empty, hits))| *hits > 0 && hits * 2 >= *non_empty)
+        .max_by_key(|(col, (_, hits))| (*hits, std::cmp::Reverse(*col)));
+    best.map(|(col, _)| vec![col]).unwrap_or_default()
+}
+
+/// Resolves a column named on the command line: an exact header, then a header equal
+/// after [`header_key`] folding, then a 1-based column number.
+pub fn resolve(spec: &str, header: Option<&[String]>) -> Option<usize> {
+    if let Some(header) = header {
+        if let Some(col) = header.iter().position(|h| h.trim() == spec.trim()) {
+            return Some(col);
+        }
+        let key = header_key(spec);
+        if let Some(col) = header.iter().position(|h| header_key(h) == key) {
+            return Some(col);
+        }
+    }
+    spec.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|&n| n >= 1)
+        .map(|n| n - 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_headers() {
+        for name in [
+            "Email",
+            "E-mail",
+            "e_mail",
+            "EMAIL ADDRESS",
+            "Mail",
+            "メールアドレス",
+            "メール",
+            "Ｅメール",
+            "電子メール",
+            "E-mail アドレス",
+            "サブメールアドレス",
+            "メールアドレス2",
+            "Email 2",
+            "携帯メール",
+            "PCメールアドレス",
+            "メールアドレス（会社）",
+            "Work Email",
+            "ＭＡＩＬ",
+        ] {
+            assert!(is_email_header(name), "{name}");
+        }
+        for name in [
+            "Email Opt Out",
+            "Mailing List",
+            "Last Email Date",
+            "氏名",
+            "id",
+            "Email Bounced",
+        ] {
+            assert!(!is_email_header(name), "{name}");
+        }
+    }
+
+    fn rows(rows: &[&[&str]]) -> Vec<Vec<String>> {
+        rows.iter()
+            .map(|r| r.iter().map(|c| c.to_string()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn finds_columns_by_header_and_content() {
+        let header: Vec<String> = ["id", "Email", "Email Opt Out", "Email 2"]
+            .map(String::from)
+            .into();
+        let sample = rows(&[
+            &["1", "a@x.jp", "false", ""],
+            &["2", "b@x.jp", "true", "c@y.jp"],
+        ]);
+        assert_eq!(find_email_columns(Some(&header), &sample), [1, 3]);
+
+        let header: Vec<String> = ["id", "連絡先", "name"].map(String::from).into();
+        let sample = rows(&[
+            &["1", "a@x.jp", "x"],
+            &["2", "なし", "y"],
+            &["3", "ｂ＠ｘ．ｊｐ", "z"],
+        ]);
+        assert_eq!(find_email_columns(Some(&header), &sample), [1]);
+        assert_eq!(find_email_columns(None, &sample), [1]);
+        assert!(find_email_columns(None, &rows(&[&["1", "x"]])).is_empty());
+    }
+
+    #[test]
+    fn resolves_named_columns() {
+        let header: Vec<String> = ["ID", "メールアドレス", "最終接触日"]
+            .map(String::from)
+            .into();
+        assert_eq!(resolve("メールアドレス", Some(&header)), Some(1));
+        assert_eq!(resolve("id", Some(&header)), Some(0));
+        assert_eq!(resolve("3", Some(&header)), Some(2));
+        assert_eq!(resolve("nothing", Some(&header)), None);
+    }
+}

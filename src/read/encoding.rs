@@ -1,0 +1,380 @@
+//! Text encodings: detecting the input's, and converting between the file's bytes, the
+//! bytes the CSV parser sees, and the output's bytes.
+//!
+//! UTF-8 and CP932 files are parsed as they are, so rows we do not touch are written back
+//! byte for byte (CP932 is safe to parse raw with `,`, `\t` and `;`: its trail bytes never
+//! fall below 0x40). UTF-16, and CP932 with a `|` delimiter (0x7C can be a trail byte), are
+//! converted to UTF-8 first by [`Transcoder`], which marks each invalid sequence with a
+//! 0xFF byte instead of U+FFFD, so that the row is still caught as an encoding error.
+
+use std::borrow::Cow;
+use std::io::{self, Read};
+
+use encoding_rs::{DecoderResult, SHIFT_JIS, UTF_16BE, UTF_16LE};
+
+/// A file encoding listclean reads and writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    Utf8Bom,
+    Utf16Le,
+    Utf16Be,
+    /// Windows-31J, what Excel on Japanese Windows saves as "CSV". Decoded with the
+    /// WHATWG Shift_JIS table, which is CP932 (0x817C is U+FF0D, not U+2212).
+    Cp932,
+}
+
+/// The encoding of the bytes inside parsed records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellEncoding {
+    Utf8,
+    Cp932,
+}
+
+impl Encoding {
+    /// Parses a name given on the command line.
+    pub fn from_name(name: &str) -> Option<Encoding> {
+        let name = name.to_ascii_lowercase().replace('_', "-");
+        Some(match name.as_str() {
+            "utf-8" | "utf8" => Encoding::Utf8,
+            "utf-8-bom" | "utf8-bom" | "utf-8-sig" => Encoding::Utf8Bom,
+            "utf-16" | "utf-16le" | "utf16" | "utf16le" => Encoding::Utf16Le,
+            "utf-16be" | "utf16be" => Encoding::Utf16Be,
+            "cp932" | "windows-31j" | "shift-jis" | "sjis" | "ms932" => Encoding::Cp932,
+            _ => return None,
+        })
+    }
+
+    /// The name used in reports and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Utf8 => "utf-8",
+            Encoding::Utf8Bom => "utf-8-bom",
+            Encoding::Utf16Le => "utf-16le",
+            Encoding::Utf16Be => "utf-16be",
+            Encoding::Cp932 => "cp932",
+        }
+    }
+
+    /// The byte order mark that starts a file in this encoding.
+    pub fn bom(self) -> &'static [u8] {
+        match self {
+            Encoding::Utf8Bom => b"\xEF\xBB\xBF",
+            Encoding::Utf16Le => b"\xFF\xFE",
+            Encoding::Utf16Be => b"\xFE\xFF",
+            Encoding::Utf8 | Encoding::Cp932 => b"",
+        }
+    }
+
+    /// The encoding the parser sees when reading a file in this encoding with `delimiter`.
+    pub fn cell_encoding(self, delimiter: u8) -> CellEncoding {
+        match self {
+            Encoding::Cp932 if delimiter < 0x40 => CellEncoding::Cp932,
+            _ => CellEncoding::Utf8,
+        }
+    }
+
+    fn encoding_rs(self) -> &'static encoding_rs::Encoding {
+        match self {
+            Encoding::Utf8 | Encoding::Utf8Bom => encoding_rs::UTF_8,
+            Encoding::Utf16Le => UTF_16LE,
+            Encoding::Utf16Be => UTF_16BE,
+            Encoding::Cp932 => SHIFT_JIS,
+        }
+    }
+}
+
+/// Guesses the encoding of a file from its first bytes.
+///
+/// A BOM decides. Without one: UTF-16 when every other byte is mostly zero (a BOM-less
+/// "Unicode text"), UTF-8 when the sample is valid UTF-8 (a sequence cut at the end of the
+/// sample counts as valid), else CP932 when it has fewer invalid sequences than UTF-8.
+pub fn detect(sample: &[u8]) -> Encoding {
+    for encoding in [Encoding::Utf8Bom, Encoding::Utf16Le, Encoding::Utf16Be] {
+        if sample.starts_with(encoding.bom()) {
+            return encoding;
+        }
+    }
+    if let Some(encoding) = bomless_utf16(sample) {
+        return encoding;
+    }
+    let utf8_errors = utf8_errors(sample);
+    if utf8_errors == 0 || utf8_errors <= cp932_errors(sample) {
+        Encoding::Utf8
+    } else {
+        Encoding::Cp932
+    }
+}
+
+fn bomless_utf16(sample: &[u8]) -> Option<Encoding> {
+    let pairs = sample.len() / 2;
+    if pairs < 8 {
+        return None;
+    }
+    let zeros_at = |offset: usize| {
+        sample
+            .iter()
+            .skip(offset)
+            .step_by(2)
+            .filter(|&&b| b == 0)
+            .count()
+    };
+    if zeros_at(1) * 10 > pairs * 7 {
+        Some(Encoding::Utf16Le)
+    } else if zeros_at(0) * 10 > pairs * 7 {
+        Some(Encoding::Utf16Be)
+    } else {
+        None
+    }
+}
+
+fn utf8_errors(mut bytes: &[u8]) -> usize {
+    let mut errors = 0;
+    loop {
+        match std::str::from_utf8(bytes) {
+            Ok(_) => return errors,
+            Err(e) => match e.error_len() {
+                None => return errors,
+                Some(len) => {
+                    errors += 1;
+                    bytes = &bytes[e.valid_up_to() + len..];
+                }
+            },
+        }
+    }
+}
+
+fn cp932_errors(bytes: &[u8]) -> usize {
+    let mut decoder = SHIFT_JIS.new_decoder_without_bom_handling();
+    let mut out = vec![0u8; 64 * 1024];
+    let (mut errors, mut rest) = (0, bytes);
+    loop {
+        let (result, read, _) = decoder.decode_to_utf8_without_replacement(rest, &mut out, false);
+        rest = &rest[read..];
+        match result {
+            DecoderResult::InputEmpty => return errors,
+            DecoderResult::OutputFull => {}
+            DecoderResult::Malformed(..) => errors += 1,
+        }
+    }
+}
+
+/// Decodes a cell for checking. `None` when it holds a sequence invalid in the encoding
+/// (including the 0xFF marks left by [`Transcoder`]).
+pub fn decode_cell(bytes: &[u8], encoding: CellEncoding) -> Option<Cow<'_, str>> {
+    match encoding {
+        CellEncoding::Utf8 => std::str::from_utf8(bytes).ok().map(Cow::Borrowed),
+        CellEncoding::Cp932 if bytes.is_ascii() => {
+            std::str::from_utf8(bytes).ok().map(Cow::Borrowed)
+        }
+        CellEncoding::Cp932 => SHIFT_JIS.decode_without_bom_handling_and_without_replacement(bytes),
+    }
+}
+
+/// Encodes text (an appended column such as a Japanese `reject_detail`) into the cells'
+/// encoding.
+pub fn encode_cell(text: &str, encoding: CellEncoding) -> Cow<'_, [u8]> {
+    match encoding {
+        CellEncoding::Utf8 => Cow::Borrowed(text.as_bytes()),
+        CellEncoding::Cp932 => SHIFT_JIS.encode(text).0,
+    }
+}
+
+/// Converts a block of output written in the cells' encoding into the output encoding,
+/// appending to `out`. The BOM is not written here.
+///
+/// Characters CP932 cannot hold become HTML numeric references (`&#128512;`): that is what
+/// the WHATWG encoder does, and it keeps the information a `?` would lose.
+pub fn convert(bytes: &[u8], from: CellEncoding, to: Encoding, out: &mut Vec<u8>) {
+    let text: Cow<'_, str> = match (from, to) {
+        (CellEncoding::Utf8, Encoding::Utf8 | Encoding::Utf8Bom)
+        | (CellEncoding::Cp932, Encoding::Cp932) => {
+            out.extend_from_slice(bytes);
+            return;
+        }
+        (CellEncoding::Utf8, _) => String::from_utf8_lossy(bytes),
+        (CellEncoding::Cp932, _) => SHIFT_JIS.decode_without_bom_handling(bytes).0,
+    };
+    match to {
+        Encoding::Utf8 | Encoding::Utf8Bom => out.extend_from_slice(text.as_bytes()),
+        Encoding::Cp932 => out.extend_from_slice(&SHIFT_JIS.encode(&text).0),
+        Encoding::Utf16Le => out.extend(text.encode_utf16().flat_map(u16::to_le_bytes)),
+        Encoding::Utf16Be => out.extend(text.encode_utf16().flat_map(u16::to_be_bytes)),
+    }
+}
+
+/// A reader that converts a byte stream (after its BOM) to UTF-8, writing a 0xFF byte
+/// (never valid in UTF-8) for each invalid input sequence so that the row holding it is
+/// rejected as an encoding error rather than silently given a U+FFFD.
+pub struct Transcoder<R> {
+    inner: R,
+    decoder: encoding_rs::Decoder,
+    input: Vec<u8>,
+    in_start: usize,
+    in_end: usize,
+    eof: bool,
+    output: Vec<u8>,
+    out_start: usize,
+    out_end: usize,
+    done: bool,
+}
+
+const BUFFER: usize = 64 * 1024;
+
+impl<R: Read> Transcoder<R> {
+    pub fn new(inner: R, encoding: Encoding) -> Transcoder<R> {
+        Transcoder {
+            inner,
+            decoder: encoding.encoding_rs().new_decoder_without_bom_handling(),
+            input: vec![0; BUFFER],
+            in_start: 0,
+            in_end: 0,
+            eof: false,
+            output: vec![0; BUFFER * 3 + 16],
+            out_start: 0,
+            out_end: 0,
+            done: false,
+        }
+    }
+
+    fn fill(&mut self) -> io::Result<()> {
+        if self.in_start > 0 {
+            self.input.copy_within(self.in_start..self.in_end, 0);
+            self.in_end -= self.in_start;
+            self.in_start = 0;
+        }
+        while !self.eof && self.in_end < self.input.len() {
+            match self.inner.read(&mut self.input[self.in_end..]) {
+                Ok(0) => self.eof = true,
+                Ok(n) => {
+                    self.in_end += n;
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for Transcoder<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.out_start == self.out_end {
+            if self.done {
+                return Ok(0);
+            }
+            if self.in_start == self.in_end || !self.eof {
+                self.fill()?;
+            }
+            let spare = self.output.len() - 1;
+            let (result, read, written) = self.decoder.decode_to_utf8_without_replacement(
+                &self.input[self.in_start..self.in_end],
+                &mut self.output[..spare],
+                self.eof,
+            );
+            self.in_start += read;
+            self.out_start = 0;
+            self.out_end = written;
+            match result {
+                DecoderResult::Malformed(..) => {
+                    self.output[written] = 0xFF;
+                    self.out_end += 1;
+                }
+                DecoderResult::InputEmpty if self.eof => self.done = true,
+                DecoderResult::InputEmpty | DecoderResult::OutputFull => {}
+            }
+        }
+        let n = buf.len().min(self.out_end - self.out_start);
+        buf[..n].copy_from_slice(&self.output[self.out_start..self.out_start + n]);
+        self.out_start += n;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transcode(bytes: &[u8], encoding: Encoding) -> Vec<u8> {
+        let mut out = Vec::new();
+        Transcoder::new(bytes, encoding)
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn detects() {
+        assert_eq!(detect(b"\xEF\xBB\xBFa,b"), Encoding::Utf8Bom);
+        assert_eq!(detect(b"\xFF\xFEa\0,\0b\0"), Encoding::Utf16Le);
+        assert_eq!(detect("id,メール\n".as_bytes()), Encoding::Utf8);
+        assert_eq!(
+            detect(
+                &SHIFT_JIS
+                    .encode("id,メールアドレス\r\n1,ｔａｒｏ＠x.jp\r\n")
+                    .0
+            ),
+            Encoding::Cp932
+        );
+        assert_eq!(
+            detect(
+                &"a,b\n"
+                    .encode_utf16()
+                    .flat_map(u16::to_le_bytes)
+                    .collect::<Vec<_>>()
+            ),
+            Encoding::Utf16Le
+        );
+        // A multi-byte character cut by the end of the sample is still UTF-8.
+        assert_eq!(detect(&"メール".as_bytes()[..7]), Encoding::Utf8);
+    }
+
+    #[test]
+    fn cp932_is_windows_31j() {
+        // 0x817C is the full-width hyphen-minus in CP932 (U+2212 in JIS tables).
+        assert_eq!(
+            decode_cell(b"yamada\x81\x7ctaro", CellEncoding::Cp932).unwrap(),
+            "yamada－taro"
+        );
+        assert_eq!(decode_cell(b"\x81", CellEncoding::Cp932), None);
+    }
+
+    #[test]
+    fn transcoder_marks_invalid_sequences() {
+        let utf16: Vec<u8> = "a,ｂ\n".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        assert_eq!(transcode(&utf16, Encoding::Utf16Le), "a,ｂ\n".as_bytes());
+        // A lone surrogate.
+        assert_eq!(transcode(b"a\0\x00\xD8b\0", Encoding::Utf16Le), b"a\xFFb");
+        let big: Vec<u8> = "行"
+            .repeat(100_000)
+            .encode_utf16()
+            .flat_map(u16::to_be_bytes)
+            .collect();
+        assert_eq!(
+            transcode(&big, Encoding::Utf16Be),
+            "行".repeat(100_000).as_bytes()
+        );
+    }
+
+    #[test]
+    fn converts_between_encodings() {
+        let mut out = Vec::new();
+        convert(
+            "メール,a\r\n".as_bytes(),
+            CellEncoding::Utf8,
+            Encoding::Cp932,
+            &mut out,
+        );
+        assert_eq!(out, SHIFT_JIS.encode("メール,a\r\n").0.as_ref());
+        let mut back = Vec::new();
+        convert(&out, CellEncoding::Cp932, Encoding::Utf16Le, &mut back);
+        assert_eq!(
+            back,
+            "メール,a\r\n"
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes)
+                .collect::<Vec<_>>()
+        );
+    }
+}

@@ -1,0 +1,272 @@
+//! Reading: from a file's bytes to raw CSV records, with everything the later stages need
+//! to know about the file (encoding, dialect, header, which columns hold addresses).
+//!
+//! Owns opening the input, detecting its encoding and dialect, the header decision and
+//! column detection. It never interprets a cell beyond that: normalizing and checking
+//! addresses belong to the stages after it.
+
+pub mod columns;
+pub mod encoding;
+pub mod sniff;
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{self, Cursor, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use csv::ByteRecord;
+
+use crate::config::{Input, ReadOptions};
+use crate::dialect::Dialect;
+use crate::error::Error;
+use encoding::{CellEncoding, Encoding, Transcoder};
+
+/// How much of the input is read up front to detect its encoding: enough that a file
+/// whose first rows are plain ASCII still shows its Japanese further down.
+const DETECT_BYTES: usize = 1 << 20;
+/// How many rows are looked at to find the email column by content.
+const SAMPLE_ROWS: usize = 1000;
+
+/// An open input, positioned at its first data row.
+pub struct Source {
+    /// The input's name, for messages.
+    pub what: String,
+    pub encoding: Encoding,
+    pub dialect: Dialect,
+    /// The header record as read (in the cells' encoding), if the file has one.
+    pub header: Option<ByteRecord>,
+    /// Column names for messages: the header's, or "column N".
+    pub names: Vec<String>,
+    /// The number of columns rows are expected to have.
+    pub width: usize,
+    pub email_columns: Vec<usize>,
+    pub last_contact_column: Option<usize>,
+    pub max_record_bytes: usize,
+    reader: csv::Reader<Box<dyn Read + Send>>,
+    replay: VecDeque<ByteRecord>,
+    bytes_read: Arc<AtomicU64>,
+}
+
+impl Source {
+    /// Opens the input and reads enough of it to learn its shape.
+    ///
+    /// # Errors
+    /// A missing or unreadable input, an empty or header-only input, no email column, or
+    /// a named column that does not exist.
+    pub fn open(input: &Input, options: &ReadOptions) -> Result<Source, Error> {
+        let what = input.describe();
+        let bytes_read = Arc::new(AtomicU64::new(0));
+        let raw: Box<dyn Read + Send> = match input {
+            Input::Stdin => Box::new(io::stdin()),
+            Input::Path(path) => {
+                Box::new(File::open(path).map_err(|source| match source.kind() {
+                    io::ErrorKind::NotFound => Error::InputMissing { path: path.clone() },
+                    _ => Error::Open {
+                        path: path.clone(),
+                        source,
+                    },
+                })?)
+            }
+        };
+        let mut raw = Counting {
+            inner: raw,
+            count: Arc::clone(&bytes_read),
+        };
+        let read_error = |source| Error::Read {
+            what: what.clone(),
+            source,
+        };
+
+        let mut prefix = Vec::with_capacity(DETECT_BYTES);
+        (&mut raw)
+            .take(DETECT_BYTES as u64)
+            .read_to_end(&mut prefix)
+            .map_err(read_error)?;
+        if prefix.is_empty() {
+            return Err(Error::EmptyInput { what });
+        }
+        let encoding = options
+            .encoding
+            .unwrap_or_else(|| encoding::detect(&prefix));
+        let bom = if prefix.starts_with(encoding.bom()) {
+            encoding.bom().len()
+        } else {
+            0
+        };
+        let sample_text = sample_text(&prefix[bom..], encoding);
+        let delimiter = options
+            .delimiter
+            .unwrap_or_else(|| sniff::delimiter(&sample_text));
+        let dialect = Dialect {
+            delimiter,
+            crlf: sniff::crlf(&sample_text),
+            quote_all: sniff::quotes_everything(&sample_text, delimiter),
+            cell_encoding: encoding.cell_encoding(delimiter),
+        };
+        let stream = Cursor::new(prefix).chain(raw);
+        let mut stream: Box<dyn Read + Send> = Box::new(stream);
+        // Skip the BOM: it is not part of the first cell.
+        io::copy(&mut (&mut stream).take(bom as u64), &mut io::sink()).map_err(read_error)?;
+        let needs_transcoding = dialect.cell_encoding == CellEncoding::Utf8
+            && !matches!(encoding, Encoding::Utf8 | Encoding::Utf8Bom);
+        if needs_transcoding {
+            stream = Box::new(Transcoder::new(stream, encoding));
+        }
+        let mut reader = dialect.reader(stream);
+
+        let mut replay = VecDeque::new();
+        let mut record = ByteRecord::new();
+        while replay.len() <= SAMPLE_ROWS
+            && reader
+                .read_byte_record(&mut record)
+                .map_err(csv_error(&what))?
+        {
+            replay.push_back(record.clone());
+        }
+        let Some(first) = replay.front() else {
+            return Err(Error::EmptyInput { what });
+        };
+        let decode = |record: &ByteRecord| -> Vec<String> {
+            record
+                .iter()
+                .map(|cell| decode_lossy(cell, dialect.cell_encoding))
+                .collect()
+        };
+        let first_text = decode(first);
+        let has_header =
+            !options.no_header && !first_text.iter().any(|c| columns::looks_like_address(c));
+        let header = if has_header { replay.pop_front() } else { None };
+        if header.is_some() && replay.is_empty() {
+            return Err(Error::HeaderOnly { what });
+        }
+        let header_text = header.as_ref().map(|_| first_text);
+        let sample: Vec<Vec<String>> = replay.iter().map(decode).collect();
+        let width = header_text
+            .as_ref()
+            .map_or_else(|| sample.iter().map(Vec::len).max().unwrap_or(0), Vec::len);
+        let names: Vec<String> = match &header_text {
+            Some(names) => names.clone(),
+            None => (1..=width).map(|n| format!("column {n}")).collect(),
+        };
+        let all_names = || names.join(", ");
+        let resolve = |option: &'static str, spec: &str| {
+            columns::resolve(spec, header_text.as_deref())
+                .filter(|&col| col < width)
+                .ok_or_else(|| Error::NoSuchColumn {
+                    option,
+                    spec: spec.into(),
+                    what: what.clone(),
+                    columns: all_names(),
+                })
+        };
+        let email_columns = if options.email_columns.is_empty() {
+            columns::find_email_columns(header_text.as_deref(), &sample)
+        } else {
+            options
+                .email_columns
+                .iter()
+                .map(|spec| resolve("--email-column", spec))
+                .collect::<Result<_, _>>()?
+        };
+        if email_columns.is_empty() {
+            return Err(Error::NoEmailColumn {
+                what,
+                columns: all_names(),
+            });
+        }
+        let last_contact_column = match &options.last_contact_column {
+            Some(spec) => Some(resolve("--last-contact-column", spec)?),
+            None => None,
+        };
+        Ok(Source {
+            what,
+            encoding,
+            dialect,
+            header,
+            names,
+            width,
+            email_columns,
+            last_contact_column,
+            max_record_bytes: options.max_record_bytes,
+            reader,
+            replay,
+            bytes_read,
+        })
+    }
+
+    /// Reads up to `batch.capacity()`-ish rows into `batch`, reusing its records.
+    /// Returns the number of rows read; 0 at the end of the input.
+    ///
+    /// # Errors
+    /// An I/O error while reading.
+    pub fn read_batch(&mut self, batch: &mut Vec<ByteRecord>, rows: usize) -> Result<usize, Error> {
+        batch.resize_with(rows, ByteRecord::new);
+        let mut n = 0;
+        while n < rows {
+            if let Some(record) = self.replay.pop_front() {
+                batch[n] = record;
+            } else if !self
+                .reader
+                .read_byte_record(&mut batch[n])
+                .map_err(csv_error(&self.what))?
+            {
+                break;
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// A shared count of the input bytes read so far, for progress reporting.
+    pub fn bytes_read(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.bytes_read)
+    }
+}
+
+/// Decodes a cell for detection and messages, replacing what cannot be decoded.
+pub fn decode_lossy(cell: &[u8], encoding: CellEncoding) -> String {
+    encoding::decode_cell(cell, encoding)
+        .map(|c| c.into_owned())
+        .unwrap_or_else(|| String::from_utf8_lossy(cell).into_owned())
+}
+
+/// The first 64 KiB of the input as text, for sniffing the dialect.
+fn sample_text(bytes: &[u8], encoding: Encoding) -> String {
+    let bytes = &bytes[..bytes.len().min(64 * 1024)];
+    let mut text = Vec::new();
+    Transcoder::new(
+        bytes,
+        match encoding {
+            Encoding::Utf8Bom => Encoding::Utf8,
+            other => other,
+        },
+    )
+    .read_to_end(&mut text)
+    .ok();
+    String::from_utf8_lossy(&text).into_owned()
+}
+
+fn csv_error(what: &str) -> impl Fn(csv::Error) -> Error + '_ {
+    move |e| match e.into_kind() {
+        csv::ErrorKind::Io(source) => Error::Read {
+            what: what.to_owned(),
+            source,
+        },
+        other => Error::Internal(format!("unexpected CSV error reading {what}: {other:?}")),
+    }
+}
+
+/// Counts the bytes that pass through, for the progress bar.
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}

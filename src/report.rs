@@ -1,0 +1,205 @@
+//! Reporting: the sink that counts verdicts, and the report built from the counts.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::pipeline::{Batch, Sink};
+use crate::verdict::{Flags, Status, Verdict};
+
+/// Past this estimated bounce rate mailbox providers start to warn and block senders.
+pub const BOUNCE_RATE_LIMIT: f64 = 0.05;
+
+/// Counts per status, flag and reason, as rows go by.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub rows: u64,
+    pub cleaned: u64,
+    pub rejected: u64,
+    pub status: BTreeMap<&'static str, u64>,
+    pub flags: BTreeMap<&'static str, u64>,
+    pub reasons: BTreeMap<&'static str, u64>,
+    /// Rows whose sending would bounce, for the estimated bounce rate.
+    pub would_bounce: u64,
+    /// Rows with no address at all.
+    pub empty: u64,
+    /// Hashes of the domains seen, to count them without keeping the strings.
+    domains: HashSet<u64>,
+    /// Rejected rows per domain, for the report's worst domains.
+    rejected_by_domain: HashMap<String, u64>,
+}
+
+impl Sink for Tally {
+    fn batch(&mut self, batch: &Batch) -> Result<(), Error> {
+        for row in batch.rows() {
+            self.rows += 1;
+            let domain = row
+                .address()
+                .and_then(|a| a.rsplit_once('@'))
+                .map(|(_, d)| d);
+            if let Some(domain) = domain {
+                self.domains
+                    .insert(xxhash_rust::xxh3::xxh3_64(domain.as_bytes()));
+            }
+            match row.verdict {
+                Verdict::Keep { status, flags, .. } => {
+                    self.cleaned += 1;
+                    *self.status.entry(status.code()).or_default() += 1;
+                    for code in flags.codes() {
+                        *self.flags.entry(code).or_default() += 1;
+                    }
+                }
+                Verdict::Reject { reason, .. } => {
+                    self.rejected += 1;
+                    *self.reasons.entry(reason.code()).or_default() += 1;
+                    if reason.would_bounce() {
+                        self.would_bounce += 1;
+                    }
+                    if *reason == crate::verdict::Reason::Empty {
+                        self.empty += 1;
+                    }
+                    if let Some(domain) = domain
+                        && (reason.would_bounce() || self.rejected_by_domain.contains_key(domain))
+                    {
+                        *self
+                            .rejected_by_domain
+                            .entry(domain.to_owned())
+                            .or_default() += 1;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Tally {
+    pub fn unique_domains(&self) -> u64 {
+        self.domains.len() as u64
+    }
+
+    /// The domains with the most rejected rows, most first.
+    pub fn worst_domains(&self, n: usize) -> Vec<(String, u64)> {
+        let mut all: Vec<(String, u64)> = self
+            .rejected_by_domain
+            .iter()
+            .map(|(d, c)| (d.clone(), *c))
+            .collect();
+        all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        all.truncate(n);
+        all
+    }
+
+    /// The share of addresses that would have bounced had the list been sent as it was.
+    pub fn estimated_bounce_rate(&self) -> f64 {
+        ratio(self.would_bounce, self.rows - self.empty)
+    }
+}
+
+pub fn ratio(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+/// The `<stem>.report.json` of a `clean` run.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub input: String,
+    pub encoding: &'static str,
+    pub output_encoding: &'static str,
+    pub delimiter: String,
+    pub header: bool,
+    pub email_columns: Vec<String>,
+    pub rows_in: u64,
+    pub rows_cleaned: u64,
+    pub rows_rejected: u64,
+    /// rows in = cleaned + rejected; a run where this fails exits with an error.
+    pub conservation_ok: bool,
+    pub status: BTreeMap<&'static str, u64>,
+    pub flags: BTreeMap<&'static str, u64>,
+    pub reasons: BTreeMap<&'static str, u64>,
+    pub unique_domains: u64,
+    pub elapsed_seconds: f64,
+    pub rows_per_second: f64,
+    pub rejected_share: f64,
+    /// The share of the input's addresses that would bounce if sent uncleaned.
+    pub estimated_bounce_rate: f64,
+    pub warnings: Vec<String>,
+    /// Domains with the most rejected rows.
+    pub top_rejected_domains: Vec<DomainCount>,
+    /// DNS figures; absent with `--no-dns`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns: Option<crate::dns::DnsStats>,
+    pub outputs: Outputs,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DomainCount {
+    pub domain: String,
+    pub rows: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Outputs {
+    pub cleaned: String,
+    pub rejected: String,
+    pub report: String,
+}
+
+impl Report {
+    /// Fills the counts of a report from a tally, with every status and known flag present
+    /// (as zero) so that consumers need not guess at missing keys.
+    pub fn counts(tally: &Tally) -> (BTreeMap<&'static str, u64>, BTreeMap<&'static str, u64>) {
+        let mut status: BTreeMap<&'static str, u64> =
+            Status::ALL.iter().map(|s| (s.code(), 0)).collect();
+        status.extend(tally.status.iter().map(|(k, v)| (*k, *v)));
+        let mut flags: BTreeMap<&'static str, u64> =
+            Flags::ALL.iter().map(|(_, code)| (*code, 0)).collect();
+        flags.extend(tally.flags.iter().map(|(k, v)| (*k, *v)));
+        (status, flags)
+    }
+
+    /// The short summary printed on stderr at the end of a run.
+    pub fn summary(&self) -> String {
+        let mut out = format!(
+            "{} rows in {:.2} s ({:.0} rows/s): {} cleaned, {} rejected ({:.1}%)\n",
+            self.rows_in,
+            self.elapsed_seconds,
+            self.rows_per_second,
+            self.rows_cleaned,
+            self.rows_rejected,
+            self.rejected_share * 100.0
+        );
+        let status: Vec<String> = self
+            .status
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        out += &format!("  status: {}\n", status.join(", "));
+        if !self.reasons.is_empty() {
+            let mut reasons: Vec<(&&str, &u64)> = self.reasons.iter().collect();
+            reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            let reasons: Vec<String> = reasons.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            out += &format!("  rejected: {}\n", reasons.join(", "));
+        }
+        if let Some(dns) = &self.dns {
+            out += &format!("  dns: {}\n", dns.summary());
+        }
+        out += &format!(
+            "  estimated bounce rate of the uncleaned list: {:.1}%\n",
+            self.estimated_bounce_rate * 100.0
+        );
+        for warning in &self.warnings {
+            out += &format!("  warning: {warning}\n");
+        }
+        out += &format!(
+            "  wrote {}, {}, {}",
+            self.outputs.cleaned, self.outputs.rejected, self.outputs.report
+        );
+        out
+    }
+}

@@ -1,0 +1,392 @@
+//! Writing: the sink that turns decided rows into the cleaned and rejected files.
+//!
+//! Rows are written in the input's dialect and encoding (or `--output-encoding`), so the
+//! cleaned file imports wherever the original did. Batches are formatted in parallel and
+//! written by a thread of their own. Every file is written under a temporary name in the
+//! destination folder and renamed into place only by [`CsvOutput::finish`], after an
+//! fsync: a failed or interrupted run never leaves a half-written file under a final name.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Sender, bounded};
+use rayon::prelude::*;
+use tempfile::NamedTempFile;
+
+use crate::dialect::Dialect;
+use crate::error::Error;
+use crate::pipeline::{Batch, EmailCell, Row, Sink};
+use crate::read::encoding::{self, Encoding};
+use crate::verdict::{Lang, Verdict};
+
+/// Columns appended to the cleaned file.
+pub const CLEANED_COLUMNS: [&str; 3] = ["email_status", "email_flags", "email_suggestion"];
+/// Columns appended to the rejected file.
+pub const REJECTED_COLUMNS: [&str; 3] = ["reject_reason", "reject_detail", "suggestion"];
+
+/// Rows formatted by one task: enough to amortize the task, few enough to spread a batch
+/// over the cores.
+const FORMAT_CHUNK: usize = 1024;
+
+/// Formatted rows for the cleaned file and the rejected file, in output bytes.
+type Chunk = (Vec<u8>, Vec<u8>);
+
+/// The paths of a run's outputs.
+#[derive(Debug, Clone)]
+pub struct OutputPaths {
+    pub cleaned: PathBuf,
+    pub rejected: PathBuf,
+    pub report: PathBuf,
+}
+
+impl OutputPaths {
+    pub fn new(dir: &Path, stem: &str) -> OutputPaths {
+        OutputPaths {
+            cleaned: dir.join(format!("{stem}.cleaned.csv")),
+            rejected: dir.join(format!("{stem}.rejected.csv")),
+            report: dir.join(format!("{stem}.report.json")),
+        }
+    }
+}
+
+/// A file written under a temporary name beside its final one, and renamed into place
+/// by [`AtomicFile::commit`]. Dropped uncommitted, the temporary file is removed.
+pub struct AtomicFile {
+    temp: NamedTempFile,
+    path: PathBuf,
+}
+
+impl AtomicFile {
+    /// # Errors
+    /// [`Error::Create`] when the temporary file cannot be created.
+    pub fn create(path: &Path) -> Result<AtomicFile, Error> {
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let temp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(|source| Error::Create {
+                path: path.to_owned(),
+                source,
+            })?;
+        Ok(AtomicFile {
+            temp,
+            path: path.to_owned(),
+        })
+    }
+
+    /// # Errors
+    /// [`Error::Write`].
+    pub fn write_all(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        self.temp
+            .as_file_mut()
+            .write_all(bytes)
+            .map_err(|source| Error::Write {
+                path: self.path.clone(),
+                source,
+            })
+    }
+
+    /// Flushes to disk and renames the file into place.
+    ///
+    /// # Errors
+    /// [`Error::Write`] when the data cannot be synced or the rename fails.
+    pub fn commit(self) -> Result<(), Error> {
+        let path = self.path;
+        let fail = |source| Error::Write {
+            path: path.clone(),
+            source,
+        };
+        self.temp.as_file().sync_all().map_err(fail)?;
+        self.temp.persist(&path).map_err(|e| fail(e.error))?;
+        sync_dir(&path);
+        Ok(())
+    }
+}
+
+/// Syncs the folder so the rename itself survives a crash. Best effort: not every file
+/// system lets a folder be opened for that.
+fn sync_dir(path: &Path) {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Ok(dir) = File::open(dir)
+    {
+        let _ = dir.sync_all();
+    }
+}
+
+/// How output rows are shaped.
+#[derive(Debug, Clone)]
+pub struct OutputFormat {
+    pub dialect: Dialect,
+    pub encoding: Encoding,
+    /// The input's header as read; `None` for a file without one.
+    pub header: Option<csv::ByteRecord>,
+    /// Column names for `reject_detail`.
+    pub names: Vec<String>,
+    /// The number of cells a row is padded to.
+    pub width: usize,
+    pub email_columns: Vec<usize>,
+    pub lang: Lang,
+    /// Prefix cells a spreadsheet would run as a formula with `'`.
+    pub formula_guard: bool,
+}
+
+/// The sink writing `<stem>.cleaned.csv` and `<stem>.rejected.csv`.
+pub struct CsvOutput {
+    format: OutputFormat,
+    /// For each record field, its index among the email columns.
+    email_index: Vec<Option<usize>>,
+    chunks: Option<Sender<Vec<Chunk>>>,
+    writer: Option<JoinHandle<Result<(AtomicFile, AtomicFile), Error>>>,
+}
+
+impl CsvOutput {
+    /// Creates both files (under temporary names) and writes their headers.
+    ///
+    /// # Errors
+    /// [`Error::Create`] or [`Error::Write`].
+    pub fn create(paths: &OutputPaths, format: OutputFormat) -> Result<CsvOutput, Error> {
+        let mut cleaned = AtomicFile::create(&paths.cleaned)?;
+        let mut rejected = AtomicFile::create(&paths.rejected)?;
+        let bom = format.encoding.bom();
+        cleaned.write_all(bom)?;
+        rejected.write_all(bom)?;
+        if let Some(header) = &format.header {
+            for (file, extra) in [
+                (&mut cleaned, CLEANED_COLUMNS),
+                (&mut rejected, REJECTED_COLUMNS),
+            ] {
+                let mut writer = format.dialect.writer(Vec::new());
+                let mut row: Vec<&[u8]> = header.iter().collect();
+                row.resize(format.width, b"");
+                row.extend(extra.map(str::as_bytes));
+                writer
+                    .write_record(row)
+                    .map_err(|e| csv_write_error(e, &paths.cleaned))?;
+                let bytes = writer
+                    .into_inner()
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                let mut encoded = Vec::new();
+                encoding::convert(
+                    &bytes,
+                    format.dialect.cell_encoding,
+                    format.encoding,
+                    &mut encoded,
+                );
+                file.write_all(&encoded)?;
+            }
+        }
+        let mut email_index = vec![None; format.width];
+        for (i, &col) in format.email_columns.iter().enumerate() {
+            if col >= email_index.len() {
+                email_index.resize(col + 1, None);
+            }
+            email_index[col] = Some(i);
+        }
+        let (tx, rx) = bounded::<Vec<Chunk>>(2);
+        let writer = std::thread::spawn(move || {
+            for chunks in rx {
+                for (c, r) in chunks {
+                    cleaned.write_all(&c)?;
+                    rejected.write_all(&r)?;
+                }
+            }
+            Ok((cleaned, rejected))
+        });
+        Ok(CsvOutput {
+            format,
+            email_index,
+            chunks: Some(tx),
+            writer: Some(writer),
+        })
+    }
+
+    /// Waits for the writes to end, then renames both files into place.
+    ///
+    /// # Errors
+    /// The first write error, or a failed commit.
+    pub fn finish(mut self) -> Result<(), Error> {
+        let (cleaned, rejected) = self.join()?;
+        cleaned.commit()?;
+        rejected.commit()
+    }
+
+    fn join(&mut self) -> Result<(AtomicFile, AtomicFile), Error> {
+        self.chunks = None;
+        match self.writer.take() {
+            Some(handle) => handle
+                .join()
+                .map_err(|_| Error::Internal("the writer thread panicked".into()))?,
+            None => Err(Error::Internal("the output was already finished".into())),
+        }
+    }
+
+    fn format_rows(&self, batch: &Batch, rows: std::ops::Range<usize>) -> Chunk {
+        let dialect = &self.format.dialect;
+        let mut cleaned = dialect.writer(Vec::with_capacity(rows.len() * 128));
+        let mut rejected = dialect.writer(Vec::new());
+        let mut scratch = String::new();
+        for i in rows {
+            let row = batch.row(i);
+            // Writing into a Vec cannot fail.
+            let _ = match row.verdict {
+                Verdict::Keep { .. } => self.write_kept(&row, &mut cleaned, &mut scratch),
+                Verdict::Reject { .. } => self.write_rejected(&row, &mut rejected),
+            };
+        }
+        let (cleaned, rejected) = (cleaned.into_inner(), rejected.into_inner());
+        let (cleaned, rejected) = (cleaned.unwrap_or_default(), rejected.unwrap_or_default());
+        let convert = |bytes: Vec<u8>| {
+            if self.needs_conversion() {
+                let mut out = Vec::with_capacity(bytes.len() * 2);
+                encoding::convert(
+                    &bytes,
+                    dialect.cell_encoding,
+                    self.format.encoding,
+                    &mut out,
+                );
+                out
+            } else {
+                bytes
+            }
+        };
+        (convert(cleaned), convert(rejected))
+    }
+
+    fn needs_conversion(&self) -> bool {
+        use encoding::CellEncoding as C;
+        !matches!(
+            (self.format.dialect.cell_encoding, self.format.encoding),
+            (C::Utf8, Encoding::Utf8 | Encoding::Utf8Bom) | (C::Cp932, Encoding::Cp932)
+        )
+    }
+
+    fn write_kept(
+        &self,
+        row: &Row<'_>,
+        out: &mut csv::Writer<Vec<u8>>,
+        scratch: &mut String,
+    ) -> csv::Result<()> {
+        let Verdict::Keep { status, flags, .. } = row.verdict else {
+            return Ok(());
+        };
+        let fields = if self.format.header.is_some() {
+            self.format.width
+        } else {
+            self.format.width.max(row.record.len())
+        };
+        for f in 0..fields {
+            let cell = row.record.get(f).unwrap_or_default();
+            match self
+                .email_index
+                .get(f)
+                .copied()
+                .flatten()
+                .map(|i| row.email_cell(i))
+            {
+                Some(EmailCell::Address(address)) => out.write_field(address)?,
+                Some(EmailCell::Cleared) => out.write_field(b"")?,
+                Some(EmailCell::Original) | None => self.write_guarded(out, cell)?,
+            }
+        }
+        out.write_field(status.code())?;
+        scratch.clear();
+        for code in flags.codes() {
+            if !scratch.is_empty() {
+                scratch.push(';');
+            }
+            scratch.push_str(code);
+        }
+        out.write_field(scratch.as_bytes())?;
+        out.write_field(row.suggested_address().unwrap_or_default())?;
+        out.write_record(None::<&[u8]>)
+    }
+
+    fn write_rejected(&self, row: &Row<'_>, out: &mut csv::Writer<Vec<u8>>) -> csv::Result<()> {
+        let Verdict::Reject { reason, column, .. } = row.verdict else {
+            return Ok(());
+        };
+        let fields = self.format.width.max(row.record.len());
+        for f in 0..fields {
+            self.write_guarded(out, row.record.get(f).unwrap_or_default())?;
+        }
+        out.write_field(reason.code())?;
+        let sentence = reason.sentence(self.format.lang);
+        let detail = match column {
+            Some(i) => {
+                let name = self
+                    .format
+                    .names
+                    .get(self.format.email_columns[*i])
+                    .map_or("", String::as_str);
+                format!("{name}: {sentence}")
+            }
+            None => sentence,
+        };
+        out.write_field(encoding::encode_cell(
+            &detail,
+            self.format.dialect.cell_encoding,
+        ))?;
+        out.write_field(row.suggested_address().unwrap_or_default())?;
+        out.write_record(None::<&[u8]>)
+    }
+
+    /// Writes a cell, with a leading `'` when a spreadsheet would run it as a formula
+    /// (OWASP "CSV injection"): cells starting with `=`, `+`, `-`, `@`, tab or CR.
+    fn write_guarded(&self, out: &mut csv::Writer<Vec<u8>>, cell: &[u8]) -> csv::Result<()> {
+        if self.format.formula_guard && is_formula(cell) {
+            let mut guarded = Vec::with_capacity(cell.len() + 1);
+            guarded.push(b'\'');
+            guarded.extend_from_slice(cell);
+            out.write_field(guarded)
+        } else {
+            out.write_field(cell)
+        }
+    }
+}
+
+/// Whether a spreadsheet would read a cell starting like this as a formula.
+pub fn is_formula(cell: &[u8]) -> bool {
+    matches!(
+        cell.first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    )
+}
+
+impl Sink for CsvOutput {
+    fn batch(&mut self, batch: &Batch) -> Result<(), Error> {
+        let starts: Vec<usize> = (0..batch.len()).step_by(FORMAT_CHUNK).collect();
+        let chunks: Vec<Chunk> = starts
+            .par_iter()
+            .map(|&start| self.format_rows(batch, start..batch.len().min(start + FORMAT_CHUNK)))
+            .collect();
+        let sent = self
+            .chunks
+            .as_ref()
+            .is_some_and(|tx| tx.send(chunks).is_ok());
+        if sent {
+            return Ok(());
+        }
+        // The writer stopped: its error says why.
+        match self.join() {
+            Err(e) => Err(e),
+            Ok(_) => Err(Error::Internal("the writer stopped early".into())),
+        }
+    }
+}
+
+fn csv_write_error(e: csv::Error, path: &Path) -> Error {
+    Error::Write {
+        path: path.to_owned(),
+        source: io::Error::other(e.to_string()),
+    }
+}
