@@ -7,6 +7,7 @@
 //! is for (disposable, special use, DNS) is decided after ([`crate::policy`], [`crate::dns`]).
 
 use crate::address::Address;
+use crate::normalize::normalize;
 use crate::policy::lists::is_legacy_carrier;
 use crate::verdict::{Flags, Reason, SyntaxError};
 
@@ -46,6 +47,22 @@ pub fn validate(address: &Address<'_>, keep_legacy_carrier: bool) -> Result<Flag
         return Err(Reason::Syntax(SyntaxError::TooLong { len }));
     }
     Ok(flags)
+}
+
+/// Normalizes and validates one cell: the whole per-address syntax path.
+///
+/// # Errors
+/// What [`normalize`] or [`validate`] finds.
+///
+/// ```
+/// use listclean::validate::check_syntax;
+/// assert_eq!(check_syntax(" ＴＡＲＯ＠Example．jp").unwrap().as_str(), "TARO@example.jp");
+/// assert_eq!(check_syntax("taro(at)example.jp").unwrap_err().code(), "syntax.no_at_sign");
+/// ```
+pub fn check_syntax(cell: &str) -> Result<Address<'_>, Reason> {
+    let address = normalize(cell)?;
+    validate(&address, false)?;
+    Ok(address)
 }
 
 fn check_local(local: &str) -> Result<(), SyntaxError> {
@@ -111,7 +128,14 @@ fn check_domain(domain: &str) -> Result<(), SyntaxError> {
     let mut labels = 0;
     let mut last = "";
     for label in domain.split('.') {
-        if label.is_empty() || label.len() > 63 || label.starts_with('-') || label.ends_with('-') {
+        // "--" in the third and fourth places is reserved for A-labels (IDNA2008).
+        let reserved = label.get(2..4) == Some("--") && !label.starts_with("xn--");
+        if label.is_empty()
+            || label.len() > 63
+            || label.starts_with('-')
+            || label.ends_with('-')
+            || reserved
+        {
             return Err(SyntaxError::DomainLabel {
                 label: label.to_owned(),
             });
@@ -124,6 +148,14 @@ fn check_domain(domain: &str) -> Result<(), SyntaxError> {
     }
     if last.bytes().all(|b| b.is_ascii_digit()) {
         return Err(SyntaxError::NumericTld);
+    }
+    // Every top-level domain is letters, or an A-label for an internationalized one.
+    if !(last.starts_with("xn--")
+        || (last.len() >= 2 && last.bytes().all(|b| b.is_ascii_alphabetic())))
+    {
+        return Err(SyntaxError::InvalidTld {
+            tld: last.to_owned(),
+        });
     }
     // An A-label must decode to a valid U-label: `xn--example.com` is not a domain.
     if domain.contains("xn--") && idna::domain_to_unicode(domain).1.is_err() {
@@ -149,7 +181,7 @@ mod tests {
             "a+tag@x.io",
             "o'brien@x.ie",
             "a@xn--wgv71a119e.jp",
-            "a@1.2.3.x4",
+            "a@c--n.com",
         ] {
             assert_eq!(check(s), Ok(Flags::NONE), "{s}");
         }
@@ -180,6 +212,19 @@ mod tests {
             ("a@x..jp", syntax(DomainLabel { label: "".into() })),
             ("a@docomo", syntax(SingleLabelDomain)),
             ("a@1.2.3.4", syntax(NumericTld)),
+            (
+                "a@bad.tld-2",
+                syntax(InvalidTld {
+                    tld: "tld-2".into(),
+                }),
+            ),
+            ("a@x.y", syntax(InvalidTld { tld: "y".into() })),
+            (
+                "a@yy--0.jp",
+                syntax(DomainLabel {
+                    label: "yy--0".into(),
+                }),
+            ),
             ("a@xn--example.com", syntax(InvalidIdn)),
             (
                 "docomo..ab1234yz@docomo.ne.jp",

@@ -142,6 +142,7 @@ pub enum SyntaxError {
     DomainTooLong { len: usize },
     SingleLabelDomain,
     NumericTld,
+    InvalidTld { tld: String },
     IpLiteral,
     InvalidIdn,
 }
@@ -171,6 +172,7 @@ impl SyntaxError {
             DomainTooLong { .. } => "syntax.domain_too_long",
             SingleLabelDomain => "syntax.single_label_domain",
             NumericTld => "syntax.numeric_tld",
+            InvalidTld { .. } => "syntax.invalid_tld",
             IpLiteral => "syntax.ip_literal",
             InvalidIdn => "syntax.invalid_idn",
         }
@@ -244,6 +246,10 @@ impl SyntaxError {
             SingleLabelDomain => "the domain has a single label and no top-level domain".into(),
             NumericTld if ja => "トップレベルドメインが数字です".into(),
             NumericTld => "the top-level domain is numeric".into(),
+            InvalidTld { tld } if ja => {
+                format!("トップレベルドメイン {tld:?} は存在しない形式です")
+            }
+            InvalidTld { tld } => format!("{tld:?} is not the form of any top-level domain"),
             IpLiteral if ja => "ドメインの代わりに IP アドレスが書かれています".into(),
             IpLiteral => "an IP address literal stands where a domain belongs".into(),
             InvalidIdn if ja => "国際化ドメイン名として不正です".into(),
@@ -525,6 +531,7 @@ mod tests {
             (DomainTooLong { len: 300 }, "syntax.domain_too_long"),
             (SingleLabelDomain, "syntax.single_label_domain"),
             (NumericTld, "syntax.numeric_tld"),
+            (InvalidTld { tld: "x1".into() }, "syntax.invalid_tld"),
             (IpLiteral, "syntax.ip_literal"),
             (InvalidIdn, "syntax.invalid_idn"),
         ];

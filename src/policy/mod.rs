@@ -153,11 +153,19 @@ pub fn suggestion(domain: &str) -> Option<&'static str> {
     DomainFacts::of(domain).suggestion
 }
 
-/// Domains reserved by RFC 2606 and RFC 6761 (and `.local`, `.onion`): they never
-/// receive mail from the internet.
+/// Domains reserved by RFC 2606 and RFC 6761 (and `.local`, `.onion`, and `.arpa`, which
+/// holds only infrastructure): they never receive mail from the internet.
 pub fn is_special_use(domain: &str) -> bool {
     const NAMES: &[&str] = &["example.com", "example.net", "example.org"];
-    const TLDS: &[&str] = &["example", "test", "invalid", "localhost", "local", "onion"];
+    const TLDS: &[&str] = &[
+        "example",
+        "test",
+        "invalid",
+        "localhost",
+        "local",
+        "onion",
+        "arpa",
+    ];
     let tld = domain.rsplit('.').next().unwrap_or(domain);
     TLDS.contains(&tld)
         || NAMES.iter().any(|name| {

@@ -319,7 +319,7 @@ mod tests {
         );
         assert_eq!(
             detect(
-                &"a,b\n"
+                &"id,email\na,b\n"
                     .encode_utf16()
                     .flat_map(u16::to_le_bytes)
                     .collect::<Vec<_>>()

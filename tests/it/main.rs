@@ -1,0 +1,7 @@
+//! The integration tests: one binary, a module per area.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod clean;
+mod peers;

@@ -1,0 +1,124 @@
+//! The test harness: writes input files into a temporary folder and runs the real binary.
+
+#![allow(dead_code)]
+
+pub mod labdns;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use tempfile::TempDir;
+
+/// A temporary folder to run `listclean` in.
+pub struct Workdir {
+    dir: TempDir,
+}
+
+/// What a run of the binary left behind.
+pub struct Run {
+    pub output: Output,
+    pub cleaned: Option<Vec<u8>>,
+    pub rejected: Option<Vec<u8>>,
+    pub report: Option<serde_json::Value>,
+}
+
+impl Workdir {
+    pub fn new() -> Workdir {
+        Workdir {
+            dir: tempfile::tempdir().expect("creating a temporary folder"),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes a file and returns its path.
+    pub fn write(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, bytes).expect("writing a test input");
+        path
+    }
+
+    /// Runs `listclean clean <input> <args...>` with outputs in this folder.
+    pub fn clean(&self, input: &str, args: &[&str]) -> Run {
+        let output = Command::new(env!("CARGO_BIN_EXE_listclean"))
+            .current_dir(self.dir.path())
+            .arg("clean")
+            .arg(input)
+            .args(args)
+            .output()
+            .expect("running listclean");
+        let stem = Path::new(input)
+            .file_stem()
+            .map_or("stdin".into(), |s| s.to_string_lossy().into_owned());
+        let read = |suffix: &str| std::fs::read(self.path(&format!("{stem}.{suffix}"))).ok();
+        Run {
+            cleaned: read("cleaned.csv"),
+            rejected: read("rejected.csv"),
+            report: read("report.json")
+                .map(|b| serde_json::from_slice(&b).expect("report is JSON")),
+            output,
+        }
+    }
+
+    /// Runs the binary with arbitrary arguments.
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_listclean"))
+            .current_dir(self.dir.path())
+            .args(args)
+            .output()
+            .expect("running listclean")
+    }
+}
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.output.status.code().unwrap_or(-1)
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    /// The cleaned file's rows (UTF-8), header included, as cells.
+    pub fn cleaned_rows(&self) -> Vec<Vec<String>> {
+        rows(self.cleaned.as_deref().expect("a cleaned file"))
+    }
+
+    pub fn rejected_rows(&self) -> Vec<Vec<String>> {
+        rows(self.rejected.as_deref().expect("a rejected file"))
+    }
+
+    pub fn report(&self) -> &serde_json::Value {
+        self.report.as_ref().expect("a report")
+    }
+}
+
+/// Parses UTF-8 CSV bytes into rows of cells.
+pub fn rows(bytes: &[u8]) -> Vec<Vec<String>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes)
+        .records()
+        .map(|r| {
+            r.expect("valid CSV output")
+                .iter()
+                .map(String::from)
+                .collect()
+        })
+        .collect()
+}
+
+/// The value of `column` (by header name) in each data row.
+pub fn column(rows: &[Vec<String>], name: &str) -> Vec<String> {
+    let index = rows[0]
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no column {name}"));
+    rows[1..]
+        .iter()
+        .map(|r| r.get(index).cloned().unwrap_or_default())
+        .collect()
+}
