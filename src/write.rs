@@ -315,8 +315,14 @@ impl CsvOutput {
         let Verdict::Reject { reason, column, .. } = row.verdict else {
             return Ok(());
         };
-        let fields = self.format.width.max(row.record.len());
-        for f in 0..fields {
+        // Cells beyond the header's width (a row with too many cells) go after the reject
+        // columns, so that those stay aligned and no cell is lost.
+        let width = if self.format.header.is_some() {
+            self.format.width
+        } else {
+            row.record.len()
+        };
+        for f in 0..width {
             self.write_guarded(out, row.record.get(f).unwrap_or_default())?;
         }
         out.write_field(reason.code())?;
@@ -337,6 +343,9 @@ impl CsvOutput {
             self.format.dialect.cell_encoding,
         ))?;
         out.write_field(row.suggested_address().unwrap_or_default())?;
+        for f in width..row.record.len() {
+            self.write_guarded(out, row.record.get(f).unwrap_or_default())?;
+        }
         out.write_record(None::<&[u8]>)
     }
 

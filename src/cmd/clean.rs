@@ -52,7 +52,14 @@ pub fn run(
             .stale_after
             .map(|(period, today)| period.cutoff(today)),
     };
-    let paths = OutputPaths::new(&output_dir(config), &config.input.stem());
+    let dir = output_dir(config);
+    if !dir.as_os_str().is_empty() {
+        std::fs::create_dir_all(&dir).map_err(|source| Error::Create {
+            path: dir.clone(),
+            source,
+        })?;
+    }
+    let paths = OutputPaths::new(&dir, &config.input.stem());
     let output_encoding = config.output_encoding.unwrap_or(source.encoding);
     let format = OutputFormat {
         dialect: source.dialect,

@@ -1,1 +1,428 @@
+//! `listclean clean` end to end, without DNS: buckets, encodings, dialects, errors.
 
+use encoding_rs::SHIFT_JIS;
+
+use crate::support::{Workdir, column, rows};
+
+fn cp932(text: &str) -> Vec<u8> {
+    let (bytes, _, unmappable) = SHIFT_JIS.encode(text);
+    assert!(!unmappable, "test text must be CP932");
+    bytes.into_owned()
+}
+
+fn utf16le_bom(text: &str) -> Vec<u8> {
+    let mut bytes = vec![0xFF, 0xFE];
+    bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    bytes
+}
+
+#[test]
+fn every_row_lands_in_exactly_one_file() {
+    let dir = Workdir::new();
+    dir.write(
+        "list.csv",
+        "id,name,email\n1,Taro,taro@acme.co.jp\n2,Dup,TARO@ACME.CO.JP\n3,None,\n4,Bad,foo(at)bar.com\n\
+         5,Role,info@acme.co.jp\n6,Full,ｈａｎａｋｏ＠ａｃｍｅ．ｃｏ．ｊｐ\n",
+    );
+    let run = dir.clean("list.csv", &["--no-dns"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let cleaned = run.cleaned_rows();
+    let rejected = run.rejected_rows();
+    assert_eq!(column(&cleaned, "id"), ["1", "5", "6"]);
+    assert_eq!(
+        column(&cleaned, "email"),
+        ["taro@acme.co.jp", "info@acme.co.jp", "hanako@acme.co.jp"]
+    );
+    assert_eq!(
+        column(&cleaned, "email_status"),
+        ["unknown", "risky", "unknown"]
+    );
+    assert_eq!(column(&cleaned, "email_flags"), ["", "role", "normalized"]);
+    assert_eq!(column(&rejected, "id"), ["2", "3", "4"]);
+    assert_eq!(
+        column(&rejected, "reject_reason"),
+        ["duplicate", "empty", "syntax.no_at_sign"]
+    );
+    assert_eq!(
+        column(&rejected, "reject_detail")[0],
+        "email: same address as line 2"
+    );
+    // Rejected rows keep their cells as they were.
+    assert_eq!(
+        column(&rejected, "email"),
+        ["TARO@ACME.CO.JP", "", "foo(at)bar.com"]
+    );
+    let report = run.report();
+    assert_eq!(report["rows_in"], 6);
+    assert_eq!(report["rows_cleaned"], 3);
+    assert_eq!(report["rows_rejected"], 3);
+    assert_eq!(report["conservation_ok"], true);
+    assert_eq!(report["reasons"]["duplicate"], 1);
+    assert!(
+        run.stderr().contains("6 rows"),
+        "summary on stderr: {}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn cp932_files_round_trip_byte_exact() {
+    let dir = Workdir::new();
+    let input = "顧客ID,氏名,会社名,メールアドレス,備考\r\n\
+                 1,山田太郎,株式会社サンプル商事,taro@sample-shoji.co.jp,ソフト開発（表示）\r\n\
+                 2,鈴木花子,髙橋工業,hanako@takahashi-kogyo.jp,\"住所,東京都\"\r\n\
+                 3,佐藤一郎,－,ｉｃｈｉｒｏ＠ｓａｔｏ．ｊｐ,全角\r\n\
+                 4,田中,無効,なし,\r\n";
+    dir.write("crm.csv", cp932(input));
+    let run = dir.clean("crm.csv", &["--no-dns"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let cleaned = run.cleaned.clone().unwrap();
+    let expected = cp932(
+        "顧客ID,氏名,会社名,メールアドレス,備考,email_status,email_flags,email_suggestion\r\n\
+         1,山田太郎,株式会社サンプル商事,taro@sample-shoji.co.jp,ソフト開発（表示）,unknown,,\r\n\
+         2,鈴木花子,髙橋工業,hanako@takahashi-kogyo.jp,\"住所,東京都\",unknown,,\r\n\
+         3,佐藤一郎,－,ichiro@sato.jp,全角,unknown,normalized,\r\n",
+    );
+    assert_eq!(
+        cleaned,
+        expected,
+        "cleaned file, decoded: {}",
+        SHIFT_JIS.decode(&cleaned).0
+    );
+    let rejected = run.rejected.clone().unwrap();
+    let expected = cp932(
+        "顧客ID,氏名,会社名,メールアドレス,備考,reject_reason,reject_detail,suggestion\r\n\
+         4,田中,無効,なし,,syntax.no_at_sign,メールアドレス: there is no @ sign,\r\n",
+    );
+    assert_eq!(
+        rejected,
+        expected,
+        "rejected file, decoded: {}",
+        SHIFT_JIS.decode(&rejected).0
+    );
+    assert_eq!(run.report()["encoding"], "cp932");
+}
+
+#[test]
+fn japanese_details_in_the_input_encoding() {
+    let dir = Workdir::new();
+    dir.write("ja.csv", cp932("メール\r\ntaro@@x.jp\r\n"));
+    let run = dir.clean("ja.csv", &["--no-dns", "--lang", "ja"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let text = SHIFT_JIS
+        .decode(run.rejected.as_deref().unwrap())
+        .0
+        .into_owned();
+    assert!(text.contains("メール: @ が複数あります"), "{text}");
+}
+
+#[test]
+fn utf8_bom_round_trips_byte_exact() {
+    let dir = Workdir::new();
+    let input = "\u{FEFF}Email,Name\r\nann@acme.com,Ann\r\n\"bob@acme.com\",\"Smith, Bob\"\r\n";
+    dir.write("bom.csv", input);
+    let run = dir.clean("bom.csv", &["--no-dns"]);
+    assert_eq!(
+        String::from_utf8(run.cleaned.clone().unwrap()).unwrap(),
+        "\u{FEFF}Email,Name,email_status,email_flags,email_suggestion\r\n\
+         ann@acme.com,Ann,unknown,,\r\nbob@acme.com,\"Smith, Bob\",unknown,,\r\n"
+    );
+}
+
+#[test]
+fn excel_unicode_text_round_trips_byte_exact() {
+    let dir = Workdir::new();
+    let input = "氏名\tメールアドレス\r\n山田\ttaro@yamada.jp\r\n鈴木\tsuzuki@@x.jp\r\n";
+    dir.write("unicode.txt", utf16le_bom(input));
+    let run = dir.clean("unicode.txt", &["--no-dns"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(
+        run.cleaned.clone().unwrap(),
+        utf16le_bom(
+            "氏名\tメールアドレス\temail_status\temail_flags\temail_suggestion\r\n山田\ttaro@yamada.jp\tunknown\t\t\r\n"
+        )
+    );
+    assert_eq!(run.report()["encoding"], "utf-16le");
+    assert_eq!(run.report()["delimiter"], "\t");
+}
+
+#[test]
+fn all_quoted_exports_stay_all_quoted() {
+    let dir = Workdir::new();
+    dir.write("sf.csv", "\"Id\",\"Email\"\n\"1\",\"a@acme.com\"\n");
+    let run = dir.clean("sf.csv", &["--no-dns"]);
+    assert_eq!(
+        String::from_utf8(run.cleaned.clone().unwrap()).unwrap(),
+        "\"Id\",\"Email\",\"email_status\",\"email_flags\",\"email_suggestion\"\n\"1\",\"a@acme.com\",\"unknown\",\"\",\"\"\n"
+    );
+}
+
+#[test]
+fn invalid_bytes_reject_only_their_row() {
+    let dir = Workdir::new();
+    let mut input = cp932("名前,メール\r\n山田,taro@yamada.jp\r\n");
+    input.extend_from_slice(b"\x82,bad@yamada.jp\r\n");
+    input.extend(cp932("鈴木,suzuki@suzuki.jp\r\n"));
+    dir.write("broken.csv", input);
+    let run = dir.clean("broken.csv", &["--no-dns", "--input-encoding", "cp932"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let rejected = SHIFT_JIS
+        .decode(run.rejected.as_deref().unwrap())
+        .0
+        .into_owned();
+    assert!(rejected.contains("encoding_error"), "{rejected}");
+    assert_eq!(run.report()["rows_cleaned"], 2);
+    // The rejected row keeps its original bytes.
+    let original = b"\x82,bad@yamada.jp";
+    assert!(
+        run.rejected
+            .as_deref()
+            .unwrap()
+            .windows(original.len())
+            .any(|w| w == original)
+    );
+}
+
+#[test]
+fn several_email_columns() {
+    let dir = Workdir::new();
+    dir.write(
+        "two.csv",
+        "id,メールアドレス,サブメールアドレス\n1,,sub@acme.jp\n2,なし,sub2@acme.jp\n3,bad(at)x.jp,\n4,main@acme.jp,x@mailinator.com\n",
+    );
+    let run = dir.clean("two.csv", &["--no-dns"]);
+    let cleaned = run.cleaned_rows();
+    assert_eq!(column(&cleaned, "id"), ["1", "2", "4"]);
+    assert_eq!(column(&cleaned, "メールアドレス"), ["", "", "main@acme.jp"]);
+    assert_eq!(
+        column(&cleaned, "サブメールアドレス"),
+        ["sub@acme.jp", "sub2@acme.jp", ""]
+    );
+    assert_eq!(
+        column(&cleaned, "email_flags"),
+        ["", "other_address_removed", "other_address_removed"]
+    );
+    let rejected = run.rejected_rows();
+    assert_eq!(
+        column(&rejected, "reject_detail"),
+        ["メールアドレス: there is no @ sign"]
+    );
+    assert_eq!(
+        run.report()["email_columns"],
+        serde_json::json!(["メールアドレス", "サブメールアドレス"])
+    );
+}
+
+#[test]
+fn suppression_lists_match_like_duplicates() {
+    let dir = Workdir::new();
+    dir.write("suppress.txt", "ＧＯＮＥ＠ａｃｍｅ.jp\nunsub@acme.jp\n");
+    dir.write("unsub.csv", "Email,Date\nother@acme.jp,2026-01-01\n");
+    dir.write(
+        "list.csv",
+        "email\ngone@acme.jp\nUnsub@Acme.jp\nother@ACME.jp\nstay@acme.jp\n",
+    );
+    let run = dir.clean(
+        "list.csv",
+        &[
+            "--no-dns",
+            "--suppress",
+            "suppress.txt",
+            "--suppress",
+            "unsub.csv",
+        ],
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(
+        column(&run.rejected_rows(), "reject_reason"),
+        ["suppressed"; 3]
+    );
+    assert_eq!(column(&run.cleaned_rows(), "email"), ["stay@acme.jp"]);
+}
+
+#[test]
+fn typo_suggestions_carry_the_whole_address() {
+    let dir = Workdir::new();
+    dir.write("typo.csv", "email\nken@gmail.con\nyui@gmial.com\n");
+    let run = dir.clean("typo.csv", &["--no-dns"]);
+    let cleaned = run.cleaned_rows();
+    assert_eq!(column(&cleaned, "email_suggestion"), ["ken@gmail.com"]);
+    assert_eq!(column(&cleaned, "email_status"), ["risky"]);
+    assert_eq!(
+        column(&run.rejected_rows(), "suggestion"),
+        ["yui@gmail.com"]
+    );
+}
+
+#[test]
+fn headerless_files_and_quoted_newlines() {
+    let dir = Workdir::new();
+    dir.write(
+        "plain.csv",
+        "a@acme.jp,\"line one\nline two\"\nbad,x\nc@acme.jp,z\n",
+    );
+    let run = dir.clean("plain.csv", &["--no-dns"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(run.report()["header"], false);
+    let cleaned = rows(run.cleaned.as_deref().unwrap());
+    assert_eq!(
+        cleaned[0],
+        ["a@acme.jp", "line one\nline two", "unknown", "", ""]
+    );
+    assert_eq!(cleaned.len(), 2);
+    let rejected = rows(run.rejected.as_deref().unwrap());
+    assert_eq!(rejected[0][..3], ["bad", "x", "syntax.no_at_sign"]);
+    assert_eq!(rejected[0][3], "column 1: there is no @ sign");
+}
+
+#[test]
+fn ragged_rows() {
+    let dir = Workdir::new();
+    dir.write(
+        "ragged.csv",
+        "id,email,name\n1,a@acme.jp\n2,b@acme.jp,B,,\n3,c@acme.jp,C,extra\n",
+    );
+    let run = dir.clean("ragged.csv", &["--no-dns"]);
+    let cleaned = run.cleaned_rows();
+    assert!(cleaned.iter().all(|r| r.len() == 6), "{cleaned:?}");
+    // The reject columns stay in place; the extra cell follows them, so nothing is lost.
+    let rejected = run.rejected_rows();
+    assert_eq!(column(&rejected, "reject_reason"), ["malformed_row"]);
+    assert_eq!(rejected[1].last().unwrap(), "extra");
+}
+
+#[test]
+fn stale_contacts_are_flagged() {
+    let dir = Workdir::new();
+    dir.write(
+        "stale.csv",
+        "email,最終接触日\nold@acme.jp,2001/03/12\nnew@acme.jp,2999-01-01\nnone@acme.jp,\n",
+    );
+    let run = dir.clean(
+        "stale.csv",
+        &[
+            "--no-dns",
+            "--last-contact-column",
+            "最終接触日",
+            "--stale-after",
+            "6mo",
+        ],
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let cleaned = run.cleaned_rows();
+    assert_eq!(column(&cleaned, "email_flags"), ["stale", "", ""]);
+    assert_eq!(
+        column(&cleaned, "email_status"),
+        ["risky", "unknown", "unknown"]
+    );
+}
+
+#[test]
+fn output_encoding_can_be_chosen() {
+    let dir = Workdir::new();
+    dir.write("u.csv", "名前,email\n山田,taro@yamada.jp\n");
+    let run = dir.clean("u.csv", &["--no-dns", "--output-encoding", "cp932"]);
+    assert_eq!(
+        run.cleaned.clone().unwrap(),
+        cp932(
+            "名前,email,email_status,email_flags,email_suggestion\n山田,taro@yamada.jp,unknown,,\n"
+        )
+    );
+    let run = dir.clean("u.csv", &["--no-dns", "--output-encoding", "utf-8-bom"]);
+    assert!(run.cleaned.clone().unwrap().starts_with(b"\xEF\xBB\xBF"));
+}
+
+#[test]
+fn output_is_the_same_for_any_number_of_jobs() {
+    let dir = Workdir::new();
+    let mut input = String::from("id,email,note\n");
+    for i in 0..30_000 {
+        let email = match i % 7 {
+            0 => format!("user{}@acme{}.co.jp", i % 5000, i % 13),
+            1 => format!(" ＵＳＥＲ{i}＠ａｃｍｅ．ｊｐ "),
+            2 => format!("info@company{}.com", i % 100),
+            3 => "broken".to_string(),
+            4 => format!("Name <x{i}@gmail.com>"),
+            5 => format!("dup{}@acme.jp", i % 50),
+            _ => format!("p{i}@mailinator.com"),
+        };
+        input += &format!("{i},{email},=1+{i}\n");
+    }
+    dir.write("big.csv", &input);
+    let one = dir.clean("big.csv", &["--no-dns", "--jobs", "1", "-o", "one"]);
+    let four = dir.clean("big.csv", &["--no-dns", "--jobs", "4", "-o", "four"]);
+    assert_eq!(one.code(), 0, "{}", one.stderr());
+    let read = |d: &str, f: &str| std::fs::read(dir.path(d).join(f)).unwrap();
+    for f in ["big.cleaned.csv", "big.rejected.csv"] {
+        assert!(
+            read("one", f) == read("four", f),
+            "{f} differs between --jobs 1 and 4"
+        );
+    }
+    let cleaned = rows(&read("one", "big.cleaned.csv")).len() - 1;
+    let rejected = rows(&read("one", "big.rejected.csv")).len() - 1;
+    assert_eq!(cleaned + rejected, 30_000);
+}
+
+#[test]
+fn formula_cells_are_guarded() {
+    let dir = Workdir::new();
+    dir.write(
+        "f.csv",
+        "email,note,phone\n-taro@acme.jp,=HYPERLINK(\"x\"),+81 3 1234\n=cmd|x,@SUM(1),ok\n",
+    );
+    let run = dir.clean("f.csv", &["--no-dns"]);
+    let cleaned = run.cleaned_rows();
+    assert_eq!(
+        cleaned[1][..3],
+        ["-taro@acme.jp", "'=HYPERLINK(\"x\")", "'+81 3 1234"]
+    );
+    let rejected = run.rejected_rows();
+    assert_eq!(rejected[1][..3], ["'=cmd|x", "'@SUM(1)", "ok"]);
+    let run = dir.clean("f.csv", &["--no-dns", "--no-formula-guard"]);
+    assert_eq!(run.cleaned_rows()[1][1], "=HYPERLINK(\"x\")");
+}
+
+#[test]
+fn unusable_inputs_are_clear_errors_without_outputs() {
+    let dir = Workdir::new();
+    dir.write("empty.csv", "");
+    dir.write("header.csv", "id,email\n");
+    dir.write("nomail.csv", "id,name\n1,Taro\n2,Hanako\n");
+    for (file, code, says) in [
+        ("empty.csv", 65, "empty"),
+        ("header.csv", 65, "header but no rows"),
+        ("nomail.csv", 65, "no email column"),
+        ("missing.csv", 66, "no such file"),
+    ] {
+        let run = dir.clean(file, &["--no-dns"]);
+        assert_eq!(run.code(), code, "{file}: {}", run.stderr());
+        assert!(run.stderr().contains(says), "{file}: {}", run.stderr());
+        assert!(
+            run.cleaned.is_none() && run.rejected.is_none() && run.report.is_none(),
+            "{file} left outputs"
+        );
+    }
+    let run = dir.clean("nomail.csv", &["--no-dns", "--email-column", "nope"]);
+    assert_eq!(run.code(), 64, "{}", run.stderr());
+}
+
+#[test]
+fn reads_standard_input() {
+    let dir = Workdir::new();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_listclean"))
+        .current_dir(dir.path(""))
+        .args(["clean", "-", "--no-dns", "--quiet"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"email\na@acme.jp\n")
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(dir.path("stdin.cleaned.csv").exists());
+}
