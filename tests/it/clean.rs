@@ -352,6 +352,7 @@ fn output_is_the_same_for_any_number_of_jobs() {
     let one = dir.clean("big.csv", &["--no-dns", "--jobs", "1", "-o", "one"]);
     let four = dir.clean("big.csv", &["--no-dns", "--jobs", "4", "-o", "four"]);
     assert_eq!(one.code(), 0, "{}", one.stderr());
+    assert_eq!(four.code(), 0, "{}", four.stderr());
     let read = |d: &str, f: &str| std::fs::read(dir.path(d).join(f)).unwrap();
     for f in ["big.cleaned.csv", "big.rejected.csv"] {
         assert!(

@@ -1,0 +1,39 @@
+# Everyday tasks. `make help` lists them.
+
+CARGO ?= cargo
+BIN := target/release/listclean
+
+.PHONY: help build test lint fmt bench bench-dns demo fuzz clean
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+build: ## Build the release binary
+	$(CARGO) build --release --locked
+
+test: ## Run every test (unit, integration, peer suites, doc examples)
+	$(CARGO) test --locked
+
+lint: ## Format check and clippy, as before every commit
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets --locked -- -D warnings
+
+fmt: ## Format the code
+	$(CARGO) fmt --all
+
+bench: ## Whole-command benchmark on 2M generated rows, side by side with xsv; then the per-address criterion benchmark
+	bash scripts/bench.sh
+	$(CARGO) bench --locked --bench address
+
+bench-dns: ## DNS-stage benchmark against the lab server with 20 ms added per answer
+	bash scripts/bench.sh dns
+
+demo: build ## Clean the bundled samples, verifying domains against a lab DNS server on 127.0.0.1
+	bash scripts/demo.sh
+
+fuzz: ## Run the fuzz targets (needs cargo-fuzz and a nightly toolchain)
+	bash scripts/fuzz.sh
+
+clean:
+	$(CARGO) clean
+	rm -rf bench-data
