@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Whole-command benchmark (`make bench`): `listclean clean --no-dns` against `xsv select email`
+# on 2,000,000 generated rows, side by side in one hyperfine run, plus listclean's peak RSS.
+#
+# usage: scripts/bench.sh [--reference-only]
+#
+#   --reference-only  generate the data and time xsv alone (for when listclean does not build yet)
+#
+# Environment: LISTCLEAN (binary to time, default target/release/listclean), BENCH_DIR (default
+# bench-data), RUNS (hyperfine runs, default 5).
+#
+# Installs what it needs on Debian: hyperfine and time with apt-get, xsv with `cargo install`.
+# Figures depend on the machine; the script prints them with the targets but never fails on them.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+LISTCLEAN=${LISTCLEAN:-target/release/listclean}
+BENCH_DIR=${BENCH_DIR:-bench-data}
+RUNS=${RUNS:-5}
+
+ROWS=2000000
+DOMAINS=50000
+SEED=1
+DATA=$BENCH_DIR/contacts-2m.csv
+
+# Targets: listclean within 1.5x of xsv, at least 3M rows/s, peak RSS under 100 MiB.
+MAX_RATIO=1.5
+MIN_ROWS_PER_SEC=3000000
+MAX_RSS_MIB=100
+
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+export DEBIAN_FRONTEND=noninteractive
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() {
+    printf 'bench: %s\n' "$*" >&2
+    exit 1
+}
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null; then
+        sudo "$@"
+    else
+        die "need root for: $*"
+    fi
+}
+
+apt_install() {
+    # A fresh machine may have stale or empty package lists: update only if the install fails.
+    as_root apt-get install -y "$@" || { as_root apt-get update && as_root apt-get install -y "$@"; }
+}
+
+ensure_tools() {
+    command -v cargo >/dev/null || die "cargo not found (install Rust with rustup first)"
+    if ! command -v hyperfine >/dev/null; then
+        log "installing hyperfine"
+        apt_install hyperfine
+    fi
+    if [ ! -x /usr/bin/time ]; then
+        log "installing time"
+        apt_install time
+    fi
+    if ! command -v xsv >/dev/null; then
+        log "installing xsv (a few minutes)"
+        cargo install xsv --locked
+    fi
+}
+
+print_machine() {
+    local cpu
+    cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || true)
+    log "machine: ${cpu:-unknown CPU}, $(nproc) cores, $(uname -sr)"
+    log "tools: $(rustc --version), $(hyperfine --version), xsv $(xsv --version)"
+}
+
+generate_data() {
+    mkdir -p "$BENCH_DIR"
+    if [ -s "$DATA" ]; then
+        log "using existing $DATA"
+        return
+    fi
+    log "generating $DATA"
+    # Written under another name first, so an interrupted run never leaves a short file behind.
+    cargo run --release --quiet --example gencontacts -- \
+        --rows "$ROWS" --domains "$DOMAINS" --seed "$SEED" --out "$DATA.tmp"
+    mv "$DATA.tmp" "$DATA"
+}
+
+# Prints the median seconds of the hyperfine CSV row named $2 in file $1.
+median_of() {
+    awk -F, -v name="$2" '
+        NR == 1 { for (i = 1; i <= NF; i++) if ($i == "median") col = i; next }
+        $1 == name { print $col }' "$1"
+}
+
+# Prints "yes" if awk expression $1 holds, else "NO".
+check() { awk "BEGIN { print ($1) ? \"yes\" : \"NO\" }"; }
+
+XSV_NAME="xsv select email"
+LISTCLEAN_NAME="listclean clean --no-dns"
+
+bench_clean() {
+    local reference_only=$1
+    local csv=$BENCH_DIR/bench-clean.csv md=$BENCH_DIR/bench-clean.md
+    local commands=(-n "$XSV_NAME" "xsv select email $DATA > /dev/null")
+    if [ "$reference_only" = no ]; then
+        mkdir -p "$BENCH_DIR/out"
+        commands+=(-n "$LISTCLEAN_NAME"
+            "$LISTCLEAN clean $DATA --no-dns -o $BENCH_DIR/out --quiet")
+    fi
+    hyperfine --warmup 1 --runs "$RUNS" --export-markdown "$md" --export-csv "$csv" "${commands[@]}"
+
+    local xsv_s
+    xsv_s=$(median_of "$csv" "$XSV_NAME")
+    echo
+    echo "rows: $ROWS ($DATA); medians of $RUNS runs; table in $md"
+    awk -v r="$ROWS" -v s="$xsv_s" 'BEGIN { printf "%-26s %7.3f s  %6.2f M rows/s\n", "xsv select email", s, r / s / 1e6 }'
+    if [ "$reference_only" = yes ]; then return; fi
+
+    local lc_s rss_kib
+    lc_s=$(median_of "$csv" "$LISTCLEAN_NAME")
+    /usr/bin/time -v -o "$BENCH_DIR/time-clean.txt" \
+        "$LISTCLEAN" clean "$DATA" --no-dns -o "$BENCH_DIR/out" --quiet >/dev/null
+    rss_kib=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$BENCH_DIR/time-clean.txt")
+    awk -v r="$ROWS" -v s="$lc_s" 'BEGIN { printf "%-26s %7.3f s  %6.2f M rows/s\n", "listclean clean --no-dns", s, r / s / 1e6 }'
+    echo
+    printf '%-36s %-22s %s\n' target measured met
+    printf '%-36s %-22s %s\n' "time <= ${MAX_RATIO}x xsv" \
+        "$(awk -v a="$lc_s" -v b="$xsv_s" 'BEGIN { printf "%.2fx", a / b }')" \
+        "$(check "$lc_s / $xsv_s <= $MAX_RATIO")"
+    printf '%-36s %-22s %s\n' ">= $((MIN_ROWS_PER_SEC / 1000000)) M rows/s" \
+        "$(awk -v r="$ROWS" -v s="$lc_s" 'BEGIN { printf "%.2f M rows/s", r / s / 1e6 }')" \
+        "$(check "$ROWS / $lc_s >= $MIN_ROWS_PER_SEC")"
+    printf '%-36s %-22s %s\n' "peak RSS < $MAX_RSS_MIB MiB" \
+        "$(awk -v k="$rss_kib" 'BEGIN { printf "%.1f MiB", k / 1024 }')" \
+        "$(check "$rss_kib < $MAX_RSS_MIB * 1024")"
+}
+
+# ----------------------------------------------------------------------------------------------
+# DNS section: NOT CALLED YET. Wire it into main() once the lab DNS server exists.
+# The zones depend only on --seed and --domains, so they can be written without the rows:
+#   cargo run --release --example gencontacts -- --rows 0 --domains "$DOMAINS" --seed "$SEED" \
+#       --out /dev/null --zones-out "$BENCH_DIR/zones"
+# then start the lab server on 127.0.0.1:PORT with "$BENCH_DIR/zones" and time
+#   "$LISTCLEAN" clean "$DATA" --resolver 127.0.0.1:PORT -o "$BENCH_DIR/out-dns" --quiet
+# with hyperfine (cold and warm cache), stopping the server by its PID afterwards.
+bench_dns() {
+    die "bench_dns: not implemented yet"
+}
+# ----------------------------------------------------------------------------------------------
+
+main() {
+    local reference_only=no
+    case "${1:-}" in
+        "") ;;
+        --reference-only) reference_only=yes ;;
+        -h | --help)
+            sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+            return
+            ;;
+        *) die "unknown argument: $1 (see --help)" ;;
+    esac
+
+    ensure_tools
+    if [ "$reference_only" = no ]; then
+        log "building listclean"
+        cargo build --release
+        [ -x "$LISTCLEAN" ] || die "$LISTCLEAN not found after the build"
+    fi
+    generate_data
+    print_machine
+    bench_clean "$reference_only"
+}
+
+main "$@"
