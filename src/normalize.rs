@@ -70,6 +70,17 @@ pub fn normalize(cell: &str) -> Result<Address<'_>, Reason> {
 /// Removes what wraps an address, repeatedly, until nothing more comes off: white space,
 /// `mailto:`, `Name <addr>`, wrapping quotes and trailing punctuation.
 fn unwrap(mut text: Cow<'_, str>) -> Cow<'_, str> {
+    // Most cells start and end with a letter or digit and are not a `mailto:` link: then
+    // there is nothing to unwrap, and the loop below is skipped on the hot path.
+    let bytes = text.as_bytes();
+    if bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
+        && !bytes
+            .get(..7)
+            .is_some_and(|head| head.eq_ignore_ascii_case(b"mailto:"))
+    {
+        return text;
+    }
     loop {
         let before = text.len();
         text = map_borrowed(text, |s| {
@@ -111,8 +122,8 @@ fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 
 /// `Yamada Taro <taro@example.jp>` → `taro@example.jp`; the name may hold anything.
 fn display_name_removed(s: &str) -> &str {
-    match (s.strip_suffix('>'), s.rfind('<')) {
-        (Some(inner), Some(open)) if open < inner.len() => inner[open + 1..].trim(),
+    match s.strip_suffix('>').map(|inner| (inner, inner.rfind('<'))) {
+        Some((inner, Some(open))) => inner[open + 1..].trim(),
         _ => s,
     }
 }

@@ -14,11 +14,10 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 use csv::ByteRecord;
 use rayon::prelude::*;
 
-use crate::address::Address;
 use crate::dns::DomainOutcome;
 use crate::error::Error;
 use crate::normalize::normalize;
-use crate::policy::{self, DuplicateSet, Policy};
+use crate::policy::{DuplicateSet, Policy};
 use crate::read::Source;
 use crate::read::encoding::{CellEncoding, decode_cell};
 use crate::validate::validate;
@@ -302,10 +301,7 @@ impl Checker<'_> {
                 found: record.len(),
             });
         }
-        if record
-            .iter()
-            .any(|cell| decode_cell(cell, self.cell_encoding).is_none())
-        {
+        if !is_valid_text(record, self.cell_encoding) {
             return Some(Reason::EncodingError);
         }
         None
@@ -332,36 +328,55 @@ impl Checker<'_> {
             at: address.local().len(),
             key: address.key(),
             flags: Flags::NONE,
-            suggestion: policy::suggestion(address.domain()),
+            suggestion: None,
         };
         if candidate.changed.is_some() {
             candidate.flags.insert(Flags::NORMALIZED);
         }
-        match self.check(&address) {
-            Ok((flags, suggestion)) => {
-                candidate.flags.insert(flags);
+        if address.as_str().starts_with(['=', '+', '-']) {
+            candidate.flags.insert(Flags::FORMULA_RISK);
+        }
+        let error = match validate(&address, self.keep_legacy_carrier) {
+            Err(reason) => Some(reason),
+            Ok(flags) => {
+                let (remarks, suggestion) = self.policy.check_with_suggestion(&address);
                 candidate.suggestion = suggestion;
-                CellEval {
-                    candidate: Some(candidate),
-                    error: None,
+                match remarks {
+                    Ok(remarks) => {
+                        candidate.flags.insert(flags | remarks.flags);
+                        None
+                    }
+                    Err(reason) => Some(reason),
                 }
             }
-            Err(reason) => CellEval {
-                candidate: Some(candidate),
-                error: Some(reason),
-            },
+        };
+        CellEval {
+            candidate: Some(candidate),
+            error,
         }
-    }
-
-    fn check(&self, address: &Address<'_>) -> Result<(Flags, Option<&'static str>), Reason> {
-        let flags = validate(address, self.keep_legacy_carrier)?;
-        let remarks = self.policy.check(address)?;
-        Ok((flags | remarks.flags, remarks.suggestion))
     }
 }
 
 fn memchr_nul(bytes: &[u8]) -> bool {
     bytes.contains(&0)
+}
+
+/// Whether every cell of a record is valid in its encoding.
+///
+/// For UTF-8 one pass over the whole record does: the concatenation of the cells is valid
+/// and no cell starts with a continuation byte exactly when every cell is valid.
+fn is_valid_text(record: &ByteRecord, encoding: CellEncoding) -> bool {
+    match encoding {
+        CellEncoding::Utf8 => {
+            std::str::from_utf8(record.as_slice()).is_ok()
+                && record
+                    .iter()
+                    .all(|cell| cell.first().is_none_or(|b| b & 0xC0 != 0x80))
+        }
+        CellEncoding::Cp932 => record
+            .iter()
+            .all(|cell| decode_cell(cell, encoding).is_some()),
+    }
 }
 
 /// The ordered step: decides each row of a checked batch.

@@ -1,6 +1,8 @@
 //! Reporting: the sink that counts verdicts, and the report built from the counts.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use serde::Serialize;
 
@@ -25,9 +27,9 @@ pub struct Tally {
     /// Rows with no address at all.
     pub empty: u64,
     /// Hashes of the domains seen, to count them without keeping the strings.
-    domains: HashSet<u64>,
+    domains: FxHashSet<u64>,
     /// Rejected rows per domain, for the report's worst domains.
-    rejected_by_domain: HashMap<String, u64>,
+    rejected_by_domain: FxHashMap<String, u64>,
 }
 
 impl Sink for Tally {

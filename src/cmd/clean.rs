@@ -1,11 +1,12 @@
 //! `listclean clean`: read a contact list, check every address, write the cleaned file,
 //! the rejected file and the report.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
+
+use rustc_hash::FxHashSet;
 
 use crate::config::{CleanConfig, Input, ReadOptions};
 use crate::error::Error;
@@ -190,8 +191,8 @@ fn output_dir(config: &CleanConfig) -> PathBuf {
 /// Loads suppression lists: CSV files with an email column, or one address per line.
 /// Entries are normalized like the input, so `ＴＡＲＯ＠Example.jp` suppresses
 /// `taro@example.jp`; entries that are not addresses are skipped.
-fn load_suppression(paths: &[PathBuf]) -> Result<HashSet<u128>, Error> {
-    let mut keys = HashSet::new();
+fn load_suppression(paths: &[PathBuf]) -> Result<FxHashSet<u128>, Error> {
+    let mut keys = FxHashSet::default();
     for path in paths {
         let wrap = |source: Error| Error::Suppress {
             path: path.clone(),
@@ -219,7 +220,7 @@ fn load_suppression(paths: &[PathBuf]) -> Result<HashSet<u128>, Error> {
     Ok(keys)
 }
 
-fn insert_key(keys: &mut HashSet<u128>, cell: &str) {
+fn insert_key(keys: &mut FxHashSet<u128>, cell: &str) {
     if let Ok(address) = normalize(cell) {
         keys.insert(address.key());
     }

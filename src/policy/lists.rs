@@ -9,7 +9,7 @@
 //! domain is lowercase ASCII in A-label form. These functions run once per row (roles) or
 //! once per unique domain (the rest), so none of them allocates.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 use std::sync::LazyLock;
 
 /// Local parts that name a function rather than a person, in canonical form: lowercase,

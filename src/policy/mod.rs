@@ -11,8 +11,10 @@ pub mod stale;
 pub mod typo;
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
-use std::sync::LazyLock;
+use std::sync::{LazyLock, RwLock};
+
+use hashbrown::HashTable;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use chrono::NaiveDate;
 
@@ -23,7 +25,7 @@ use crate::verdict::{Flags, Reason};
 #[derive(Debug, Default)]
 pub struct Policy {
     /// Keys ([`Address::key`]) of the addresses never to send to.
-    pub suppressed: HashSet<u128>,
+    pub suppressed: FxHashSet<u128>,
     /// Reject role accounts instead of keeping them as risky.
     pub reject_role: bool,
     /// Last contacts before this date are stale.
@@ -51,6 +53,21 @@ impl Policy {
     pub fn check(&self, address: &Address<'_>) -> Result<Remarks, Reason> {
         let domain = address.domain();
         let facts = DomainFacts::of(domain);
+        self.check_with(address, facts)
+    }
+
+    /// [`Policy::check`], and the typo suggestion whatever the outcome, from one look-up
+    /// of the domain.
+    pub fn check_with_suggestion(
+        &self,
+        address: &Address<'_>,
+    ) -> (Result<Remarks, Reason>, Option<&'static str>) {
+        let facts = DomainFacts::of(address.domain());
+        (self.check_with(address, facts), facts.suggestion)
+    }
+
+    fn check_with(&self, address: &Address<'_>, facts: DomainFacts) -> Result<Remarks, Reason> {
+        let domain = address.domain();
         if facts.special_use {
             return Err(Reason::SpecialUseDomain {
                 domain: domain.to_owned(),
@@ -104,15 +121,20 @@ struct DomainFacts {
     suggestion: Option<&'static str>,
 }
 
-/// Each worker thread remembers the facts of the domains it has seen, because lists repeat
-/// a few thousand domains millions of times and a typo search costs microseconds. The
-/// cache is dropped when it grows past this many domains, to keep memory bounded on
-/// files where every domain is new.
-const FACTS_CACHE_LIMIT: usize = 100_000;
+/// Domain facts are remembered, because lists repeat a few thousand domains millions of
+/// times and a typo search costs microseconds. Each worker thread keeps its own copy, so
+/// the hot path takes no lock, behind one shared cache, so each domain is worked out
+/// once. Either is dropped when it grows past this many domains, to keep memory bounded
+/// on files where every domain is new.
+const FACTS_CACHE_LIMIT: usize = 200_000;
+
+type FactsCache = FxHashMap<Box<str>, DomainFacts>;
 
 thread_local! {
-    static FACTS: RefCell<HashMap<Box<str>, DomainFacts>> = RefCell::new(HashMap::new());
+    static FACTS: RefCell<FactsCache> = RefCell::new(FactsCache::default());
 }
+
+static SHARED_FACTS: LazyLock<RwLock<FactsCache>> = LazyLock::new(Default::default);
 
 impl DomainFacts {
     fn of(domain: &str) -> DomainFacts {
@@ -120,12 +142,18 @@ impl DomainFacts {
             if let Some(facts) = cache.borrow().get(domain) {
                 return *facts;
             }
-            let facts = DomainFacts::compute(domain);
-            let mut cache = cache.borrow_mut();
-            if cache.len() >= FACTS_CACHE_LIMIT {
-                cache.clear();
-            }
-            cache.insert(domain.into(), facts);
+            let shared = SHARED_FACTS
+                .read()
+                .ok()
+                .and_then(|s| s.get(domain).copied());
+            let facts = shared.unwrap_or_else(|| {
+                let facts = DomainFacts::compute(domain);
+                if let Ok(mut shared) = SHARED_FACTS.write() {
+                    remember(&mut shared, domain, facts);
+                }
+                facts
+            });
+            remember(&mut cache.borrow_mut(), domain, facts);
             facts
         })
     }
@@ -146,6 +174,13 @@ impl DomainFacts {
             suggestion,
         }
     }
+}
+
+fn remember(cache: &mut FactsCache, domain: &str, facts: DomainFacts) {
+    if cache.len() >= FACTS_CACHE_LIMIT {
+        cache.clear();
+    }
+    cache.insert(domain.into(), facts);
 }
 
 /// The well-known domain that `domain` is probably a typo of.
@@ -177,7 +212,7 @@ pub fn is_special_use(domain: &str) -> bool {
 }
 
 /// The disposable-domain list, loaded into a hash set once.
-static DISPOSABLE: LazyLock<HashSet<&'static str>> =
+static DISPOSABLE: LazyLock<FxHashSet<&'static str>> =
     LazyLock::new(|| mailchecker::blacklist().into_iter().collect());
 
 /// Whether the domain, or a domain it belongs to, is a throw-away mailbox provider.
@@ -193,31 +228,52 @@ fn parents(domain: &str) -> impl Iterator<Item = &str> {
 
 /// The set of addresses already kept, in input order, for the duplicate check.
 ///
-/// Stores the 128-bit key of each address and the line it was first seen on, so memory
-/// stays at a few dozen bytes per unique address however long the addresses are.
-#[derive(Debug, Default)]
+/// Each entry is 16 bytes: the top 96 bits of the address's key and the 32-bit line it was
+/// first seen on, so memory stays at 16 bytes per slot however long the addresses are.
+/// At 96 bits, a false duplicate among even a billion addresses has a chance of about
+/// one in 10^11.
+#[derive(Default)]
 pub struct DuplicateSet {
-    first_lines: HashMap<u128, u64>,
+    entries: HashTable<u128>,
 }
 
+const LINE_BITS: u32 = 32;
+
 impl DuplicateSet {
+    /// A set with room for about `n` addresses, so that it need not grow (and briefly
+    /// hold two copies of itself) while the run goes on.
+    pub fn with_capacity(n: usize) -> DuplicateSet {
+        DuplicateSet {
+            entries: HashTable::with_capacity(n),
+        }
+    }
+
     /// Records `key` as seen on `line`, or returns the line it was first seen on.
     pub fn first_seen(&mut self, key: u128, line: u64) -> Option<u64> {
-        match self.first_lines.entry(key) {
-            std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(line);
+        let tag = key >> LINE_BITS;
+        // The key is already a hash: its low bits index the table.
+        let hash = |entry: &u128| (*entry >> LINE_BITS) as u64;
+        let line = line.min(u64::from(u32::MAX)) as u128;
+        match self
+            .entries
+            .entry(tag as u64, |entry| entry >> LINE_BITS == tag, hash)
+        {
+            hashbrown::hash_table::Entry::Occupied(e) => {
+                Some((*e.get() & u128::from(u32::MAX)) as u64)
+            }
+            hashbrown::hash_table::Entry::Vacant(e) => {
+                e.insert(tag << LINE_BITS | line);
                 None
             }
         }
     }
 
     pub fn len(&self) -> usize {
-        self.first_lines.len()
+        self.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.first_lines.is_empty()
+        self.entries.is_empty()
     }
 }
 
@@ -287,8 +343,10 @@ mod tests {
     #[test]
     fn duplicates_remember_the_first_line() {
         let mut set = DuplicateSet::default();
-        assert_eq!(set.first_seen(7, 2), None);
-        assert_eq!(set.first_seen(7, 9), Some(2));
-        assert_eq!(set.len(), 1);
+        let key = 0xDEAD_BEEF_u128 << 64 | 7;
+        assert_eq!(set.first_seen(key, 2), None);
+        assert_eq!(set.first_seen(key, 9), Some(2));
+        assert_eq!(set.first_seen(key + (1 << 40), 3), None);
+        assert_eq!(set.len(), 2);
     }
 }

@@ -44,7 +44,7 @@
 //!
 //! The closest candidate wins; ties go to the earlier entry of [`WELL_KNOWN`].
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 use std::sync::LazyLock;
 
 use strsim::osa_distance;
