@@ -41,11 +41,14 @@ pub trait Sink {
 }
 
 /// Answers the pipeline needs from the DNS stage.
-pub trait DomainStage {
+///
+/// The pipeline submits each domain about once (it remembers what it submitted and the
+/// outcomes it got), possibly from more than one thread.
+pub trait DomainStage: Send + Sync {
     /// Starts checking a domain, if it was never asked about. Must not block for long.
-    fn submit(&mut self, domain: &str);
-    /// The domain's outcome; with `wait`, blocks until there is one.
-    fn outcome(&mut self, domain: &str, wait: bool) -> Option<DomainOutcome>;
+    fn submit(&self, domain: &str);
+    /// The domain's final outcome; with `wait`, blocks until there is one.
+    fn outcome(&self, domain: &str, wait: bool) -> Option<DomainOutcome>;
 }
 
 /// What is known about one email cell after the per-row checks.
@@ -382,7 +385,7 @@ fn is_valid_text(record: &ByteRecord, encoding: CellEncoding) -> bool {
 /// The ordered step: decides each row of a checked batch.
 struct Decider<'a> {
     duplicates: DuplicateSet,
-    dns: Option<&'a mut dyn DomainStage>,
+    dns: Option<&'a dyn DomainStage>,
 }
 
 impl Decider<'_> {
@@ -420,7 +423,7 @@ impl Decider<'_> {
                     error: None,
                 } => {
                     let domain = &c.text(record.get_ref(email_columns[col]))[c.at + 1..];
-                    let outcome = match self.dns.as_deref_mut() {
+                    let outcome = match self.dns {
                         Some(dns) => dns.outcome(domain, true).unwrap_or(DomainOutcome::Unknown),
                         None => DomainOutcome::Unknown,
                     };
@@ -517,7 +520,7 @@ fn dns_rejection(outcome: DomainOutcome, domain: &str) -> Option<Reason> {
 pub fn run(
     source: Source,
     checker: &Checker<'_>,
-    dns: Option<&mut dyn DomainStage>,
+    dns: Option<&dyn DomainStage>,
     sinks: &mut [&mut dyn Sink],
 ) -> Result<u64, Error> {
     let columns = checker.email_columns.len();
@@ -588,7 +591,7 @@ fn process(
     };
     while let Ok(mut batch) = full.recv() {
         check(&mut batch, checker);
-        if let Some(dns) = decider.dns.as_deref_mut() {
+        if let Some(dns) = decider.dns {
             for domain in batch.domains() {
                 dns.submit(domain);
             }
@@ -597,7 +600,7 @@ fn process(
         // Decide the oldest batch once its domains are answered, or when holding more
         // would stall the reader: DNS then overlaps with reading and checking.
         while let Some(front) = pending.front() {
-            let ready = match decider.dns.as_deref_mut() {
+            let ready = match decider.dns {
                 None => true,
                 Some(dns) => front.domains().all(|d| dns.outcome(d, false).is_some()),
             };
