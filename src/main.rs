@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use listclean::cmd::clean::{self, Progress};
 use listclean::config::{CleanConfig, Input, ReadOptions};
-use listclean::dns::DnsOptions;
+use listclean::dns::{DnsOptions, TtlRange};
 use listclean::error::exit;
 use listclean::policy::stale::Period;
 use listclean::read::encoding::Encoding;
@@ -120,6 +120,12 @@ struct DnsArgs {
     /// Ignore cached answers (and refresh them)
     #[arg(long)]
     refresh: bool,
+    /// How long --cache keeps deliverable and null-MX answers: their TTL clamped to MIN..MAX (s, m, h or d)
+    #[arg(long, value_name = "MIN..MAX", default_value = "1h..7d")]
+    cache_ttl: String,
+    /// How long --cache keeps not-found and no-mail-host answers: their negative TTL clamped to MIN..MAX
+    #[arg(long, value_name = "MIN..MAX", default_value = "5m..1d")]
+    cache_negative_ttl: String,
 }
 
 /// A usage error: the message and exit code 64.
@@ -281,6 +287,8 @@ fn dns_options(args: DnsArgs) -> Result<DnsOptions, Usage> {
         ));
     }
     Ok(DnsOptions {
+        positive_ttl: parse_ttl_range("--cache-ttl", &args.cache_ttl)?,
+        negative_ttl: parse_ttl_range("--cache-negative-ttl", &args.cache_negative_ttl)?,
         resolvers,
         timeout: Duration::from_secs_f64(args.dns_timeout),
         attempts: args.dns_attempts,
@@ -289,4 +297,39 @@ fn dns_options(args: DnsArgs) -> Result<DnsOptions, Usage> {
         cache: args.cache,
         refresh: args.refresh,
     })
+}
+
+/// Parses `MIN..MAX`, each a whole number of seconds with an optional unit (s, m, h, d).
+fn parse_ttl_range(option: &str, text: &str) -> Result<TtlRange, Usage> {
+    let usage = || {
+        Usage(format!(
+            "{option} {text:?}: give MIN..MAX, e.g. 1h..7d (units s, m, h, d), with MIN <= MAX"
+        ))
+    };
+    let duration = |part: &str| -> Option<Duration> {
+        let part = part.trim();
+        let (number, unit) = match part.find(|c: char| !c.is_ascii_digit()) {
+            Some(i) => part.split_at(i),
+            None => (part, "s"),
+        };
+        let scale = match unit {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86400,
+            _ => return None,
+        };
+        let secs = number.parse::<u64>().ok()?.checked_mul(scale)?;
+        // Expiry times are kept in seconds since 1970; a century is plenty.
+        (secs <= 100 * 365 * 86400).then(|| Duration::from_secs(secs))
+    };
+    let (min, max) = text.split_once("..").ok_or_else(usage)?;
+    let (min, max) = (
+        duration(min).ok_or_else(usage)?,
+        duration(max).ok_or_else(usage)?,
+    );
+    if min > max {
+        return Err(usage());
+    }
+    Ok(TtlRange { min, max })
 }

@@ -9,9 +9,10 @@ use std::time::Instant;
 use rustc_hash::FxHashSet;
 
 use crate::config::{CleanConfig, Input, ReadOptions};
+use crate::dns::DnsStage;
 use crate::error::Error;
 use crate::normalize::normalize;
-use crate::pipeline::{self, Batch, Checker, MAX_EMAIL_COLUMNS, Sink};
+use crate::pipeline::{self, Batch, Checker, DomainStage, MAX_EMAIL_COLUMNS, Sink};
 use crate::policy::Policy;
 use crate::read::Source;
 use crate::read::encoding::decode_cell;
@@ -53,6 +54,9 @@ pub fn run(
             .stale_after
             .map(|(period, today)| period.cutoff(today)),
     };
+    // Before any output exists, so that name servers that never answer stop the run
+    // (exit 75) without leaving files behind.
+    let dns = config.dns.as_ref().map(DnsStage::start).transpose()?;
     let dir = output_dir(config);
     if !dir.as_os_str().is_empty() {
         std::fs::create_dir_all(&dir).map_err(|source| Error::Create {
@@ -105,8 +109,10 @@ pub fn run(
         .map_err(|e| Error::Internal(format!("starting worker threads: {e}")))?;
     let rows_in = pool.install(|| {
         let mut sinks: [&mut dyn Sink; 3] = [&mut output, &mut tally, &mut progress];
-        pipeline::run(source, &checker, None, &mut sinks)
+        let stage = dns.as_ref().map(|stage| stage as &dyn DomainStage);
+        pipeline::run(source, &checker, stage, &mut sinks)
     })?;
+    let dns = dns.map(DnsStage::finish);
     if rows_in != tally.cleaned + tally.rejected || rows_in != tally.rows {
         return Err(Error::Conservation {
             rows_in,
@@ -143,7 +149,7 @@ pub fn run(
             .into_iter()
             .map(|(domain, rows)| DomainCount { domain, rows })
             .collect(),
-        dns: None,
+        dns,
         outputs: Outputs {
             cleaned: paths.cleaned.display().to_string(),
             rejected: paths.rejected.display().to_string(),
@@ -151,6 +157,9 @@ pub fn run(
         },
     };
     report.warnings = warnings(&report);
+    if let Some(dns) = &report.dns {
+        report.warnings.extend(dns.warnings.iter().cloned());
+    }
     let mut file = AtomicFile::create(&paths.report)?;
     let json = serde_json::to_vec_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?;
     file.write_all(&json)?;

@@ -1,10 +1,27 @@
 //! The DNS stage: does each domain receive mail?
 //!
-//! Receives the unique domains of the run and returns one [`DomainOutcome`] per domain.
+//! Receives the unique domains of the run and returns one [`DomainOutcome`] per domain:
+//! MX records, the null MX (RFC 7505), the implicit MX of a domain without MX records
+//! (RFC 5321 §5.1, public addresses only), NXDOMAIN, or "could not tell". It owns the
+//! resolver, the single-flight table of the run and the persistent cache; turning an
+//! outcome into a row's verdict is left to [`crate::pipeline`].
+//!
+//! - [`stage`]: [`DnsStage`], the pipeline's [`crate::pipeline::DomainStage`].
+//! - [`resolve`]: the hickory resolver, pacing, the start-up canary.
+//! - [`classify`]: replies → outcome and how long it may be kept; [`is_global`].
+//! - [`cache`]: the persistent cache file.
+
+pub mod cache;
+mod classify;
+mod resolve;
+mod stage;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+
+pub use classify::{TtlRange, is_global};
+pub use stage::DnsStage;
 
 /// What DNS says about a domain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -21,23 +38,52 @@ pub enum DomainOutcome {
     Unknown,
 }
 
+impl DomainOutcome {
+    /// Every outcome, in the order the report lists them.
+    pub const ALL: [DomainOutcome; 5] = [
+        DomainOutcome::Deliverable,
+        DomainOutcome::NullMx,
+        DomainOutcome::NoMailHost,
+        DomainOutcome::NotFound,
+        DomainOutcome::Unknown,
+    ];
+
+    /// The stable name used in the report.
+    pub fn code(self) -> &'static str {
+        match self {
+            DomainOutcome::Deliverable => "deliverable",
+            DomainOutcome::NullMx => "null_mx",
+            DomainOutcome::NoMailHost => "no_mail_host",
+            DomainOutcome::NotFound => "not_found",
+            DomainOutcome::Unknown => "unknown",
+        }
+    }
+}
+
 /// DNS settings, with defaults documented on each field.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DnsOptions {
-    /// Name servers to ask; empty means the system's (`/etc/resolv.conf`).
+    /// Name servers to ask; empty (the default) means the system's (`/etc/resolv.conf`).
     pub resolvers: Vec<SocketAddr>,
     /// Time to wait for one answer. Default 3 s.
     pub timeout: Duration,
-    /// Tries per query. Default 2.
+    /// Tries per query, the first included. Default 2.
     pub attempts: usize,
     /// Queries in flight at once. Default 256.
     pub concurrency: usize,
     /// A ceiling on queries per second; `None` (the default) sets none.
     pub qps: Option<u32>,
-    /// Persistent cache file for repeated runs.
+    /// Persistent cache file for repeated runs. Default none.
     pub cache: Option<PathBuf>,
-    /// Ignore (but refresh) the persistent cache.
+    /// Ignore (but refresh) the persistent cache. Default false.
     pub refresh: bool,
+    /// How long the persistent cache keeps outcomes that stand on records (deliverable,
+    /// null MX): their TTL, clamped to this range. Default 1 hour to 7 days.
+    pub positive_ttl: TtlRange,
+    /// How long the persistent cache keeps outcomes that stand on negative answers (not
+    /// found, no mail host): the SOA's negative TTL (RFC 2308), clamped to this range.
+    /// Negative answers without an SOA are not kept. Default 5 minutes to 1 day.
+    pub negative_ttl: TtlRange,
 }
 
 impl Default for DnsOptions {
@@ -50,6 +96,14 @@ impl Default for DnsOptions {
             qps: None,
             cache: None,
             refresh: false,
+            positive_ttl: TtlRange {
+                min: Duration::from_secs(3600),
+                max: Duration::from_secs(7 * 86400),
+            },
+            negative_ttl: TtlRange {
+                min: Duration::from_secs(300),
+                max: Duration::from_secs(86400),
+            },
         }
     }
 }
@@ -57,20 +111,37 @@ impl Default for DnsOptions {
 /// DNS figures for the report.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct DnsStats {
+    /// Distinct domains asked about.
     pub unique_domains: u64,
+    /// Queries sent to the name servers (MX, A and AAAA, second tries included).
     pub lookups: u64,
+    /// Domains asked about again within the run, answered from memory.
     pub cache_hits_run: u64,
+    /// Domains answered from the persistent cache.
     pub cache_hits_persistent: u64,
+    /// Domains per final outcome (`deliverable`, `null_mx`, `no_mail_host`, `not_found`,
+    /// `unknown`).
     pub outcomes: std::collections::BTreeMap<&'static str, u64>,
+    /// From the first domain submitted to the last answer.
     pub seconds: f64,
+    /// Domains tried a second time after a transient failure.
+    pub retries: u64,
+    /// Problems that did not stop the run (an unusable cache file, failed cache writes).
+    pub warnings: Vec<String>,
 }
 
 impl DnsStats {
     /// One line for the summary on stderr.
     pub fn summary(&self) -> String {
+        let unknown = self.outcomes.get("unknown").copied().unwrap_or(0);
         format!(
-            "{} domains, {} lookups, {} from the cache, {:.2} s",
-            self.unique_domains, self.lookups, self.cache_hits_persistent, self.seconds
+            "{} domains, {} lookups, {} from the cache, {} retried, {} unknown, {:.2} s",
+            self.unique_domains,
+            self.lookups,
+            self.cache_hits_persistent,
+            self.retries,
+            unknown,
+            self.seconds
         )
     }
 }

@@ -1,0 +1,450 @@
+//! The persistent cache (`--cache FILE`): domain outcomes kept between runs in a redb file.
+//!
+//! Lists are cleaned again and again with mostly the same domains, so a run keeps each
+//! outcome for as long as the answers behind it hold (see [`super::classify`] for which
+//! outcomes are kept and for how long) and the next run skips those lookups. Unknown
+//! outcomes are never written. A file that is not a cache of ours (corrupt, truncated,
+//! another program's) is replaced by a new one with a warning: the cache only ever saves
+//! time, so losing it must never stop a run.
+//!
+//! Writes are batched on a thread of their own, many answers per write transaction,
+//! because a durable commit costs a disk sync.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
+use redb::{
+    Database, DatabaseError, ReadableDatabase, ReadableTable, StorageError, TableDefinition,
+    TableError, TableHandle,
+};
+
+use super::DomainOutcome;
+
+/// domain → (outcome code, expiry in seconds since the Unix epoch).
+const ENTRIES: TableDefinition<&str, (u8, u64)> = TableDefinition::new("listclean-dns-v1");
+/// Marks the file as ours: "format" → [`FORMAT`].
+const META: TableDefinition<&str, u32> = TableDefinition::new("listclean-meta");
+const FORMAT: u32 = 1;
+/// Answers per write transaction, at most.
+const BATCH: usize = 4096;
+/// How long answers wait to be written when fewer than a batch arrive.
+const FLUSH_AFTER: Duration = Duration::from_millis(500);
+/// redb's page cache; the file is read one key at a time, so a little is plenty.
+const PAGE_CACHE_BYTES: usize = 16 << 20;
+
+/// An outcome read from the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheEntry {
+    pub outcome: DomainOutcome,
+    /// When it stops being valid.
+    pub expires: SystemTime,
+}
+
+/// An open cache file.
+pub struct PersistentCache {
+    db: Arc<Database>,
+    path: PathBuf,
+}
+
+/// Why a file could not be used as the cache.
+enum OpenError {
+    /// Not a cache of ours, or damaged: replace it.
+    Replace(String),
+    /// Cannot be used this time (locked by another run, no permission): leave it alone.
+    Skip(String),
+}
+
+fn outcome_code(outcome: DomainOutcome) -> Option<u8> {
+    match outcome {
+        DomainOutcome::Deliverable => Some(1),
+        DomainOutcome::NullMx => Some(2),
+        DomainOutcome::NoMailHost => Some(3),
+        DomainOutcome::NotFound => Some(4),
+        DomainOutcome::Unknown => None,
+    }
+}
+
+fn outcome_from_code(code: u8) -> Option<DomainOutcome> {
+    match code {
+        1 => Some(DomainOutcome::Deliverable),
+        2 => Some(DomainOutcome::NullMx),
+        3 => Some(DomainOutcome::NoMailHost),
+        4 => Some(DomainOutcome::NotFound),
+        _ => None,
+    }
+}
+
+fn unix_secs(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn database_error(path: &Path, error: DatabaseError) -> OpenError {
+    let detail = format!("{}: {error}", path.display());
+    match error {
+        DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch => {
+            OpenError::Skip(format!("{detail} (is another run using it?)"))
+        }
+        DatabaseError::Storage(StorageError::Io(io))
+            if io.kind() != std::io::ErrorKind::InvalidData =>
+        {
+            OpenError::Skip(detail)
+        }
+        _ => OpenError::Replace(detail),
+    }
+}
+
+fn replace<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> OpenError + '_ {
+    move |error| OpenError::Replace(format!("{}: {error}", path.display()))
+}
+
+fn try_open(path: &Path) -> Result<Database, OpenError> {
+    let db = Database::builder()
+        .set_cache_size(PAGE_CACHE_BYTES)
+        // A file altered outside redb fails to open instead of being trusted (where it
+        // could panic later); the check reads the file once, cheap next to the lookups
+        // it saves.
+        .set_check_integrity_on_open(true)
+        .create(path)
+        .map_err(|e| database_error(path, e))?;
+    let txn = db.begin_write().map_err(replace(path))?;
+    {
+        let mut meta = txn.open_table(META).map_err(|e| match e {
+            TableError::TableTypeMismatch { .. } => {
+                OpenError::Replace(format!("{}: not a listclean cache", path.display()))
+            }
+            e => OpenError::Replace(format!("{}: {e}", path.display())),
+        })?;
+        let format = meta
+            .get("format")
+            .map_err(replace(path))?
+            .map(|v| v.value());
+        match format {
+            Some(FORMAT) => {}
+            Some(other) => {
+                return Err(OpenError::Replace(format!(
+                    "{}: cache format {other}, this version reads {FORMAT}",
+                    path.display()
+                )));
+            }
+            None => {
+                meta.insert("format", FORMAT).map_err(replace(path))?;
+            }
+        }
+        txn.open_table(ENTRIES).map_err(replace(path))?;
+    }
+    // A redb file of another program has tables of its own and no format mark.
+    let foreign = txn
+        .list_tables()
+        .map_err(replace(path))?
+        .any(|t| t.name() != META.name() && t.name() != ENTRIES.name());
+    if foreign {
+        return Err(OpenError::Replace(format!(
+            "{}: a database that is not a listclean cache",
+            path.display()
+        )));
+    }
+    txn.commit().map_err(replace(path))?;
+    Ok(db)
+}
+
+impl PersistentCache {
+    /// Opens the cache at `path`, creating it if missing and replacing it if it is not a
+    /// usable cache. Returns `None` when no cache can be used this run (the file is locked
+    /// by another run, or cannot be created); the warnings say what happened.
+    pub fn open(path: &Path, warnings: &mut Vec<String>) -> Option<PersistentCache> {
+        let cache = |db| PersistentCache {
+            db: Arc::new(db),
+            path: path.to_owned(),
+        };
+        match try_open(path) {
+            Ok(db) => Some(cache(db)),
+            Err(OpenError::Skip(detail)) => {
+                warnings.push(format!(
+                    "DNS cache not used this run: {detail}; every domain is looked up"
+                ));
+                None
+            }
+            Err(OpenError::Replace(detail)) => {
+                if let Err(e) = std::fs::remove_file(path) {
+                    warnings.push(format!(
+                        "DNS cache not used this run: {detail}; removing it failed: {e}"
+                    ));
+                    return None;
+                }
+                match try_open(path) {
+                    Ok(db) => {
+                        warnings.push(format!(
+                            "DNS cache unreadable, starting a new one: {detail}"
+                        ));
+                        Some(cache(db))
+                    }
+                    Err(OpenError::Skip(again) | OpenError::Replace(again)) => {
+                        warnings.push(format!(
+                            "DNS cache not used this run: {detail}; a new one could not be \
+                             created: {again}"
+                        ));
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    /// The outcome kept for `domain`, if there is one still valid at `now`.
+    ///
+    /// # Errors
+    /// A redb error reading the file (the caller treats it as a miss).
+    pub fn get(&self, domain: &str, now: SystemTime) -> Result<Option<CacheEntry>, redb::Error> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(ENTRIES)?;
+        let Some(value) = table.get(domain)? else {
+            return Ok(None);
+        };
+        let (code, expires) = value.value();
+        if expires <= unix_secs(now) {
+            return Ok(None);
+        }
+        Ok(outcome_from_code(code).map(|outcome| CacheEntry {
+            outcome,
+            expires: UNIX_EPOCH + Duration::from_secs(expires),
+        }))
+    }
+
+    /// Starts the writer thread. Outcomes sent to the returned [`CacheWriter`] are written
+    /// in batches; [`CacheWriter::finish`] writes the rest.
+    ///
+    /// # Errors
+    /// The thread could not be started.
+    pub fn writer(&self) -> std::io::Result<CacheWriter> {
+        let (sender, receiver) = unbounded();
+        let db = Arc::clone(&self.db);
+        let path = self.path.clone();
+        let thread = std::thread::Builder::new()
+            .name("dns-cache-writer".into())
+            .spawn(move || write_loop(&db, &path, &receiver))?;
+        Ok(CacheWriter { sender, thread })
+    }
+}
+
+/// Sends outcomes to the writer thread.
+pub struct CacheWriter {
+    sender: Sender<Message>,
+    thread: JoinHandle<Vec<String>>,
+}
+
+enum Message {
+    Put(Box<str>, u8, u64),
+    Stop,
+}
+
+impl CacheWriter {
+    /// A handle to queue outcomes from any thread.
+    pub fn queue(&self) -> CacheQueue {
+        CacheQueue(self.sender.clone())
+    }
+
+    /// Writes what is queued and stops; returns warnings about writes that failed.
+    pub fn finish(self) -> Vec<String> {
+        // An error means the thread is gone already; joining tells how it ended.
+        let _ = self.sender.send(Message::Stop);
+        self.thread
+            .join()
+            .unwrap_or_else(|_| vec!["the DNS cache writer stopped unexpectedly".into()])
+    }
+}
+
+/// Queues outcomes for the cache writer.
+#[derive(Clone)]
+pub struct CacheQueue(Sender<Message>);
+
+impl CacheQueue {
+    /// Queues `outcome` for `domain`, valid for `ttl` from now. Unknown outcomes and zero
+    /// lifetimes are dropped.
+    pub fn put(&self, domain: &str, outcome: DomainOutcome, ttl: Duration) {
+        let Some(code) = outcome_code(outcome) else {
+            return;
+        };
+        if ttl.is_zero() {
+            return;
+        }
+        let expires = unix_secs(SystemTime::now() + ttl);
+        // An error means the writer stopped (the run is finishing): nothing to do.
+        let _ = self.0.send(Message::Put(domain.into(), code, expires));
+    }
+}
+
+/// The writer thread: collects up to a batch (or what arrives within [`FLUSH_AFTER`]) and
+/// writes it in one transaction, until told to stop.
+fn write_loop(db: &Database, path: &Path, receiver: &Receiver<Message>) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let mut batch: Vec<(Box<str>, u8, u64)> = Vec::with_capacity(BATCH);
+    let mut stop = false;
+    while !stop {
+        match receiver.recv() {
+            Ok(Message::Put(domain, code, expires)) => batch.push((domain, code, expires)),
+            Ok(Message::Stop) | Err(_) => stop = true,
+        }
+        while !stop && batch.len() < BATCH {
+            match receiver.recv_timeout(FLUSH_AFTER) {
+                Ok(Message::Put(domain, code, expires)) => batch.push((domain, code, expires)),
+                Ok(Message::Stop) | Err(RecvTimeoutError::Disconnected) => stop = true,
+                Err(RecvTimeoutError::Timeout) => break,
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        if let Err(e) = write_batch(db, &batch) {
+            // One warning is enough: later batches would fail the same way.
+            if warnings.is_empty() {
+                warnings.push(format!(
+                    "writing the DNS cache {}: {e}; some answers were not kept",
+                    path.display()
+                ));
+            }
+        }
+        batch.clear();
+    }
+    warnings
+}
+
+fn write_batch(db: &Database, batch: &[(Box<str>, u8, u64)]) -> Result<(), redb::Error> {
+    let txn = db.begin_write()?;
+    {
+        let mut table = txn.open_table(ENTRIES)?;
+        for (domain, code, expires) in batch {
+            table.insert(&**domain, (*code, *expires))?;
+        }
+    }
+    txn.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcome_codes_round_trip() {
+        use DomainOutcome::*;
+        for outcome in [Deliverable, NullMx, NoMailHost, NotFound] {
+            let code = outcome_code(outcome).expect("kept outcomes have a code");
+            assert_eq!(outcome_from_code(code), Some(outcome));
+        }
+        assert_eq!(outcome_code(Unknown), None);
+        assert_eq!(outcome_from_code(0), None);
+    }
+
+    #[test]
+    fn written_entries_are_read_back_until_they_expire() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("dns.cache");
+        let mut warnings = Vec::new();
+        let cache = PersistentCache::open(&path, &mut warnings).expect("a new cache");
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let writer = cache.writer().expect("writer thread");
+        let queue = writer.queue();
+        queue.put(
+            "a.com",
+            DomainOutcome::Deliverable,
+            Duration::from_secs(3600),
+        );
+        queue.put("b.com", DomainOutcome::NotFound, Duration::from_secs(300));
+        queue.put("c.com", DomainOutcome::Unknown, Duration::from_secs(300));
+        queue.put("d.com", DomainOutcome::NullMx, Duration::ZERO);
+        assert!(writer.finish().is_empty());
+
+        let now = SystemTime::now();
+        let a = cache.get("a.com", now).expect("read").expect("a.com kept");
+        assert_eq!(a.outcome, DomainOutcome::Deliverable);
+        let left = a
+            .expires
+            .duration_since(now)
+            .expect("in the future")
+            .as_secs();
+        assert!((3590..=3601).contains(&left), "{left}");
+        let b = cache.get("b.com", now).expect("read").expect("b.com kept");
+        assert_eq!(b.outcome, DomainOutcome::NotFound);
+        assert_eq!(cache.get("c.com", now).expect("read"), None);
+        assert_eq!(cache.get("d.com", now).expect("read"), None);
+        let later = now + Duration::from_secs(301);
+        assert_eq!(cache.get("b.com", later).expect("read"), None);
+        assert!(cache.get("a.com", later).expect("read").is_some());
+    }
+
+    #[test]
+    fn garbage_and_foreign_files_are_replaced() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let garbage = dir.path().join("garbage");
+        std::fs::write(
+            &garbage,
+            b"this is not a database at all, just some bytes".repeat(200),
+        )
+        .expect("write");
+        let mut warnings = Vec::new();
+        let cache = PersistentCache::open(&garbage, &mut warnings);
+        assert!(cache.is_some());
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("starting a new one"), "{warnings:?}");
+
+        let foreign = dir.path().join("foreign");
+        {
+            let db = Database::create(&foreign).expect("redb");
+            let txn = db.begin_write().expect("txn");
+            let table: TableDefinition<u64, u64> = TableDefinition::new("orders");
+            txn.open_table(table)
+                .expect("table")
+                .insert(1, 2)
+                .expect("insert");
+            txn.commit().expect("commit");
+        }
+        let mut warnings = Vec::new();
+        assert!(PersistentCache::open(&foreign, &mut warnings).is_some());
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("not a listclean cache"),
+            "{warnings:?}"
+        );
+
+        // The new file is a cache of ours: opening it again warns about nothing.
+        let mut warnings = Vec::new();
+        assert!(PersistentCache::open(&foreign, &mut warnings).is_some());
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
+
+    #[test]
+    fn a_truncated_file_is_replaced() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("dns.cache");
+        {
+            let mut warnings = Vec::new();
+            let cache = PersistentCache::open(&path, &mut warnings).expect("a new cache");
+            let writer = cache.writer().expect("writer thread");
+            let queue = writer.queue();
+            for i in 0..5000 {
+                queue.put(
+                    &format!("domain{i}.com"),
+                    DomainOutcome::Deliverable,
+                    Duration::from_secs(3600),
+                );
+            }
+            assert!(writer.finish().is_empty());
+        }
+        let len = std::fs::metadata(&path).expect("metadata").len();
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .expect("open");
+        file.set_len(len / 2).expect("truncate");
+        drop(file);
+        let mut warnings = Vec::new();
+        let cache = PersistentCache::open(&path, &mut warnings).expect("a usable cache");
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        // Whatever survived is either gone or intact, never wrong.
+        let entry = cache.get("domain1.com", SystemTime::now()).expect("read");
+        assert!(entry.is_none_or(|e| e.outcome == DomainOutcome::Deliverable));
+    }
+}

@@ -1,0 +1,359 @@
+//! [`DnsStage`]: the pipeline's [`DomainStage`], resolving each unique domain once.
+//!
+//! The pipeline's threads submit domains and wait for outcomes; the lookups run on a
+//! small tokio runtime owned by the stage. Each domain gets one slot in a table, so a
+//! domain is resolved at most once however many rows wait on it (single flight), and the
+//! table doubles as the run's cache. Submitted domains queue in order; a dispatcher starts
+//! one lookup per free concurrency permit. A domain that could not be told (SERVFAIL,
+//! timeout, ...) goes once more to the back of the queue before it is finally unknown.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Instant, SystemTime};
+
+use rustc_hash::FxHashMap;
+use tokio::runtime::Runtime;
+use tokio::sync::{Semaphore, mpsc};
+
+use super::cache::{CacheQueue, CacheWriter, PersistentCache};
+use super::classify::{Decision, MxStep, classify_implicit, classify_mx};
+use super::resolve::Resolver;
+use super::{DnsOptions, DnsStats, DomainOutcome, TtlRange};
+use crate::error::Error;
+use crate::pipeline::DomainStage;
+
+/// Worker threads of the stage's runtime: the work is waiting on sockets, and the
+/// pipeline needs the cores for checking rows.
+const WORKER_THREADS: usize = 2;
+
+/// The DNS stage of a run. See the module documentation.
+pub struct DnsStage {
+    shared: Arc<Shared>,
+    resolver: Arc<Resolver>,
+    runtime: Runtime,
+    writer: Option<CacheWriter>,
+    warnings: Vec<String>,
+}
+
+/// What the pipeline's threads and the lookup tasks share.
+struct Shared {
+    state: Mutex<State>,
+    /// Signalled whenever a domain gets its final outcome.
+    answered: Condvar,
+    queue: mpsc::UnboundedSender<Job>,
+    cache: Option<PersistentCache>,
+    cache_queue: Option<CacheQueue>,
+    refresh: bool,
+    positive_ttl: TtlRange,
+    negative_ttl: TtlRange,
+}
+
+#[derive(Default)]
+struct State {
+    domains: FxHashMap<Box<str>, Option<DomainOutcome>>,
+    unique: u64,
+    hits_run: u64,
+    hits_persistent: u64,
+    retries: u64,
+    first_submit: Option<Instant>,
+    last_answer: Option<Instant>,
+}
+
+/// A domain to look up, and whether this is its second try.
+struct Job {
+    domain: Box<str>,
+    retry: bool,
+}
+
+impl DnsStage {
+    /// Starts the runtime and the resolver, opens the persistent cache, and checks that the
+    /// name servers answer at all (see [`Resolver::canary`]).
+    ///
+    /// # Errors
+    /// [`Error::DnsUnavailable`] when no name server answers the start-up query (exit code
+    /// 75: try again later, or run with `--no-dns`), or the resolver cannot be set up;
+    /// [`Error::DnsSetup`] when the runtime or the cache writer thread cannot start. A
+    /// cache file that cannot be used is not an error: it is a warning in the stats.
+    pub fn start(options: &DnsOptions) -> Result<DnsStage, Error> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(WORKER_THREADS)
+            .thread_name("dns")
+            .enable_all()
+            .build()
+            .map_err(|source| Error::DnsSetup { source })?;
+        let resolver = runtime.block_on(async {
+            Resolver::canary(options).await?;
+            Resolver::new(options)
+        })?;
+
+        let mut warnings = Vec::new();
+        let cache = options
+            .cache
+            .as_deref()
+            .and_then(|path| PersistentCache::open(path, &mut warnings));
+        let writer = cache
+            .as_ref()
+            .map(PersistentCache::writer)
+            .transpose()
+            .map_err(|source| Error::DnsSetup { source })?;
+
+        let (queue, jobs) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::default()),
+            answered: Condvar::new(),
+            queue,
+            cache,
+            cache_queue: writer.as_ref().map(CacheWriter::queue),
+            refresh: options.refresh,
+            positive_ttl: options.positive_ttl,
+            negative_ttl: options.negative_ttl,
+        });
+        let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
+        let resolver = Arc::new(resolver);
+        runtime.spawn(dispatch(
+            jobs,
+            permits,
+            Arc::clone(&resolver),
+            Arc::clone(&shared),
+        ));
+        Ok(DnsStage {
+            shared,
+            resolver,
+            runtime,
+            writer,
+            warnings,
+        })
+    }
+
+    /// Stops the lookups still running (none, once the pipeline has every outcome it
+    /// asked for), writes the rest of the persistent cache and returns the figures.
+    pub fn finish(self) -> DnsStats {
+        let DnsStage {
+            shared,
+            resolver,
+            runtime,
+            writer,
+            mut warnings,
+        } = self;
+        // Tasks still running are dropped; their domains were never waited on.
+        runtime.shutdown_background();
+        if let Some(writer) = writer {
+            warnings.extend(writer.finish());
+        }
+        let state = shared.lock();
+        let mut outcomes: std::collections::BTreeMap<&'static str, u64> =
+            DomainOutcome::ALL.iter().map(|o| (o.code(), 0)).collect();
+        for outcome in state.domains.values().flatten() {
+            *outcomes.entry(outcome.code()).or_default() += 1;
+        }
+        let seconds = match (state.first_submit, state.last_answer) {
+            (Some(first), Some(last)) => last.saturating_duration_since(first).as_secs_f64(),
+            _ => 0.0,
+        };
+        DnsStats {
+            unique_domains: state.unique,
+            lookups: resolver.lookups.load(Ordering::Relaxed),
+            cache_hits_run: state.hits_run,
+            cache_hits_persistent: state.hits_persistent,
+            outcomes,
+            seconds,
+            retries: state.retries,
+            warnings,
+        }
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves the table consistent (every update is one
+        // insert), so a poisoned lock is still usable.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records the final outcome of `domain`, keeps it in the persistent cache if its
+    /// answers allow, and wakes whoever waits for it.
+    fn complete(&self, domain: &str, decision: Decision) {
+        if let (Some(queue), Some(ttl)) = (&self.cache_queue, decision.ttl) {
+            let range = if decision.positive {
+                self.positive_ttl
+            } else {
+                self.negative_ttl
+            };
+            queue.put(domain, decision.outcome, range.clamp(ttl));
+        }
+        let mut state = self.lock();
+        if let Some(slot) = state.domains.get_mut(domain) {
+            *slot = Some(decision.outcome);
+        }
+        state.last_answer = Some(Instant::now());
+        drop(state);
+        self.answered.notify_all();
+    }
+
+    /// Submits `domain` unless it is known; returns its outcome if it has one.
+    fn submit(&self, domain: &str) -> Option<DomainOutcome> {
+        let mut state = self.lock();
+        if let Some(slot) = state.domains.get(domain) {
+            let slot = *slot;
+            state.hits_run += 1;
+            return slot;
+        }
+        let now = Instant::now();
+        state.first_submit.get_or_insert(now);
+        state.unique += 1;
+        // Read under the lock so that two threads submitting the same new domain cannot
+        // both miss; a cache read is a few microseconds.
+        let cached = match (&self.cache, self.refresh) {
+            (Some(cache), false) => cache
+                .get(domain, SystemTime::now())
+                .ok()
+                .flatten()
+                .map(|e| e.outcome),
+            _ => None,
+        };
+        state.domains.insert(domain.into(), cached);
+        if cached.is_some() {
+            state.hits_persistent += 1;
+            state.last_answer = Some(now);
+            return cached;
+        }
+        drop(state);
+        // An error means the dispatcher is gone (the runtime is shutting down); waiting
+        // for this domain would then hang, so give it its final outcome now.
+        if self
+            .queue
+            .send(Job {
+                domain: domain.into(),
+                retry: false,
+            })
+            .is_err()
+        {
+            self.complete(
+                domain,
+                Decision {
+                    outcome: DomainOutcome::Unknown,
+                    ttl: None,
+                    positive: false,
+                },
+            );
+        }
+        None
+    }
+}
+
+impl DomainStage for DnsStage {
+    fn submit(&self, domain: &str) {
+        self.shared.submit(domain);
+    }
+
+    fn outcome(&self, domain: &str, wait: bool) -> Option<DomainOutcome> {
+        let shared = &self.shared;
+        let mut state = shared.lock();
+        match state.domains.get(domain) {
+            Some(Some(outcome)) => return Some(*outcome),
+            Some(None) => {}
+            None => {
+                // Never submitted: start it, so that waiting cannot hang.
+                drop(state);
+                if let Some(outcome) = shared.submit(domain) {
+                    return Some(outcome);
+                }
+                state = shared.lock();
+            }
+        }
+        if !wait {
+            return None;
+        }
+        loop {
+            if let Some(Some(outcome)) = state.domains.get(domain) {
+                return Some(*outcome);
+            }
+            state = shared
+                .answered
+                .wait(state)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+/// Takes queued domains in order and starts a lookup for each as permits free up, so
+/// that at most `permits` queries are in flight (each lookup asks one question at a time).
+async fn dispatch(
+    mut jobs: mpsc::UnboundedReceiver<Job>,
+    permits: Arc<Semaphore>,
+    resolver: Arc<Resolver>,
+    shared: Arc<Shared>,
+) {
+    while let Some(job) = jobs.recv().await {
+        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+            return;
+        };
+        let resolver = Arc::clone(&resolver);
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move {
+            let mut guard = Pending {
+                shared: &shared,
+                domain: &job.domain,
+                done: false,
+            };
+            let decision = resolve(&resolver, &job.domain).await;
+            drop(permit);
+            if decision.outcome == DomainOutcome::Unknown && !job.retry {
+                shared.lock().retries += 1;
+                // Back of the queue: the other domains get their turn before this one's
+                // second (and last) try, giving a struggling server time to recover.
+                let again = Job {
+                    domain: job.domain.clone(),
+                    retry: true,
+                };
+                if shared.queue.send(again).is_ok() {
+                    guard.done = true;
+                    return;
+                }
+            }
+            shared.complete(&job.domain, decision);
+            guard.done = true;
+        });
+    }
+}
+
+/// Gives a domain its final outcome, unknown, if its lookup task ends without one (a
+/// panic, or the runtime shutting down), so that nobody waits on it forever.
+struct Pending<'a> {
+    shared: &'a Shared,
+    domain: &'a str,
+    done: bool,
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.shared.complete(
+                self.domain,
+                Decision {
+                    outcome: DomainOutcome::Unknown,
+                    ttl: None,
+                    positive: false,
+                },
+            );
+        }
+    }
+}
+
+/// Looks up one domain: MX, then, without MX records, A and (when A has no public
+/// address) AAAA for the implicit MX.
+async fn resolve(resolver: &Resolver, domain: &str) -> Decision {
+    let mx = resolver.mx(domain).await;
+    match classify_mx(&mx) {
+        MxStep::Decided(decision) => decision,
+        MxStep::Implicit { negative_ttl } => {
+            let a = resolver.addresses(domain, false).await;
+            let first = classify_implicit(negative_ttl, &a, None);
+            if first.outcome == DomainOutcome::Deliverable {
+                return first;
+            }
+            let aaaa = resolver.addresses(domain, true).await;
+            classify_implicit(negative_ttl, &a, Some(&aaaa))
+        }
+    }
+}
