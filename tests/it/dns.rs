@@ -1,0 +1,427 @@
+//! The DNS stage end to end, against the lab DNS server on 127.0.0.1 (`tests/dns/`):
+//! each kind of answer lands in its bucket, the persistent cache spares lookups, a
+//! corrupt cache is rebuilt, a silent resolver stops the run, and every domain is asked
+//! once however many rows share it.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use listclean::dns::cache::PersistentCache;
+use listclean::dns::{DnsOptions, DnsStage, DomainOutcome};
+use listclean::pipeline::DomainStage;
+
+use crate::support::labdns::{LabConfig, LabDns, silent_socket};
+use crate::support::{Run, Workdir, column};
+
+fn lab() -> LabDns {
+    LabDns::start(LabConfig {
+        zones: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/dns")),
+        delay: Duration::ZERO,
+    })
+    .expect("starting the lab DNS server")
+}
+
+/// Short timeouts keep the cases that never answer fast.
+fn dns_args(lab: &LabDns) -> Vec<String> {
+    vec![
+        "--resolver".into(),
+        lab.addr().to_string(),
+        "--dns-timeout".into(),
+        "0.3".into(),
+        "--dns-attempts".into(),
+        "1".into(),
+    ]
+}
+
+fn clean(dir: &Workdir, input: &str, lab: &LabDns, extra: &[&str]) -> Run {
+    let mut args = dns_args(lab);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = dir.clean(input, &args);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    run
+}
+
+const EVERY_CASE: &str = "id,email\n\
+    1,a@acme-corp.com\n\
+    2,b@nullmx.com\n\
+    3,c@a-public.com\n\
+    4,d@a-private.com\n\
+    5,e@aaaa-public.com\n\
+    6,f@aaaa-private.com\n\
+    7,g@nodata.com\n\
+    8,h@gone-company.com\n\
+    9,i@servfail.com\n\
+    10,j@refused.com\n\
+    11,k@timeout.com\n\
+    12,l@cname-mx.com\n\
+    13,m@yahoo.co.jo\n\
+    14,n@tousan-shoji.co.jp\n\
+    15,o@example-shoji.co.jp\n\
+    16,p@short-ttl.com\n\
+    17,q@long-ttl.com\n";
+
+/// Domains of [`EVERY_CASE`] whose outcome may be kept (all but the three transient ones).
+const CACHEABLE: u64 = 14;
+/// Queries the transient domains cost per run: one try each, asked twice (the retry).
+const TRANSIENT_QUERIES: u64 = 6;
+/// The start-up canary's query.
+const CANARY: u64 = 1;
+
+#[test]
+fn every_kind_of_answer_lands_in_its_bucket() {
+    let lab = lab();
+    let dir = Workdir::new();
+    dir.write("list.csv", EVERY_CASE);
+    let run = clean(&dir, "list.csv", &lab, &[]);
+
+    let cleaned = run.cleaned_rows();
+    assert_eq!(
+        column(&cleaned, "id"),
+        ["1", "3", "5", "9", "10", "11", "12", "15", "16", "17"]
+    );
+    assert_eq!(
+        column(&cleaned, "email_status"),
+        [
+            "valid", "valid", "valid", "unknown", "unknown", "unknown", "valid", "valid", "valid",
+            "valid"
+        ]
+    );
+    assert_eq!(
+        column(&cleaned, "email_flags"),
+        [
+            "",
+            "",
+            "",
+            "dns_unknown",
+            "dns_unknown",
+            "dns_unknown",
+            "",
+            "",
+            "",
+            ""
+        ]
+    );
+
+    let rejected = run.rejected_rows();
+    assert_eq!(
+        column(&rejected, "id"),
+        ["2", "4", "6", "7", "8", "13", "14"]
+    );
+    assert_eq!(
+        column(&rejected, "reject_reason"),
+        [
+            "null_mx",
+            "no_mail_host",
+            "no_mail_host",
+            "no_mail_host",
+            "domain_not_found",
+            "domain_not_found",
+            "domain_not_found"
+        ]
+    );
+    assert_eq!(
+        column(&rejected, "suggestion"),
+        ["", "", "", "", "", "m@yahoo.co.jp", ""]
+    );
+
+    let dns = &run.report()["dns"];
+    assert_eq!(dns["unique_domains"], 17);
+    assert_eq!(dns["outcomes"]["deliverable"], 7);
+    assert_eq!(dns["outcomes"]["null_mx"], 1);
+    assert_eq!(dns["outcomes"]["no_mail_host"], 3);
+    assert_eq!(dns["outcomes"]["not_found"], 3);
+    assert_eq!(dns["outcomes"]["unknown"], 3);
+    assert_eq!(dns["retries"], 3);
+    // 17 MX; A for the 4 implicit-MX domains, AAAA for the 3 of them without a public
+    // A (a-private, aaaa-public, aaaa-private, nodata: 4 A + 4 AAAA, a-public stops at
+    // A); 3 second tries.
+    assert_eq!(dns["lookups"], 17 + 5 + 4 + 3);
+    assert_eq!(
+        lab.queries(),
+        CANARY + 17 + 5 + 4 + 3,
+        "the server saw what the report counts"
+    );
+    assert!(
+        run.stderr().contains("dns: 17 domains"),
+        "summary: {}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn the_persistent_cache_spares_lookups_but_not_for_unknowns() {
+    let lab = lab();
+    let dir = Workdir::new();
+    dir.write("list.csv", EVERY_CASE);
+    let first = clean(&dir, "list.csv", &lab, &["--cache", "dns.cache"]);
+    let after_first = lab.queries();
+    assert_eq!(first.report()["dns"]["cache_hits_persistent"], 0);
+
+    let second = clean(&dir, "list.csv", &lab, &["--cache", "dns.cache"]);
+    let after_second = lab.queries();
+    // Only the canary and the transient domains (never cached) were asked again.
+    assert_eq!(after_second - after_first, CANARY + TRANSIENT_QUERIES);
+    let dns = &second.report()["dns"];
+    assert_eq!(dns["cache_hits_persistent"], CACHEABLE);
+    assert_eq!(dns["lookups"], TRANSIENT_QUERIES);
+    assert_eq!(dns["outcomes"]["unknown"], 3);
+    // The same verdicts from the cache as from the network.
+    assert_eq!(second.cleaned, first.cleaned);
+    assert_eq!(second.rejected, first.rejected);
+
+    let refreshed = clean(
+        &dir,
+        "list.csv",
+        &lab,
+        &["--cache", "dns.cache", "--refresh"],
+    );
+    assert_eq!(lab.queries() - after_second, after_first);
+    assert_eq!(refreshed.report()["dns"]["cache_hits_persistent"], 0);
+    assert_eq!(refreshed.cleaned, first.cleaned);
+}
+
+#[test]
+fn a_corrupt_cache_is_rebuilt_with_a_warning() {
+    let lab = lab();
+    let dir = Workdir::new();
+    dir.write("list.csv", EVERY_CASE);
+    dir.write("dns.cache", b"\x00\x01garbage, not a redb file".repeat(100));
+    let run = clean(&dir, "list.csv", &lab, &["--cache", "dns.cache"]);
+    assert!(
+        run.stderr().contains("warning: DNS cache unreadable"),
+        "{}",
+        run.stderr()
+    );
+    let warnings = run.report()["warnings"].as_array().expect("warnings");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.as_str().is_some_and(|w| w.contains("DNS cache"))),
+        "{warnings:?}"
+    );
+    assert_eq!(column(&run.cleaned_rows(), "id").len(), 10);
+
+    // The rebuilt file is a working cache.
+    let before = lab.queries();
+    let again = clean(&dir, "list.csv", &lab, &["--cache", "dns.cache"]);
+    assert_eq!(lab.queries() - before, CANARY + TRANSIENT_QUERIES);
+    let warnings = again.report()["warnings"].as_array().expect("warnings");
+    assert!(
+        !warnings
+            .iter()
+            .any(|w| w.as_str().is_some_and(|w| w.contains("DNS cache"))),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn a_silent_resolver_stops_the_run_before_any_output() {
+    let (_socket, addr) = silent_socket().expect("a silent socket");
+    let dir = Workdir::new();
+    dir.write("list.csv", EVERY_CASE);
+    let addr = addr.to_string();
+    let run = dir.clean(
+        "list.csv",
+        &[
+            "--resolver",
+            &addr,
+            "--dns-timeout",
+            "0.2",
+            "--dns-attempts",
+            "1",
+        ],
+    );
+    assert_eq!(run.code(), 75, "{}", run.stderr());
+    assert!(
+        run.stderr().contains("DNS is unavailable") && run.stderr().contains(&addr),
+        "{}",
+        run.stderr()
+    );
+    assert!(run.stderr().contains("--no-dns"), "{}", run.stderr());
+    assert!(run.cleaned.is_none() && run.rejected.is_none() && run.report.is_none());
+}
+
+#[test]
+fn a_closed_port_stops_the_run_too() {
+    let addr = {
+        let (socket, addr) = silent_socket().expect("a socket");
+        drop(socket);
+        addr.to_string()
+    };
+    let dir = Workdir::new();
+    dir.write("list.csv", "email\na@acme-corp.com\n");
+    let run = dir.clean(
+        "list.csv",
+        &[
+            "--resolver",
+            &addr,
+            "--dns-timeout",
+            "0.2",
+            "--dns-attempts",
+            "1",
+        ],
+    );
+    assert_eq!(run.code(), 75, "{}", run.stderr());
+    assert!(run.cleaned.is_none());
+}
+
+#[test]
+fn each_domain_is_asked_once_however_many_rows_share_it() {
+    let lab = lab();
+    let dir = Workdir::new();
+    let mut input = String::from("email\n");
+    // More rows than a batch, so that several batches wait on the same domains.
+    for i in 0..20_000 {
+        let domain = ["acme-corp.com", "a-private.com", "gone-company.com"][i % 3];
+        input += &format!("user{i}@{domain}\n");
+    }
+    dir.write("many.csv", input);
+    let run = clean(&dir, "many.csv", &lab, &[]);
+    // acme-corp: MX; a-private: MX, A, AAAA; gone-company: MX.
+    assert_eq!(lab.queries(), CANARY + 5);
+    assert_eq!(run.report()["dns"]["unique_domains"], 3);
+    assert_eq!(run.report()["rows_cleaned"], 6667);
+    assert_eq!(run.report()["reasons"]["no_mail_host"], 6667);
+    assert_eq!(run.report()["reasons"]["domain_not_found"], 6666);
+}
+
+#[test]
+fn attempts_count_every_try() {
+    let lab = lab();
+    let dir = Workdir::new();
+    dir.write("list.csv", "email\na@timeout.com\n");
+    let addr = lab.addr().to_string();
+    let run = dir.clean(
+        "list.csv",
+        &[
+            "--resolver",
+            &addr,
+            "--dns-timeout",
+            "0.2",
+            "--dns-attempts",
+            "2",
+        ],
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    // Two tries per query, and the domain asked twice (the retry at the end).
+    assert_eq!(lab.queries(), CANARY + 2 * 2);
+    assert_eq!(column(&run.cleaned_rows(), "email_flags"), ["dns_unknown"]);
+}
+
+#[test]
+fn qps_is_a_ceiling() {
+    let lab = lab();
+    let dir = Workdir::new();
+    let mut input = String::from("email\n");
+    for domain in [
+        "acme-corp.com",
+        "nullmx.com",
+        "gone-company.com",
+        "docomo.ne.jp",
+    ] {
+        for user in ["a", "b", "c"] {
+            input += &format!("{user}@{domain}\n");
+        }
+    }
+    input += "x@yahoo.co.jp\ny@example-shoji.co.jp\n";
+    dir.write("list.csv", input);
+    let run = clean(&dir, "list.csv", &lab, &["--dns-qps", "10"]);
+    let dns = &run.report()["dns"];
+    assert_eq!(dns["lookups"], 6);
+    // Six queries at most ten a second: the last starts at least 0.5 s after the first.
+    let seconds = dns["seconds"].as_f64().expect("seconds");
+    assert!(seconds >= 0.45, "{seconds}");
+}
+
+/// Runs the library's stage directly, to look at what reaches the cache file.
+fn stage_options(lab: &LabDns, cache: PathBuf) -> DnsOptions {
+    DnsOptions {
+        resolvers: vec![lab.addr()],
+        timeout: Duration::from_millis(300),
+        attempts: 1,
+        cache: Some(cache),
+        ..DnsOptions::default()
+    }
+}
+
+#[test]
+fn cached_lifetimes_are_the_ttls_clamped_to_our_ranges() {
+    let lab = lab();
+    let dir = Workdir::new();
+    let path = dir.path("dns.cache");
+    let stage = DnsStage::start(&stage_options(&lab, path.clone())).expect("stage");
+    let domains = [
+        "long-ttl.com",
+        "short-ttl.com",
+        "gone-company.com",
+        "nodata.com",
+        "servfail.com",
+    ];
+    for domain in domains {
+        stage.submit(domain);
+    }
+    let outcomes: Vec<_> = domains
+        .iter()
+        .map(|d| stage.outcome(d, true).expect("an outcome"))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            DomainOutcome::Deliverable,
+            DomainOutcome::Deliverable,
+            DomainOutcome::NotFound,
+            DomainOutcome::NoMailHost,
+            DomainOutcome::Unknown
+        ]
+    );
+    let stats = stage.finish();
+    assert!(stats.warnings.is_empty(), "{:?}", stats.warnings);
+
+    let mut warnings = Vec::new();
+    let cache = PersistentCache::open(&path, &mut warnings).expect("the cache");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let now = SystemTime::now();
+    let left = |domain: &str| {
+        let entry = cache
+            .get(domain, now)
+            .expect("readable")
+            .unwrap_or_else(|| panic!("{domain} is cached"));
+        entry.expires.duration_since(now).map_or(0, |d| d.as_secs())
+    };
+    let day = 86400;
+    // 10 days, past hickory's default one-day cap: clamped to our 7 days.
+    assert!((7 * day - 60..=7 * day).contains(&left("long-ttl.com")));
+    // 60 s, raised to our 1 hour.
+    assert!((3600 - 60..=3600).contains(&left("short-ttl.com")));
+    // The SOA's 900 s, inside the negative range.
+    assert!((900 - 60..=900).contains(&left("gone-company.com")));
+    assert!((900 - 60..=900).contains(&left("nodata.com")));
+    assert_eq!(cache.get("servfail.com", now).expect("readable"), None);
+}
+
+#[test]
+fn outcome_without_submit_still_resolves() {
+    let lab = lab();
+    let options = DnsOptions {
+        resolvers: vec![lab.addr()],
+        timeout: Duration::from_millis(300),
+        attempts: 1,
+        ..DnsOptions::default()
+    };
+    let stage = DnsStage::start(&options).expect("stage");
+    assert_eq!(
+        stage.outcome("nullmx.com", true),
+        Some(DomainOutcome::NullMx)
+    );
+    // Asked again: from memory.
+    stage.submit("nullmx.com");
+    assert_eq!(
+        stage.outcome("nullmx.com", false),
+        Some(DomainOutcome::NullMx)
+    );
+    let stats = stage.finish();
+    assert_eq!(stats.unique_domains, 1);
+    assert_eq!(stats.lookups, 1);
+    assert_eq!(stats.cache_hits_run, 1);
+}
