@@ -105,7 +105,7 @@ struct DnsArgs {
     /// Seconds to wait for one DNS answer
     #[arg(long, value_name = "SECONDS", default_value_t = 3.0)]
     dns_timeout: f64,
-    /// Tries per DNS query
+    /// Tries per DNS query, the first included
     #[arg(long, value_name = "N", default_value_t = 2)]
     dns_attempts: usize,
     /// DNS queries in flight at once
@@ -332,4 +332,36 @@ fn parse_ttl_range(option: &str, text: &str) -> Result<TtlRange, Usage> {
         return Err(usage());
     }
     Ok(TtlRange { min, max })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_ranges() {
+        let secs = |text| {
+            parse_ttl_range("--cache-ttl", text)
+                .map(|r| (r.min.as_secs(), r.max.as_secs()))
+                .ok()
+        };
+        assert_eq!(secs("1h..7d"), Some((3600, 7 * 86400)));
+        assert_eq!(secs("5m..1d"), Some((300, 86400)));
+        assert_eq!(secs("0..90"), Some((0, 90)));
+        assert_eq!(secs("30s..30s"), Some((30, 30)));
+        assert_eq!(secs(" 10 .. 20 "), Some((10, 20)));
+        for bad in [
+            "",
+            "1h",
+            "2h..1h",
+            "1w..2w",
+            "-1..5",
+            "1h..",
+            "..1h",
+            "1.5h..2h",
+            "1..99999999999d",
+        ] {
+            assert_eq!(secs(bad), None, "{bad}");
+        }
+    }
 }

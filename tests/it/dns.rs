@@ -425,3 +425,13 @@ fn outcome_without_submit_still_resolves() {
     assert_eq!(stats.lookups, 1);
     assert_eq!(stats.cache_hits_run, 1);
 }
+
+#[test]
+fn a_backwards_ttl_range_is_a_usage_error() {
+    let dir = Workdir::new();
+    dir.write("list.csv", "email\na@acme-corp.com\n");
+    let run = dir.clean("list.csv", &["--cache-ttl", "2h..1h"]);
+    assert_eq!(run.code(), 64, "{}", run.stderr());
+    assert!(run.stderr().contains("--cache-ttl"), "{}", run.stderr());
+    assert!(run.cleaned.is_none());
+}
