@@ -1,7 +1,7 @@
 //! The persistent cache (`--cache FILE`): domain outcomes kept between runs in a redb file.
 //!
 //! Lists are cleaned again and again with mostly the same domains, so a run keeps each
-//! outcome for as long as the answers behind it hold (see [`super::classify`] for which
+//! outcome for as long as the answers behind it hold (see `dns::classify` for which
 //! outcomes are kept and for how long) and the next run skips those lookups. Unknown
 //! outcomes are never written. A file that is not a cache of ours (corrupt, truncated,
 //! another program's) is replaced by a new one with a warning: the cache only ever saves

@@ -6,9 +6,9 @@
 //! resolver, the single-flight table of the run and the persistent cache; turning an
 //! outcome into a row's verdict is left to [`crate::pipeline`].
 //!
-//! - [`stage`]: [`DnsStage`], the pipeline's [`crate::pipeline::DomainStage`].
-//! - [`resolve`]: the hickory resolver, pacing, the start-up canary.
-//! - [`classify`]: replies → outcome and how long it may be kept; [`is_global`].
+//! - `stage`: [`DnsStage`], the pipeline's [`crate::pipeline::DomainStage`].
+//! - `resolve`: the hickory resolver, pacing, the start-up canary.
+//! - `classify`: replies → outcome and how long it may be kept; [`is_global`].
 //! - [`cache`]: the persistent cache file.
 
 pub mod cache;

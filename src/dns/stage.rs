@@ -27,6 +27,25 @@ use crate::pipeline::DomainStage;
 const WORKER_THREADS: usize = 2;
 
 /// The DNS stage of a run. See the module documentation.
+///
+/// ```no_run
+/// use listclean::dns::{DnsOptions, DnsStage, DomainOutcome};
+/// use listclean::pipeline::DomainStage;
+///
+/// let options = DnsOptions {
+///     resolvers: vec!["127.0.0.1:5353".parse()?],
+///     ..DnsOptions::default()
+/// };
+/// let stage = DnsStage::start(&options)?;
+/// stage.submit("example-shoji.co.jp");
+/// // With `wait`, there is always an outcome; `Unknown` only after the second try.
+/// if stage.outcome("example-shoji.co.jp", true) == Some(DomainOutcome::Deliverable) {
+///     println!("example-shoji.co.jp receives mail");
+/// }
+/// let stats = stage.finish();
+/// println!("{}", stats.summary());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct DnsStage {
     shared: Arc<Shared>,
     resolver: Arc<Resolver>,
@@ -50,6 +69,7 @@ struct Shared {
 
 #[derive(Default)]
 struct State {
+    /// Every domain asked about; `None` while its lookup (or its retry) is under way.
     domains: FxHashMap<Box<str>, Option<DomainOutcome>>,
     unique: u64,
     hits_run: u64,
@@ -67,7 +87,8 @@ struct Job {
 
 impl DnsStage {
     /// Starts the runtime and the resolver, opens the persistent cache, and checks that the
-    /// name servers answer at all (see [`Resolver::canary`]).
+    /// name servers answer at all: one query for the root's NS, one try within the
+    /// configured timeout, where any response (even REFUSED) counts.
     ///
     /// # Errors
     /// [`Error::DnsUnavailable`] when no name server answers the start-up query (exit code
