@@ -47,10 +47,10 @@ pub enum Error {
         columns: String,
     },
     #[error(
-        "an opening quote on line {line} of {what} is never closed, so the rest of the file \
-         ({rows} rows) would be read as one cell; fix the quote or split the file there"
+        "a quote opened on line {line} of {what} is never closed, so everything after it would \
+         be read as one cell; close or remove that quote and run again"
     )]
-    UnterminatedQuote { what: String, line: u64, rows: u64 },
+    UnterminatedQuote { what: String, line: u64 },
     #[error("reading the suppression list {}", path.display())]
     Suppress {
         path: PathBuf,

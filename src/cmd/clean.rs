@@ -200,7 +200,7 @@ fn load_suppression(paths: &[PathBuf]) -> Result<FxHashSet<u128>, Error> {
         };
         let mut source =
             Source::open(&Input::Path(path.clone()), &ReadOptions::default()).map_err(wrap)?;
-        let mut batch = Vec::new();
+        let mut batch = crate::read::records::Records::default();
         let columns = source.email_columns.clone();
         let encoding = source.dialect.cell_encoding;
         loop {
@@ -208,9 +208,9 @@ fn load_suppression(paths: &[PathBuf]) -> Result<FxHashSet<u128>, Error> {
             if n == 0 {
                 break;
             }
-            for record in &batch[..n] {
+            for record in batch.iter() {
                 for &col in &columns {
-                    if let Some(cell) = decode_cell(record.get(col).unwrap_or_default(), encoding) {
+                    if let Some(cell) = decode_cell(record.field(col), encoding) {
                         insert_key(&mut keys, &cell);
                     }
                 }

@@ -313,7 +313,9 @@ mod tests {
     #[test]
     fn checks_in_order() {
         let policy = Policy {
-            suppressed: [Address::new("Gone@acme.jp".into()).unwrap().key()].into_iter().collect(),
+            suppressed: [Address::new("Gone@acme.jp".into()).unwrap().key()]
+                .into_iter()
+                .collect(),
             ..Policy::default()
         };
         let check = |s: &str| policy.check(&Address::new(s.into()).unwrap());

@@ -125,7 +125,7 @@ fn utf8_bom_round_trips_byte_exact() {
     assert_eq!(
         String::from_utf8(run.cleaned.clone().unwrap()).unwrap(),
         "\u{FEFF}Email,Name,email_status,email_flags,email_suggestion\r\n\
-         ann@acme.com,Ann,unknown,,\r\nbob@acme.com,\"Smith, Bob\",unknown,,\r\n"
+         ann@acme.com,Ann,unknown,,\r\n\"bob@acme.com\",\"Smith, Bob\",unknown,,\r\n"
     );
 }
 
