@@ -342,10 +342,13 @@ fn trim_line_ending(raw: &[u8]) -> &[u8] {
 mod tests {
     use super::*;
 
+    /// Line, fields, raw bytes and whether it was too large, per record.
+    type Read = (u64, Vec<String>, String, bool);
+
     fn read_all(
         input: &[u8],
         limit: usize,
-    ) -> (Vec<(u64, Vec<String>, String, bool)>, Option<u64>) {
+    ) -> (Vec<Read>, Option<u64>) {
         let mut reader = RecordReader::new(input, b',', limit);
         let mut records = Records::default();
         while reader.read(&mut records, 2).unwrap() > 0 {}
