@@ -20,19 +20,32 @@ impl Dialect {
     /// Quotes it as the input did: always, or when it holds a delimiter, a quote or a line
     /// break (RFC 4180).
     pub fn push_field(&self, out: &mut Vec<u8>, field: &[u8], first: bool) {
+        self.push_field_after(out, b"", field, first);
+    }
+
+    /// [`Dialect::push_field`] for a field made of `prefix` then `field`, without joining
+    /// them first.
+    pub fn push_field_after(&self, out: &mut Vec<u8>, prefix: &[u8], field: &[u8], first: bool) {
         if !first {
             out.push(self.delimiter);
         }
-        let needs_quotes = self.quote_all
-            || field
+        // Fields are short: a plain loop beats a SIMD search's set-up. Every special byte
+        // but the delimiter sorts at or below `"`, so one compare clears most bytes.
+        let special = |bytes: &[u8]| {
+            bytes
                 .iter()
-                .any(|&b| b == self.delimiter || b == b'"' || b == b'\n' || b == b'\r');
-        if !needs_quotes {
+                .any(|&b| b == self.delimiter || (b <= b'"' && matches!(b, b'"' | b'\n' | b'\r')))
+        };
+        if !(self.quote_all || special(prefix) || special(field)) {
+            out.extend_from_slice(prefix);
             out.extend_from_slice(field);
             return;
         }
         out.push(b'"');
-        for piece in field.split_inclusive(|&b| b == b'"') {
+        for piece in prefix
+            .split_inclusive(|&b| b == b'"')
+            .chain(field.split_inclusive(|&b| b == b'"'))
+        {
             out.extend_from_slice(piece);
             if piece.last() == Some(&b'"') {
                 out.push(b'"');

@@ -388,14 +388,14 @@ impl CsvOutput {
     /// Writes a cell, with a leading `'` when a spreadsheet would run it as a formula
     /// (OWASP "CSV injection"): cells starting with `=`, `+`, `-`, `@`, tab or CR.
     fn push_guarded(&self, out: &mut Vec<u8>, cell: &[u8], first: bool) {
-        if self.format.formula_guard && is_formula(cell) {
-            let mut guarded = Vec::with_capacity(cell.len() + 1);
-            guarded.push(b'\'');
-            guarded.extend_from_slice(cell);
-            self.format.dialect.push_field(out, &guarded, first);
+        let prefix: &[u8] = if self.format.formula_guard && is_formula(cell) {
+            b"'"
         } else {
-            self.format.dialect.push_field(out, cell, first);
-        }
+            b""
+        };
+        self.format
+            .dialect
+            .push_field_after(out, prefix, cell, first);
     }
 }
 

@@ -46,13 +46,13 @@ pub fn run(
             columns: format!("at most {MAX_EMAIL_COLUMNS} email columns are supported"),
         });
     }
-    let policy = Policy {
-        suppressed: load_suppression(&config.suppress)?,
-        reject_role: config.reject_role,
-        stale_cutoff: config
+    let policy = Policy::new(
+        load_suppression(&config.suppress)?,
+        config.reject_role,
+        config
             .stale_after
             .map(|(period, today)| period.cutoff(today)),
-    };
+    );
     let dir = output_dir(config);
     if !dir.as_os_str().is_empty() {
         std::fs::create_dir_all(&dir).map_err(|source| Error::Create {
@@ -132,7 +132,7 @@ pub fn run(
         status,
         flags,
         reasons: tally.reasons.clone(),
-        unique_domains: tally.unique_domains(),
+        unique_domains: policy.unique_domains(),
         elapsed_seconds: elapsed,
         rows_per_second: rows_in as f64 / elapsed.max(1e-9),
         rejected_share: ratio(tally.rejected, rows_in),

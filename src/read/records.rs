@@ -160,6 +160,9 @@ pub struct RecordReader<R> {
     quote: u8,
     /// Set when the input ended inside a quoted field: the line that field started on.
     unterminated: Option<u64>,
+    /// Where the fields of a too-large record go, to be dropped.
+    scratch: Vec<u8>,
+    scratch_ends: Vec<usize>,
 }
 
 impl<R: Read> RecordReader<R> {
@@ -176,6 +179,8 @@ impl<R: Read> RecordReader<R> {
             done: false,
             quote: b'"',
             unterminated: None,
+            scratch: vec![0; 4096],
+            scratch_ends: vec![0; 256],
         }
     }
 
@@ -231,8 +236,6 @@ impl<R: Read> RecordReader<R> {
         // The first bytes of a record that turned out too large; its fields are dropped.
         let mut kept: Option<Vec<u8>> = None;
         let mut quotes = 0usize;
-        let mut scratch = [0u8; 4096];
-        let mut scratch_ends = [0usize; 256];
         loop {
             if self.pos == self.filled && !self.eof {
                 let keep_from = match (start, &kept) {
@@ -268,7 +271,7 @@ impl<R: Read> RecordReader<R> {
             let input = &self.buf[self.pos..self.filled];
             let (result, nin, nout, nend) = if skipping {
                 self.parser
-                    .read_record(input, &mut scratch, &mut scratch_ends)
+                    .read_record(input, &mut self.scratch, &mut self.scratch_ends)
             } else {
                 self.parser.read_record(
                     input,
@@ -287,7 +290,7 @@ impl<R: Read> RecordReader<R> {
                     start = Some(self.pos + blank);
                 }
             }
-            quotes += consumed.iter().filter(|&&b| b == self.quote).count();
+            quotes += memchr::memchr_iter(self.quote, consumed).count();
             self.line += count_newlines(consumed);
             self.pos += nin;
             if !skipping {
@@ -327,7 +330,7 @@ impl<R: Read> RecordReader<R> {
 }
 
 fn count_newlines(bytes: &[u8]) -> u64 {
-    bytes.iter().filter(|&&b| b == b'\n').count() as u64
+    memchr::memchr_iter(b'\n', bytes).count() as u64
 }
 
 fn trim_line_ending(raw: &[u8]) -> &[u8] {
@@ -345,10 +348,7 @@ mod tests {
     /// Line, fields, raw bytes and whether it was too large, per record.
     type Read = (u64, Vec<String>, String, bool);
 
-    fn read_all(
-        input: &[u8],
-        limit: usize,
-    ) -> (Vec<Read>, Option<u64>) {
+    fn read_all(input: &[u8], limit: usize) -> (Vec<Read>, Option<u64>) {
         let mut reader = RecordReader::new(input, b',', limit);
         let mut records = Records::default();
         while reader.read(&mut records, 2).unwrap() > 0 {}
