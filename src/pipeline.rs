@@ -25,7 +25,7 @@ use crate::verdict::{Flags, Reason, RowProblem, Status, Verdict};
 
 /// Rows per batch: large enough that handing batches between threads costs nothing next
 /// to the work in them, small enough to keep memory and progress fine-grained.
-const BATCH_ROWS: usize = 8192;
+const BATCH_ROWS: usize = 4096;
 /// Batches read ahead of the decision step (and so ahead of DNS answers).
 const READ_AHEAD: usize = 4;
 /// Email columns a row may have; the usable ones are kept as bits of a `u64`.
@@ -514,6 +514,9 @@ pub fn run(
     sinks: &mut [&mut dyn Sink],
 ) -> Result<u64, Error> {
     let columns = checker.email_columns.len();
+    // Sized for the whole file up front: growing would briefly hold two copies.
+    let duplicates =
+        DuplicateSet::with_capacity(source.estimated_rows().unwrap_or(0).min(1 << 28) as usize);
     let (full_tx, full_rx) = bounded::<Batch>(READ_AHEAD);
     let (empty_tx, empty_rx) = bounded::<Batch>(READ_AHEAD + 2);
     for _ in 0..READ_AHEAD + 2 {
@@ -527,10 +530,7 @@ pub fn run(
     }
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || read_batches(source, empty_rx, full_tx));
-        let mut decider = Decider {
-            duplicates: DuplicateSet::default(),
-            dns,
-        };
+        let mut decider = Decider { duplicates, dns };
         let result = process(&full_rx, &empty_tx, checker, &mut decider, sinks);
         // Unblock the reader if processing stopped early.
         drop(full_rx);

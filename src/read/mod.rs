@@ -47,6 +47,8 @@ pub struct Source {
     replay: Records,
     replayed: usize,
     bytes_read: Arc<AtomicU64>,
+    /// The input's size in bytes, when it is a file.
+    size: Option<u64>,
 }
 
 impl Source {
@@ -195,6 +197,10 @@ impl Source {
             replay,
             replayed,
             bytes_read,
+            size: match input {
+                Input::Path(path) => std::fs::metadata(path).ok().map(|m| m.len()),
+                Input::Stdin => None,
+            },
         })
     }
 
@@ -230,6 +236,15 @@ impl Source {
             });
         }
         Ok(batch.len())
+    }
+
+    /// About how many rows the input has, from its size and the rows sampled; `None` for
+    /// standard input.
+    pub fn estimated_rows(&self) -> Option<u64> {
+        let size = self.size?;
+        let sampled: usize = self.replay.iter().map(|r| r.raw().len() + 1).sum();
+        let rows = self.replay.len().max(1) as u64;
+        Some(size * rows / (sampled.max(1) as u64))
     }
 
     /// A shared count of the input bytes read so far, for progress reporting.
