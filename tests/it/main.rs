@@ -4,4 +4,5 @@
 mod support;
 
 mod clean;
+mod golden;
 mod peers;
