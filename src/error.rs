@@ -84,6 +84,8 @@ pub enum Error {
         cleaned: u64,
         rejected: u64,
     },
+    #[error("interrupted by signal {signal}: no output was written, earlier outputs are untouched")]
+    Interrupted { signal: usize },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -108,6 +110,8 @@ impl Error {
             Error::DnsSetup { .. } | Error::Conservation { .. } | Error::Internal(_) => {
                 exit::SOFTWARE
             }
+            // The shell convention: 128 + the signal (130 for SIGINT, 143 for SIGTERM).
+            Error::Interrupted { signal } => 128 + *signal as i32,
         }
     }
 }

@@ -9,6 +9,7 @@
 //! reused, so memory stays flat however long the file.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 use rayon::prelude::*;
@@ -509,6 +510,7 @@ fn dns_rejection(outcome: DomainOutcome, domain: &str) -> Option<Reason> {
 /// A read error, or the first error of a sink.
 pub fn run(
     source: Source,
+    stop: &AtomicUsize,
     checker: &Checker<'_>,
     dns: Option<&dyn DomainStage>,
     sinks: &mut [&mut dyn Sink],
@@ -529,7 +531,7 @@ pub fn run(
             .map_err(|_| Error::Internal("batch pool closed".into()))?;
     }
     std::thread::scope(|scope| {
-        let reader = scope.spawn(move || read_batches(source, empty_rx, full_tx));
+        let reader = scope.spawn(move || read_batches(source, stop, empty_rx, full_tx));
         let mut decider = Decider { duplicates, dns };
         let result = process(&full_rx, &empty_tx, checker, &mut decider, sinks);
         // Unblock the reader if processing stopped early.
@@ -545,11 +547,16 @@ pub fn run(
 
 fn read_batches(
     mut source: Source,
+    stop: &AtomicUsize,
     empty: Receiver<Batch>,
     full: Sender<Batch>,
 ) -> Result<u64, Error> {
     let mut rows = 0;
     while let Ok(mut batch) = empty.recv() {
+        match stop.load(Ordering::Relaxed) {
+            0 => {}
+            signal => return Err(Error::Interrupted { signal }),
+        }
         batch.len = source.read_batch(&mut batch.records, BATCH_ROWS)?;
         if batch.len == 0 {
             break;

@@ -73,6 +73,7 @@ impl AtomicFile {
         let temp = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
             .suffix(".tmp")
+            .permissions(output_permissions())
             .tempfile_in(dir)
             .map_err(|source| Error::Create {
                 path: path.to_owned(),
@@ -111,6 +112,14 @@ impl AtomicFile {
         sync_dir(&path);
         Ok(())
     }
+}
+
+/// Outputs are ordinary files, readable by others like any file the user creates (the
+/// temporary-file default, owner only, would surprise an import job run as another user).
+#[cfg(unix)]
+fn output_permissions() -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::Permissions::from_mode(0o644)
 }
 
 /// Syncs the folder so the rename itself survives a crash. Best effort: not every file
@@ -411,6 +420,16 @@ pub fn is_formula(cell: &[u8]) -> bool {
         cell.first(),
         Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
     )
+}
+
+impl Drop for CsvOutput {
+    /// An output dropped unfinished (an error, an interruption) waits for its writer, whose
+    /// temporary files are then removed: nothing half-written is left behind.
+    fn drop(&mut self) {
+        if self.writer.is_some() {
+            let _ = self.join();
+        }
+    }
 }
 
 impl Sink for CsvOutput {

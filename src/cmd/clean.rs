@@ -105,7 +105,7 @@ pub fn run(
         .map_err(|e| Error::Internal(format!("starting worker threads: {e}")))?;
     let rows_in = pool.install(|| {
         let mut sinks: [&mut dyn Sink; 3] = [&mut output, &mut tally, &mut progress];
-        pipeline::run(source, &checker, None, &mut sinks)
+        pipeline::run(source, &config.stop, &checker, None, &mut sinks)
     })?;
     if rows_in != tally.cleaned + tally.rejected || rows_in != tally.rows {
         return Err(Error::Conservation {

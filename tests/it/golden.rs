@@ -15,8 +15,12 @@ fn samples_give_the_golden_outputs() {
         assert_eq!(run.code(), 0, "{}", run.stderr());
         for kind in ["cleaned", "rejected"] {
             let got = std::fs::read(dir.path(&format!("{stem}.{kind}.csv"))).expect("an output");
-            let golden = std::fs::read(format!("{ROOT}/tests/golden/{stem}.{kind}.csv")).expect("a golden file");
-            assert!(got == golden, "{stem}.{kind}.csv differs from tests/golden (run `make golden` and review the diff)");
+            let golden = std::fs::read(format!("{ROOT}/tests/golden/{stem}.{kind}.csv"))
+                .expect("a golden file");
+            assert!(
+                got == golden,
+                "{stem}.{kind}.csv differs from tests/golden (run `make golden` and review the diff)"
+            );
         }
         let report = run.report();
         assert_eq!(report["conservation_ok"], true);
