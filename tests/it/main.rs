@@ -6,3 +6,4 @@ mod support;
 mod clean;
 mod golden;
 mod peers;
+mod properties;
