@@ -3,7 +3,7 @@
 CARGO ?= cargo
 BIN := target/release/listclean
 
-.PHONY: help build test lint fmt bench bench-dns demo fuzz clean
+.PHONY: help build test lint fmt bench bench-dns demo fuzz golden clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -37,3 +37,7 @@ fuzz: ## Run the fuzz targets (needs cargo-fuzz and a nightly toolchain)
 clean:
 	$(CARGO) clean
 	rm -rf bench-data
+
+golden: build ## Rewrite tests/golden/ from the samples (review the diff before committing)
+	for s in crm_export_ja contacts_en; do $(BIN) clean samples/$$s.csv --no-dns -o tests/golden --quiet; done
+	rm -f tests/golden/*.report.json

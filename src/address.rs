@@ -96,11 +96,13 @@ pub fn split(address: &str) -> Result<(&str, &str), SyntaxError> {
     if address.starts_with('"') {
         return Err(SyntaxError::QuotedLocalPart);
     }
-    let mut ats = address.match_indices('@');
-    match (ats.next(), ats.next()) {
-        (None, _) => Err(SyntaxError::NoAtSign),
-        (Some(_), Some(_)) => Err(SyntaxError::MultipleAtSigns),
-        (Some((at, _)), None) => Ok((&address[..at], &address[at + 1..])),
+    let bytes = address.as_bytes();
+    match memchr::memchr(b'@', bytes) {
+        None => Err(SyntaxError::NoAtSign),
+        Some(at) if memchr::memchr(b'@', &bytes[at + 1..]).is_some() => {
+            Err(SyntaxError::MultipleAtSigns)
+        }
+        Some(at) => Ok((&address[..at], &address[at + 1..])),
     }
 }
 

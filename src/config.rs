@@ -2,6 +2,8 @@
 //! library never reads arguments or environment variables.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 
 use chrono::NaiveDate;
 
@@ -87,6 +89,9 @@ pub struct CleanConfig {
     pub formula_guard: bool,
     /// `None` skips DNS (`--no-dns`).
     pub dns: Option<DnsOptions>,
+    /// Set to a non-zero value (the binary stores the signal number) to stop the run:
+    /// it then ends with [`crate::error::Error::Interrupted`] and writes no output.
+    pub stop: Arc<AtomicUsize>,
 }
 
 impl CleanConfig {
@@ -105,6 +110,7 @@ impl CleanConfig {
             stale_after: None,
             formula_guard: true,
             dns: None,
+            stop: Arc::default(),
         }
     }
 }

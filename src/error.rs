@@ -47,10 +47,10 @@ pub enum Error {
         columns: String,
     },
     #[error(
-        "an opening quote on line {line} of {what} is never closed, so the rest of the file \
-         ({rows} rows) would be read as one cell; fix the quote or split the file there"
+        "a quote opened on line {line} of {what} is never closed, so everything after it would \
+         be read as one cell; close or remove that quote and run again"
     )]
-    UnterminatedQuote { what: String, line: u64, rows: u64 },
+    UnterminatedQuote { what: String, line: u64 },
     #[error("reading the suppression list {}", path.display())]
     Suppress {
         path: PathBuf,
@@ -84,6 +84,8 @@ pub enum Error {
         cleaned: u64,
         rejected: u64,
     },
+    #[error("interrupted by signal {signal}: no output was written, earlier outputs are untouched")]
+    Interrupted { signal: usize },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -108,6 +110,8 @@ impl Error {
             Error::DnsSetup { .. } | Error::Conservation { .. } | Error::Internal(_) => {
                 exit::SOFTWARE
             }
+            // The shell convention: 128 + the signal (130 for SIGINT, 143 for SIGTERM).
+            Error::Interrupted { signal } => 128 + *signal as i32,
         }
     }
 }

@@ -5,6 +5,8 @@ use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
@@ -147,6 +149,23 @@ fn clean_command(args: CleanArgs) -> ExitCode {
             return ExitCode::from(exit::USAGE as u8);
         }
     };
+    // A first Ctrl-C (or SIGTERM) asks the run to stop cleanly; a second one ends the
+    // process at once.
+    let signalled = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let registered = signal_hook::flag::register_conditional_shutdown(
+            signal,
+            128 + signal,
+            Arc::clone(&signalled),
+        )
+        .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&signalled)))
+        .and_then(|_| {
+            signal_hook::flag::register_usize(signal, Arc::clone(&config.stop), signal as usize)
+        });
+        if let Err(e) = registered {
+            eprintln!("warning: cannot catch signal {signal}: {e}");
+        }
+    }
     let bar = (!quiet && std::io::stderr().is_terminal()).then(progress_bar);
     let mut on_progress = |p: Progress| {
         if let Some(bar) = &bar {

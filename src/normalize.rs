@@ -57,7 +57,7 @@ pub fn normalize(cell: &str) -> Result<Address<'_>, Reason> {
         return Err(Reason::MultipleAddresses);
     }
     let (local, domain) = split(&text).map_err(Reason::Syntax)?;
-    if text.contains(['(', ')']) {
+    if text.bytes().any(|b| b == b'(' || b == b')') {
         return Err(Reason::Syntax(SyntaxError::Comment));
     }
     let domain = normalize_domain(domain).map_err(Reason::Syntax)?;
@@ -143,7 +143,7 @@ fn wrapping_quotes_removed(s: &str) -> &str {
 
 /// Two or more pieces, split at separators, that each contain an `@`.
 fn holds_several_addresses(text: &str) -> bool {
-    text.bytes().filter(|&b| b == b'@').count() >= 2
+    memchr::memchr_iter(b'@', text.as_bytes()).nth(1).is_some()
         && text
             .split(SEPARATORS)
             .filter(|piece| piece.contains('@'))

@@ -9,9 +9,9 @@
 //! reused, so memory stays flat however long the file.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
-use csv::ByteRecord;
 use rayon::prelude::*;
 
 use crate::dns::DomainOutcome;
@@ -20,12 +20,13 @@ use crate::normalize::normalize;
 use crate::policy::{DuplicateSet, Policy};
 use crate::read::Source;
 use crate::read::encoding::{CellEncoding, decode_cell};
+use crate::read::records::{Record, Records};
 use crate::validate::validate;
 use crate::verdict::{Flags, Reason, RowProblem, Status, Verdict};
 
 /// Rows per batch: large enough that handing batches between threads costs nothing next
 /// to the work in them, small enough to keep memory and progress fine-grained.
-const BATCH_ROWS: usize = 8192;
+const BATCH_ROWS: usize = 4096;
 /// Batches read ahead of the decision step (and so ahead of DNS answers).
 const READ_AHEAD: usize = 4;
 /// Email columns a row may have; the usable ones are kept as bits of a `u64`.
@@ -111,7 +112,7 @@ impl Default for RowEval {
 /// A batch of rows moving through the pipeline; reused from one batch to the next.
 #[derive(Default)]
 pub struct Batch {
-    records: Vec<ByteRecord>,
+    records: Records,
     len: usize,
     rows: Vec<RowEval>,
     cells: Vec<CellEval>,
@@ -122,7 +123,7 @@ pub struct Batch {
 
 /// A decided row, as the sinks see it.
 pub struct Row<'a> {
-    pub record: &'a ByteRecord,
+    pub record: Record<'a>,
     /// The line the row starts on (1-based, the header being line 1).
     pub line: u64,
     pub verdict: &'a Verdict,
@@ -148,7 +149,7 @@ impl<'a> Row<'a> {
         if self.usable & (1 << i) != 0
             && let Some(candidate) = &cell.candidate
         {
-            return EmailCell::Address(candidate.text(self.record.get_ref(self.email_columns[i])));
+            return EmailCell::Address(candidate.text(self.record.field(self.email_columns[i])));
         }
         match cell.error {
             Some(Reason::Empty) | None => EmailCell::Original,
@@ -168,7 +169,7 @@ impl<'a> Row<'a> {
             Verdict::Reject { column: None, .. } => return None,
         };
         let candidate = self.cells.get(column)?.candidate.as_ref()?;
-        Some(candidate.text(self.record.get_ref(self.email_columns[column])))
+        Some(candidate.text(self.record.field(self.email_columns[column])))
     }
 
     /// The full suggested address for the row's verdict: the address's local part at the
@@ -187,18 +188,8 @@ impl<'a> Row<'a> {
             _ => return None,
         };
         let candidate = self.cells.get(column)?.candidate.as_ref()?;
-        let text = candidate.text(self.record.get_ref(self.email_columns[column]));
+        let text = candidate.text(self.record.field(self.email_columns[column]));
         Some(format!("{}@{}", &text[..candidate.at], domain))
-    }
-}
-
-trait RecordExt {
-    fn get_ref(&self, i: usize) -> &[u8];
-}
-
-impl RecordExt for ByteRecord {
-    fn get_ref(&self, i: usize) -> &[u8] {
-        self.get(i).unwrap_or_default()
     }
 }
 
@@ -220,7 +211,7 @@ impl Batch {
     pub fn row(&self, i: usize) -> Row<'_> {
         let row = &self.rows[i];
         Row {
-            record: &self.records[i],
+            record: self.records.get(i),
             line: row.line,
             verdict: &row.verdict,
             cells: &self.cells[i * self.columns..(i + 1) * self.columns],
@@ -244,7 +235,7 @@ impl Batch {
                             candidate: Some(c),
                             error: None,
                         } if row.broken.is_none() => Some(
-                            &c.text(self.records[i].get_ref(self.email_columns[col]))[c.at + 1..],
+                            &c.text(self.records.get(i).field(self.email_columns[col]))[c.at + 1..],
                         ),
                         _ => None,
                     })
@@ -265,8 +256,8 @@ pub struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn eval(&self, record: &ByteRecord, row: &mut RowEval, cells: &mut [CellEval]) {
-        row.line = record.position().map_or(0, |p| p.line());
+    fn eval(&self, record: Record<'_>, row: &mut RowEval, cells: &mut [CellEval]) {
+        row.line = record.line;
         row.broken = self.broken(record);
         row.stale = false;
         row.usable = 0;
@@ -277,22 +268,22 @@ impl Checker<'_> {
             return;
         }
         for (cell, &col) in cells.iter_mut().zip(self.email_columns) {
-            *cell = self.eval_cell(record.get_ref(col));
+            *cell = self.eval_cell(record.field(col));
         }
         if let Some(col) = self.last_contact_column {
-            row.stale = decode_cell(record.get_ref(col), self.cell_encoding)
+            row.stale = decode_cell(record.field(col), self.cell_encoding)
                 .is_some_and(|date| self.policy.is_stale(&date));
         }
     }
 
-    fn broken(&self, record: &ByteRecord) -> Option<Reason> {
+    fn broken(&self, record: Record<'_>) -> Option<Reason> {
         let malformed = |problem| Some(Reason::MalformedRow { problem });
-        if record.as_slice().len() > self.max_record_bytes {
+        if record.too_large {
             return malformed(RowProblem::TooLarge {
                 limit: self.max_record_bytes,
             });
         }
-        if memchr_nul(record.as_slice()) {
+        if memchr_nul(record.field_bytes()) {
             return malformed(RowProblem::NulByte);
         }
         if let Some(expected) = self.header_width
@@ -368,10 +359,10 @@ fn memchr_nul(bytes: &[u8]) -> bool {
 ///
 /// For UTF-8 one pass over the whole record does: the concatenation of the cells is valid
 /// and no cell starts with a continuation byte exactly when every cell is valid.
-fn is_valid_text(record: &ByteRecord, encoding: CellEncoding) -> bool {
+fn is_valid_text(record: Record<'_>, encoding: CellEncoding) -> bool {
     match encoding {
         CellEncoding::Utf8 => {
-            std::str::from_utf8(record.as_slice()).is_ok()
+            std::str::from_utf8(record.field_bytes()).is_ok()
                 && record
                     .iter()
                     .all(|cell| cell.first().is_none_or(|b| b & 0xC0 != 0x80))
@@ -402,7 +393,7 @@ impl Decider<'_> {
                 };
                 continue;
             }
-            row.verdict = self.decide_row(row, cells, &batch.records[i], &batch.email_columns);
+            row.verdict = self.decide_row(row, cells, batch.records.get(i), &batch.email_columns);
         }
     }
 
@@ -410,7 +401,7 @@ impl Decider<'_> {
         &mut self,
         row: &mut RowEval,
         cells: &[CellEval],
-        record: &ByteRecord,
+        record: Record<'_>,
         email_columns: &[usize],
     ) -> Verdict {
         let mut first_problem: Option<(usize, Reason, Option<&'static str>)> = None;
@@ -422,7 +413,7 @@ impl Decider<'_> {
                     candidate: Some(c),
                     error: None,
                 } => {
-                    let domain = &c.text(record.get_ref(email_columns[col]))[c.at + 1..];
+                    let domain = &c.text(record.field(email_columns[col]))[c.at + 1..];
                     let outcome = match self.dns {
                         Some(dns) => dns.outcome(domain, true).unwrap_or(DomainOutcome::Unknown),
                         None => DomainOutcome::Unknown,
@@ -519,11 +510,15 @@ fn dns_rejection(outcome: DomainOutcome, domain: &str) -> Option<Reason> {
 /// A read error, or the first error of a sink.
 pub fn run(
     source: Source,
+    stop: &AtomicUsize,
     checker: &Checker<'_>,
     dns: Option<&dyn DomainStage>,
     sinks: &mut [&mut dyn Sink],
 ) -> Result<u64, Error> {
     let columns = checker.email_columns.len();
+    // Sized for the whole file up front: growing would briefly hold two copies.
+    let duplicates =
+        DuplicateSet::with_capacity(source.estimated_rows().unwrap_or(0).min(1 << 28) as usize);
     let (full_tx, full_rx) = bounded::<Batch>(READ_AHEAD);
     let (empty_tx, empty_rx) = bounded::<Batch>(READ_AHEAD + 2);
     for _ in 0..READ_AHEAD + 2 {
@@ -536,11 +531,8 @@ pub fn run(
             .map_err(|_| Error::Internal("batch pool closed".into()))?;
     }
     std::thread::scope(|scope| {
-        let reader = scope.spawn(move || read_batches(source, empty_rx, full_tx));
-        let mut decider = Decider {
-            duplicates: DuplicateSet::default(),
-            dns,
-        };
+        let reader = scope.spawn(move || read_batches(source, stop, empty_rx, full_tx));
+        let mut decider = Decider { duplicates, dns };
         let result = process(&full_rx, &empty_tx, checker, &mut decider, sinks);
         // Unblock the reader if processing stopped early.
         drop(full_rx);
@@ -555,11 +547,16 @@ pub fn run(
 
 fn read_batches(
     mut source: Source,
+    stop: &AtomicUsize,
     empty: Receiver<Batch>,
     full: Sender<Batch>,
 ) -> Result<u64, Error> {
     let mut rows = 0;
     while let Ok(mut batch) = empty.recv() {
+        match stop.load(Ordering::Relaxed) {
+            0 => {}
+            signal => return Err(Error::Interrupted { signal }),
+        }
         batch.len = source.read_batch(&mut batch.records, BATCH_ROWS)?;
         if batch.len == 0 {
             break;
@@ -623,10 +620,11 @@ fn check(batch: &mut Batch, checker: &Checker<'_>) {
     let (len, columns) = (batch.len, batch.columns);
     batch.rows.resize_with(len, RowEval::default);
     batch.cells.resize_with(len * columns, CellEval::default);
+    let records = &batch.records;
     batch.rows[..len]
         .par_iter_mut()
         .zip(batch.cells[..len * columns].par_chunks_mut(columns))
-        .zip(batch.records[..len].par_iter())
+        .enumerate()
         .with_min_len(256)
-        .for_each(|((row, cells), record)| checker.eval(record, row, cells));
+        .for_each(|(i, (row, cells))| checker.eval(records.get(i), row, cells));
 }

@@ -2,13 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use serde::Serialize;
 
 use crate::error::Error;
 use crate::pipeline::{Batch, Sink};
-use crate::verdict::{Flags, Status, Verdict};
+use crate::verdict::{Flags, Reason, Status, Verdict};
 
 /// Past this estimated bounce rate mailbox providers start to warn and block senders.
 pub const BOUNCE_RATE_LIMIT: f64 = 0.05;
@@ -19,15 +19,15 @@ pub struct Tally {
     pub rows: u64,
     pub cleaned: u64,
     pub rejected: u64,
-    pub status: BTreeMap<&'static str, u64>,
-    pub flags: BTreeMap<&'static str, u64>,
+    /// Kept rows per status, in the order of [`Status::ALL`].
+    status: [u64; 3],
+    /// Kept rows per flag, in the order of [`Flags::ALL`].
+    flags: [u64; 16],
     pub reasons: BTreeMap<&'static str, u64>,
     /// Rows whose sending would bounce, for the estimated bounce rate.
     pub would_bounce: u64,
     /// Rows with no address at all.
     pub empty: u64,
-    /// Hashes of the domains seen, to count them without keeping the strings.
-    domains: FxHashSet<u64>,
     /// Rejected rows per domain, for the report's worst domains.
     rejected_by_domain: FxHashMap<String, u64>,
 }
@@ -36,38 +36,28 @@ impl Sink for Tally {
     fn batch(&mut self, batch: &Batch) -> Result<(), Error> {
         for row in batch.rows() {
             self.rows += 1;
-            let domain = row
-                .address()
-                .and_then(|a| a.rsplit_once('@'))
-                .map(|(_, d)| d);
-            if let Some(domain) = domain {
-                self.domains
-                    .insert(xxhash_rust::xxh3::xxh3_64(domain.as_bytes()));
-            }
             match row.verdict {
                 Verdict::Keep { status, flags, .. } => {
                     self.cleaned += 1;
-                    *self.status.entry(status.code()).or_default() += 1;
-                    for code in flags.codes() {
-                        *self.flags.entry(code).or_default() += 1;
+                    self.status[*status as usize] += 1;
+                    if !flags.is_empty() {
+                        for (i, (flag, _)) in Flags::ALL.iter().enumerate() {
+                            self.flags[i] += u64::from(flags.contains(*flag));
+                        }
                     }
                 }
                 Verdict::Reject { reason, .. } => {
                     self.rejected += 1;
                     *self.reasons.entry(reason.code()).or_default() += 1;
+                    self.empty += u64::from(*reason == Reason::Empty);
                     if reason.would_bounce() {
                         self.would_bounce += 1;
-                    }
-                    if *reason == crate::verdict::Reason::Empty {
-                        self.empty += 1;
-                    }
-                    if let Some(domain) = domain
-                        && (reason.would_bounce() || self.rejected_by_domain.contains_key(domain))
-                    {
-                        *self
-                            .rejected_by_domain
-                            .entry(domain.to_owned())
-                            .or_default() += 1;
+                        if let Some((_, domain)) = row.address().and_then(|a| a.rsplit_once('@')) {
+                            *self
+                                .rejected_by_domain
+                                .entry(domain.to_owned())
+                                .or_default() += 1;
+                        }
                     }
                 }
             }
@@ -77,10 +67,6 @@ impl Sink for Tally {
 }
 
 impl Tally {
-    pub fn unique_domains(&self) -> u64 {
-        self.domains.len() as u64
-    }
-
     /// The domains with the most rejected rows, most first.
     pub fn worst_domains(&self, n: usize) -> Vec<(String, u64)> {
         let mut all: Vec<(String, u64)> = self
@@ -156,12 +142,16 @@ impl Report {
     /// Fills the counts of a report from a tally, with every status and known flag present
     /// (as zero) so that consumers need not guess at missing keys.
     pub fn counts(tally: &Tally) -> (BTreeMap<&'static str, u64>, BTreeMap<&'static str, u64>) {
-        let mut status: BTreeMap<&'static str, u64> =
-            Status::ALL.iter().map(|s| (s.code(), 0)).collect();
-        status.extend(tally.status.iter().map(|(k, v)| (*k, *v)));
-        let mut flags: BTreeMap<&'static str, u64> =
-            Flags::ALL.iter().map(|(_, code)| (*code, 0)).collect();
-        flags.extend(tally.flags.iter().map(|(k, v)| (*k, *v)));
+        let status = Status::ALL
+            .iter()
+            .zip(tally.status)
+            .map(|(s, n)| (s.code(), n))
+            .collect();
+        let flags = Flags::ALL
+            .iter()
+            .zip(tally.flags)
+            .map(|((_, code), n)| (*code, n))
+            .collect();
         (status, flags)
     }
 

@@ -78,20 +78,32 @@ fn check_local(local: &str) -> Result<(), SyntaxError> {
         }
         return Err(SyntaxError::NonAsciiLocalPart);
     }
-    if let Some(ch) = local.chars().find(|&c| !is_atext(c as u8) && c != '.') {
-        return Err(if ch.is_ascii_whitespace() {
-            SyntaxError::Whitespace
-        } else {
-            SyntaxError::InvalidCharacter { ch }
-        });
+    // One pass over the bytes: characters first, then where the dots are.
+    let bytes = local.as_bytes();
+    let mut previous_dot = false;
+    let mut consecutive_dots = false;
+    for &b in bytes {
+        if b == b'.' {
+            consecutive_dots |= previous_dot;
+            previous_dot = true;
+            continue;
+        }
+        previous_dot = false;
+        if !is_atext(b) {
+            return Err(if b.is_ascii_whitespace() {
+                SyntaxError::Whitespace
+            } else {
+                SyntaxError::InvalidCharacter { ch: b as char }
+            });
+        }
     }
-    if local.starts_with('.') {
+    if bytes[0] == b'.' {
         return Err(SyntaxError::LeadingDot);
     }
-    if local.ends_with('.') {
+    if previous_dot {
         return Err(SyntaxError::TrailingDot);
     }
-    if local.contains("..") {
+    if consecutive_dots {
         return Err(SyntaxError::ConsecutiveDots);
     }
     if local.len() > 64 {
@@ -102,7 +114,8 @@ fn check_local(local: &str) -> Result<(), SyntaxError> {
 
 /// RFC 5322 `atext`: what a dot-atom may hold besides dots.
 fn is_atext(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b)
+    b.is_ascii_alphanumeric()
+        || matches!(b, b'!' | b'#'..=b'\'' | b'*' | b'+' | b'-' | b'/' | b'=' | b'?' | b'^'..=b'`' | b'{'..=b'~')
 }
 
 fn check_domain(domain: &str) -> Result<(), SyntaxError> {
@@ -112,10 +125,12 @@ fn check_domain(domain: &str) -> Result<(), SyntaxError> {
     if domain.starts_with('[') {
         return Err(SyntaxError::IpLiteral);
     }
-    if let Some(ch) = domain
-        .chars()
-        .find(|&c| !(c.is_ascii_alphanumeric() || c == '-' || c == '.'))
-    {
+    let is_ldh = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'.';
+    if !domain.bytes().all(is_ldh) {
+        let ch = domain
+            .chars()
+            .find(|&c| !c.is_ascii() || !is_ldh(c as u8))
+            .unwrap_or('?');
         return Err(if ch.is_whitespace() {
             SyntaxError::Whitespace
         } else {
@@ -127,19 +142,18 @@ fn check_domain(domain: &str) -> Result<(), SyntaxError> {
     }
     let mut labels = 0;
     let mut last = "";
+    let mut a_label = false;
     for label in domain.split('.') {
+        let b = label.as_bytes();
         // "--" in the third and fourth places is reserved for A-labels (IDNA2008).
-        let reserved = label.get(2..4) == Some("--") && !label.starts_with("xn--");
-        if label.is_empty()
-            || label.len() > 63
-            || label.starts_with('-')
-            || label.ends_with('-')
-            || reserved
-        {
+        let xn = b.starts_with(b"xn--");
+        let reserved = b.get(2..4) == Some(b"--") && !xn;
+        if b.is_empty() || b.len() > 63 || b[0] == b'-' || b[b.len() - 1] == b'-' || reserved {
             return Err(SyntaxError::DomainLabel {
                 label: label.to_owned(),
             });
         }
+        a_label |= xn;
         labels += 1;
         last = label;
     }
@@ -158,7 +172,7 @@ fn check_domain(domain: &str) -> Result<(), SyntaxError> {
         });
     }
     // An A-label must decode to a valid U-label: `xn--example.com` is not a domain.
-    if domain.contains("xn--") && idna::domain_to_unicode(domain).1.is_err() {
+    if a_label && idna::domain_to_unicode(domain).1.is_err() {
         return Err(SyntaxError::InvalidIdn);
     }
     Ok(())

@@ -7,7 +7,7 @@
 //! fsync: a failed or interrupted run never leaves a half-written file under a final name.
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
@@ -73,6 +73,7 @@ impl AtomicFile {
         let temp = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
             .suffix(".tmp")
+            .permissions(output_permissions())
             .tempfile_in(dir)
             .map_err(|source| Error::Create {
                 path: path.to_owned(),
@@ -113,6 +114,14 @@ impl AtomicFile {
     }
 }
 
+/// Outputs are ordinary files, readable by others like any file the user creates (the
+/// temporary-file default, owner only, would surprise an import job run as another user).
+#[cfg(unix)]
+fn output_permissions() -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::Permissions::from_mode(0o644)
+}
+
 /// Syncs the folder so the rename itself survives a crash. Best effort: not every file
 /// system lets a folder be opened for that.
 fn sync_dir(path: &Path) {
@@ -128,8 +137,8 @@ fn sync_dir(path: &Path) {
 pub struct OutputFormat {
     pub dialect: Dialect,
     pub encoding: Encoding,
-    /// The input's header as read; `None` for a file without one.
-    pub header: Option<csv::ByteRecord>,
+    /// The input's header cells as read; `None` for a file without one.
+    pub header: Option<Vec<Vec<u8>>>,
     /// Column names for `reject_detail`.
     pub names: Vec<String>,
     /// The number of cells a row is padded to.
@@ -165,19 +174,22 @@ impl CsvOutput {
                 (&mut cleaned, CLEANED_COLUMNS),
                 (&mut rejected, REJECTED_COLUMNS),
             ] {
-                let mut writer = format.dialect.writer(Vec::new());
-                let mut row: Vec<&[u8]> = header.iter().collect();
-                row.resize(format.width, b"");
-                row.extend(extra.map(str::as_bytes));
-                writer
-                    .write_record(row)
-                    .map_err(|e| csv_write_error(e, &paths.cleaned))?;
-                let bytes = writer
-                    .into_inner()
-                    .map_err(|e| Error::Internal(e.to_string()))?;
+                let mut row = Vec::new();
+                let cells = header
+                    .iter()
+                    .map(Vec::as_slice)
+                    .chain(std::iter::repeat(&b""[..]));
+                for (i, cell) in cells
+                    .take(format.width)
+                    .chain(extra.map(str::as_bytes))
+                    .enumerate()
+                {
+                    format.dialect.push_field(&mut row, cell, i == 0);
+                }
+                format.dialect.end_row(&mut row);
                 let mut encoded = Vec::new();
                 encoding::convert(
-                    &bytes,
+                    &row,
                     format.dialect.cell_encoding,
                     format.encoding,
                     &mut encoded,
@@ -231,26 +243,21 @@ impl CsvOutput {
     }
 
     fn format_rows(&self, batch: &Batch, rows: std::ops::Range<usize>) -> Chunk {
-        let dialect = &self.format.dialect;
-        let mut cleaned = dialect.writer(Vec::with_capacity(rows.len() * 128));
-        let mut rejected = dialect.writer(Vec::new());
-        let mut scratch = String::new();
+        let mut cleaned = Vec::with_capacity(rows.len() * 160);
+        let mut rejected = Vec::new();
         for i in rows {
             let row = batch.row(i);
-            // Writing into a Vec cannot fail.
-            let _ = match row.verdict {
-                Verdict::Keep { .. } => self.write_kept(&row, &mut cleaned, &mut scratch),
+            match row.verdict {
+                Verdict::Keep { .. } => self.write_kept(&row, &mut cleaned),
                 Verdict::Reject { .. } => self.write_rejected(&row, &mut rejected),
-            };
+            }
         }
-        let (cleaned, rejected) = (cleaned.into_inner(), rejected.into_inner());
-        let (cleaned, rejected) = (cleaned.unwrap_or_default(), rejected.unwrap_or_default());
         let convert = |bytes: Vec<u8>| {
             if self.needs_conversion() {
                 let mut out = Vec::with_capacity(bytes.len() * 2);
                 encoding::convert(
                     &bytes,
-                    dialect.cell_encoding,
+                    self.format.dialect.cell_encoding,
                     self.format.encoding,
                     &mut out,
                 );
@@ -270,62 +277,93 @@ impl CsvOutput {
         )
     }
 
-    fn write_kept(
-        &self,
-        row: &Row<'_>,
-        out: &mut csv::Writer<Vec<u8>>,
-        scratch: &mut String,
-    ) -> csv::Result<()> {
+    /// Writes a kept row: the cells with the email columns cleaned, then the status
+    /// columns. A row that needs no change is copied through as it was read.
+    fn write_kept(&self, row: &Row<'_>, out: &mut Vec<u8>) {
         let Verdict::Keep { status, flags, .. } = row.verdict else {
-            return Ok(());
+            return;
         };
+        let dialect = &self.format.dialect;
+        let record = row.record;
         let fields = if self.format.header.is_some() {
             self.format.width
         } else {
-            self.format.width.max(row.record.len())
+            self.format.width.max(record.len())
         };
-        for f in 0..fields {
-            let cell = row.record.get(f).unwrap_or_default();
-            match self
-                .email_index
-                .get(f)
-                .copied()
-                .flatten()
-                .map(|i| row.email_cell(i))
-            {
-                Some(EmailCell::Address(address)) => out.write_field(address)?,
-                Some(EmailCell::Cleared) => out.write_field(b"")?,
-                Some(EmailCell::Original) | None => self.write_guarded(out, cell)?,
+        let cell = |f: usize| match self
+            .email_index
+            .get(f)
+            .copied()
+            .flatten()
+            .map(|i| row.email_cell(i))
+        {
+            Some(EmailCell::Address(address)) => Cell::Address(address.as_bytes()),
+            Some(EmailCell::Cleared) => Cell::Address(b""),
+            Some(EmailCell::Original) | None => Cell::Other(record.field(f)),
+        };
+        let unchanged = record.len() == fields
+            && (0..fields).all(|f| match cell(f) {
+                Cell::Address(address) => address == record.field(f),
+                Cell::Other(value) => !(self.format.formula_guard && is_formula(value)),
+            });
+        if unchanged {
+            out.extend_from_slice(record.raw());
+        } else {
+            for f in 0..fields {
+                match cell(f) {
+                    Cell::Address(address) => dialect.push_field(out, address, f == 0),
+                    Cell::Other(value) => self.push_guarded(out, value, f == 0),
+                }
             }
         }
-        out.write_field(status.code())?;
-        scratch.clear();
-        for code in flags.codes() {
-            if !scratch.is_empty() {
-                scratch.push(';');
+        dialect.push_field(out, status.code().as_bytes(), fields == 0);
+        let mut codes = flags.codes();
+        let mut joined = String::new();
+        if let Some(first) = codes.next() {
+            joined.push_str(first);
+            for code in codes {
+                joined.push(';');
+                joined.push_str(code);
             }
-            scratch.push_str(code);
         }
-        out.write_field(scratch.as_bytes())?;
-        out.write_field(row.suggested_address().unwrap_or_default())?;
-        out.write_record(None::<&[u8]>)
+        dialect.push_field(out, joined.as_bytes(), false);
+        dialect.push_field(
+            out,
+            row.suggested_address().unwrap_or_default().as_bytes(),
+            false,
+        );
+        dialect.end_row(out);
     }
 
-    fn write_rejected(&self, row: &Row<'_>, out: &mut csv::Writer<Vec<u8>>) -> csv::Result<()> {
+    /// Writes a rejected row: its cells as they were, then the reject columns. Cells beyond
+    /// the header's width (a row with too many cells) go after the reject columns, so that
+    /// those stay aligned and no cell is lost.
+    fn write_rejected(&self, row: &Row<'_>, out: &mut Vec<u8>) {
         let Verdict::Reject { reason, column, .. } = row.verdict else {
-            return Ok(());
+            return;
         };
-        // Cells beyond the header's width (a row with too many cells) go after the reject
-        // columns, so that those stay aligned and no cell is lost.
+        let dialect = &self.format.dialect;
+        let record = row.record;
         let width = if self.format.header.is_some() {
             self.format.width
         } else {
-            row.record.len()
+            record.len().max(1)
         };
-        for f in 0..width {
-            self.write_guarded(out, row.record.get(f).unwrap_or_default())?;
+        let guarded = |value: &[u8]| self.format.formula_guard && is_formula(value);
+        if record.too_large {
+            // Only the row's first bytes were kept: they go in the first cell.
+            self.push_guarded(out, record.raw(), true);
+            for _ in 1..width {
+                dialect.push_field(out, b"", false);
+            }
+        } else if record.len() == width && !record.iter().any(guarded) {
+            out.extend_from_slice(record.raw());
+        } else {
+            for f in 0..width {
+                self.push_guarded(out, record.field(f), f == 0);
+            }
         }
-        out.write_field(reason.code())?;
+        dialect.push_field(out, reason.code().as_bytes(), false);
         let sentence = reason.sentence(self.format.lang);
         let detail = match column {
             Some(i) => {
@@ -338,29 +376,42 @@ impl CsvOutput {
             }
             None => sentence,
         };
-        out.write_field(encoding::encode_cell(
-            &detail,
-            self.format.dialect.cell_encoding,
-        ))?;
-        out.write_field(row.suggested_address().unwrap_or_default())?;
-        for f in width..row.record.len() {
-            self.write_guarded(out, row.record.get(f).unwrap_or_default())?;
+        dialect.push_field(
+            out,
+            &encoding::encode_cell(&detail, dialect.cell_encoding),
+            false,
+        );
+        dialect.push_field(
+            out,
+            row.suggested_address().unwrap_or_default().as_bytes(),
+            false,
+        );
+        if !record.too_large {
+            for f in width..record.len() {
+                self.push_guarded(out, record.field(f), false);
+            }
         }
-        out.write_record(None::<&[u8]>)
+        dialect.end_row(out);
     }
 
     /// Writes a cell, with a leading `'` when a spreadsheet would run it as a formula
     /// (OWASP "CSV injection"): cells starting with `=`, `+`, `-`, `@`, tab or CR.
-    fn write_guarded(&self, out: &mut csv::Writer<Vec<u8>>, cell: &[u8]) -> csv::Result<()> {
-        if self.format.formula_guard && is_formula(cell) {
-            let mut guarded = Vec::with_capacity(cell.len() + 1);
-            guarded.push(b'\'');
-            guarded.extend_from_slice(cell);
-            out.write_field(guarded)
+    fn push_guarded(&self, out: &mut Vec<u8>, cell: &[u8], first: bool) {
+        let prefix: &[u8] = if self.format.formula_guard && is_formula(cell) {
+            b"'"
         } else {
-            out.write_field(cell)
-        }
+            b""
+        };
+        self.format
+            .dialect
+            .push_field_after(out, prefix, cell, first);
     }
+}
+
+/// A cell of a kept row: a cleaned email cell, or any other cell.
+enum Cell<'a> {
+    Address(&'a [u8]),
+    Other(&'a [u8]),
 }
 
 /// Whether a spreadsheet would read a cell starting like this as a formula.
@@ -369,6 +420,16 @@ pub fn is_formula(cell: &[u8]) -> bool {
         cell.first(),
         Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
     )
+}
+
+impl Drop for CsvOutput {
+    /// An output dropped unfinished (an error, an interruption) waits for its writer, whose
+    /// temporary files are then removed: nothing half-written is left behind.
+    fn drop(&mut self) {
+        if self.writer.is_some() {
+            let _ = self.join();
+        }
+    }
 }
 
 impl Sink for CsvOutput {
@@ -390,12 +451,5 @@ impl Sink for CsvOutput {
             Err(e) => Err(e),
             Ok(_) => Err(Error::Internal("the writer stopped early".into())),
         }
-    }
-}
-
-fn csv_write_error(e: csv::Error, path: &Path) -> Error {
-    Error::Write {
-        path: path.to_owned(),
-        source: io::Error::other(e.to_string()),
     }
 }

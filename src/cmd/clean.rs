@@ -47,13 +47,13 @@ pub fn run(
             columns: format!("at most {MAX_EMAIL_COLUMNS} email columns are supported"),
         });
     }
-    let policy = Policy {
-        suppressed: load_suppression(&config.suppress)?,
-        reject_role: config.reject_role,
-        stale_cutoff: config
+    let policy = Policy::new(
+        load_suppression(&config.suppress)?,
+        config.reject_role,
+        config
             .stale_after
             .map(|(period, today)| period.cutoff(today)),
-    };
+    );
     // Before any output exists, so that name servers that never answer stop the run
     // (exit 75) without leaving files behind.
     let dns = config.dns.as_ref().map(DnsStage::start).transpose()?;
@@ -110,7 +110,7 @@ pub fn run(
     let rows_in = pool.install(|| {
         let mut sinks: [&mut dyn Sink; 3] = [&mut output, &mut tally, &mut progress];
         let stage = dns.as_ref().map(|stage| stage as &dyn DomainStage);
-        pipeline::run(source, &checker, stage, &mut sinks)
+        pipeline::run(source, &config.stop, &checker, stage, &mut sinks)
     })?;
     let dns = dns.map(DnsStage::finish);
     if rows_in != tally.cleaned + tally.rejected || rows_in != tally.rows {
@@ -138,7 +138,7 @@ pub fn run(
         status,
         flags,
         reasons: tally.reasons.clone(),
-        unique_domains: tally.unique_domains(),
+        unique_domains: policy.unique_domains(),
         elapsed_seconds: elapsed,
         rows_per_second: rows_in as f64 / elapsed.max(1e-9),
         rejected_share: ratio(tally.rejected, rows_in),
@@ -209,7 +209,7 @@ fn load_suppression(paths: &[PathBuf]) -> Result<FxHashSet<u128>, Error> {
         };
         let mut source =
             Source::open(&Input::Path(path.clone()), &ReadOptions::default()).map_err(wrap)?;
-        let mut batch = Vec::new();
+        let mut batch = crate::read::records::Records::default();
         let columns = source.email_columns.clone();
         let encoding = source.dialect.cell_encoding;
         loop {
@@ -217,9 +217,9 @@ fn load_suppression(paths: &[PathBuf]) -> Result<FxHashSet<u128>, Error> {
             if n == 0 {
                 break;
             }
-            for record in &batch[..n] {
+            for record in batch.iter() {
                 for &col in &columns {
-                    if let Some(cell) = decode_cell(record.get(col).unwrap_or_default(), encoding) {
+                    if let Some(cell) = decode_cell(record.field(col), encoding) {
                         insert_key(&mut keys, &cell);
                     }
                 }

@@ -374,7 +374,9 @@ pub fn is_role(local: &str) -> bool {
         return false;
     }
     // The bare role word is by far the commonest role address: one look-up settles it.
-    is_role_word(canonical) || covered_by_roles(canonical)
+    // Most local parts are people's names, whose first token starts no role reading: one
+    // more look-up settles those, before the full search.
+    is_role_word(canonical) || (could_start_role(canonical) && covered_by_roles(canonical))
 }
 
 /// Lowercases `local` into `buf`, turning each run of separators into a single `-` and
@@ -408,6 +410,22 @@ fn canonical_local<'b>(local: &str, buf: &'b mut [u8; MAX_LOCAL]) -> Option<&'b 
 fn is_role_word(s: &str) -> bool {
     let stem = s.trim_end_matches(|c: char| c.is_ascii_digit());
     stem.len() <= *LONGEST_WORD && ROLE_SET.contains(stem)
+}
+
+/// Tokens that can begin a role reading: the first token of a role word, or a qualifier.
+static FIRST_TOKENS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    ROLE_WORDS
+        .iter()
+        .map(|w| w.split('-').next().unwrap_or(w))
+        .chain(ROLE_QUALIFIERS.iter().copied())
+        .collect()
+});
+
+/// Whether the first token of a canonical local part could begin a role reading.
+fn could_start_role(canonical: &str) -> bool {
+    let first = canonical.split('-').next().unwrap_or(canonical);
+    let stem = first.trim_end_matches(|c: char| c.is_ascii_digit());
+    stem.is_empty() || FIRST_TOKENS.contains(stem)
 }
 
 fn is_qualifier(token: &str) -> bool {

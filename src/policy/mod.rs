@@ -11,7 +11,8 @@ pub mod stale;
 pub mod typo;
 
 use std::cell::RefCell;
-use std::sync::{LazyLock, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{LazyLock, Mutex, RwLock};
 
 use hashbrown::HashTable;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -30,6 +31,8 @@ pub struct Policy {
     pub reject_role: bool,
     /// Last contacts before this date are stale.
     pub stale_cutoff: Option<NaiveDate>,
+    /// What this run has worked out about each domain.
+    facts: Facts,
 }
 
 /// What the policy says about an address that may be kept.
@@ -41,6 +44,20 @@ pub struct Remarks {
 }
 
 impl Policy {
+    /// The policy of a run.
+    pub fn new(
+        suppressed: FxHashSet<u128>,
+        reject_role: bool,
+        stale_cutoff: Option<NaiveDate>,
+    ) -> Policy {
+        Policy {
+            suppressed,
+            reject_role,
+            stale_cutoff,
+            facts: Facts::default(),
+        }
+    }
+
     /// Applies the per-address rules.
     ///
     /// A typo suggestion is not part of the error: ask [`suggestion`] for it, since a
@@ -51,8 +68,7 @@ impl Policy {
     /// The reason the address must not be sent to: special-use or disposable domain,
     /// suppressed, or (with `reject_role`) a role account.
     pub fn check(&self, address: &Address<'_>) -> Result<Remarks, Reason> {
-        let domain = address.domain();
-        let facts = DomainFacts::of(domain);
+        let facts = self.facts.of(address.domain());
         self.check_with(address, facts)
     }
 
@@ -62,7 +78,7 @@ impl Policy {
         &self,
         address: &Address<'_>,
     ) -> (Result<Remarks, Reason>, Option<&'static str>) {
-        let facts = DomainFacts::of(address.domain());
+        let facts = self.facts.of(address.domain());
         (self.check_with(address, facts), facts.suggestion)
     }
 
@@ -100,6 +116,12 @@ impl Policy {
         })
     }
 
+    /// How many different domains the run's addresses have had (those that passed the
+    /// syntax check).
+    pub fn unique_domains(&self) -> u64 {
+        self.facts.seen.lock().map_or(0, |seen| seen.len() as u64)
+    }
+
     /// Whether a last-contact cell makes the row stale. A cell that is empty or not a
     /// date we can read is not stale: no evidence is not old evidence.
     pub fn is_stale(&self, last_contact: &str) -> bool {
@@ -123,41 +145,67 @@ struct DomainFacts {
 
 /// Domain facts are remembered, because lists repeat a few thousand domains millions of
 /// times and a typo search costs microseconds. Each worker thread keeps its own copy, so
-/// the hot path takes no lock, behind one shared cache, so each domain is worked out
-/// once. Either is dropped when it grows past this many domains, to keep memory bounded
-/// on files where every domain is new.
+/// the hot path takes no lock, behind one cache shared by the run, so each domain is worked
+/// out once. Either is dropped when it grows past this many domains, to keep memory
+/// bounded on files where every domain is new.
 const FACTS_CACHE_LIMIT: usize = 200_000;
 
 type FactsCache = FxHashMap<Box<str>, DomainFacts>;
 
 thread_local! {
-    static FACTS: RefCell<FactsCache> = RefCell::new(FactsCache::default());
+    /// The thread's copy, tagged with the run it belongs to.
+    static LOCAL_FACTS: RefCell<(u64, FactsCache)> = RefCell::new((0, FactsCache::default()));
 }
 
-static SHARED_FACTS: LazyLock<RwLock<FactsCache>> = LazyLock::new(Default::default);
+static RUNS: AtomicU64 = AtomicU64::new(1);
 
-impl DomainFacts {
-    fn of(domain: &str) -> DomainFacts {
-        FACTS.with(|cache| {
-            if let Some(facts) = cache.borrow().get(domain) {
+/// The domain facts of one run.
+#[derive(Debug)]
+struct Facts {
+    run: u64,
+    shared: RwLock<FactsCache>,
+    /// Hashes of the domains worked out, to count them.
+    seen: Mutex<FxHashSet<u64>>,
+}
+
+impl Default for Facts {
+    fn default() -> Facts {
+        Facts {
+            run: RUNS.fetch_add(1, Ordering::Relaxed),
+            shared: RwLock::default(),
+            seen: Mutex::default(),
+        }
+    }
+}
+
+impl Facts {
+    fn of(&self, domain: &str) -> DomainFacts {
+        LOCAL_FACTS.with(|local| {
+            let mut local = local.borrow_mut();
+            if local.0 != self.run {
+                *local = (self.run, FactsCache::default());
+            }
+            if let Some(facts) = local.1.get(domain) {
                 return *facts;
             }
-            let shared = SHARED_FACTS
-                .read()
-                .ok()
-                .and_then(|s| s.get(domain).copied());
+            let shared = self.shared.read().ok().and_then(|s| s.get(domain).copied());
             let facts = shared.unwrap_or_else(|| {
                 let facts = DomainFacts::compute(domain);
-                if let Ok(mut shared) = SHARED_FACTS.write() {
+                if let Ok(mut shared) = self.shared.write() {
                     remember(&mut shared, domain, facts);
+                }
+                if let Ok(mut seen) = self.seen.lock() {
+                    seen.insert(xxhash_rust::xxh3::xxh3_64(domain.as_bytes()));
                 }
                 facts
             });
-            remember(&mut cache.borrow_mut(), domain, facts);
+            remember(&mut local.1, domain, facts);
             facts
         })
     }
+}
 
+impl DomainFacts {
     fn compute(domain: &str) -> DomainFacts {
         let special_use = is_special_use(domain);
         let disposable = !special_use && is_disposable(domain);
@@ -181,11 +229,6 @@ fn remember(cache: &mut FactsCache, domain: &str, facts: DomainFacts) {
         cache.clear();
     }
     cache.insert(domain.into(), facts);
-}
-
-/// The well-known domain that `domain` is probably a typo of.
-pub fn suggestion(domain: &str) -> Option<&'static str> {
-    DomainFacts::of(domain).suggestion
 }
 
 /// Domains reserved by RFC 2606 and RFC 6761 (and `.local`, `.onion`, and `.arpa`, which
@@ -334,12 +377,15 @@ mod tests {
             check("a@gmial.com"),
             Err(Reason::DisposableDomain { .. })
         ));
-        assert_eq!(suggestion("gmial.com"), Some("gmail.com"));
+        let (_, suggestion) =
+            policy.check_with_suggestion(&Address::new("a@gmial.com".into()).unwrap());
+        assert_eq!(suggestion, Some("gmail.com"));
         let typo = check("taro@gmail.con").unwrap();
         assert_eq!(
             (typo.flags, typo.suggestion),
             (Flags::TYPO, Some("gmail.com"))
         );
+        assert_eq!(policy.unique_domains(), 6);
     }
 
     #[test]

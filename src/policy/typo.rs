@@ -203,12 +203,16 @@ pub fn suggest_domain(domain: &str) -> Option<&'static str> {
     {
         consider(COST_SUFFIX_RULE, candidate);
     }
+    // The domain split before its last 1, 2, 3 and 4 labels, worked out once: every
+    // target tries a few of these splits.
+    let splits: [Option<(&str, &str)>; 4] =
+        std::array::from_fn(|i| split_last_labels(domain, i + 1));
     for target in TARGETS.iter() {
         // The typed suffix may have lost or gained a label (`yahoo.cojp`), so the domain
         // is also split one label either side of where the target splits.
         let lowest = target.suffix_labels.saturating_sub(1).max(1);
         for labels in lowest..=target.suffix_labels + 1 {
-            if let Some((host, suffix)) = split_last_labels(domain, labels)
+            if let Some(Some((host, suffix))) = splits.get(labels - 1)
                 && let Some(cost) = match_cost(target, host, suffix)
             {
                 consider(cost, target.domain);

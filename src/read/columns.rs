@@ -102,17 +102,16 @@ pub fn looks_like_address(cell: &str) -> bool {
 /// Chooses the email columns from the header (if any) and a sample of rows.
 ///
 /// Columns whose header names an email column are taken when their sampled cells do not
-/// contradict it (at least a third of the non-empty cells look like addresses, or all are
-/// empty), so that "Email Opt Out" style columns of yes/no values are never taken. Without
+/// contradict it: at least one looks like an address, or all are empty. A messy column
+/// (mostly なし, N/A, 不明) is still the email column; a "Mail" column of yes/no values is not. Without
 /// such a header, the single column where the most cells look like addresses is taken,
 /// provided at least half of its non-empty cells do.
 pub fn find_email_columns(header: Option<&[String]>, sample: &[Vec<String>]) -> Vec<usize> {
-    let width = header
-        .map(<[String]>::len)
-        .into_iter()
-        .chain(sample.iter().map(Vec::len))
-        .max()
-        .unwrap_or(0);
+    // With a header, its columns are the columns; without, the widest row decides.
+    let width = header.map_or_else(
+        || sample.iter().map(Vec::len).max().unwrap_or(0),
+        <[String]>::len,
+    );
     let stats: Vec<(usize, usize)> = (0..width)
         .map(|col| {
             let cells = sample
@@ -130,7 +129,7 @@ pub fn find_email_columns(header: Option<&[String]>, sample: &[Vec<String>]) -> 
             .enumerate()
             .filter(|(col, name)| {
                 let (non_empty, hits) = stats[*col];
-                is_email_header(name) && (non_empty == 0 || hits * 3 >= non_empty)
+                is_email_header(name) && (non_empty == 0 || hits > 0)
             })
             .map(|(col, _)| col)
             .collect();

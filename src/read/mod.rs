@@ -7,20 +7,19 @@
 
 pub mod columns;
 pub mod encoding;
+pub mod records;
 pub mod sniff;
 
-use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Cursor, Read};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use csv::ByteRecord;
-
 use crate::config::{Input, ReadOptions};
 use crate::dialect::Dialect;
 use crate::error::Error;
 use encoding::{CellEncoding, Encoding, Transcoder};
+use records::{Record, RecordReader, Records};
 
 /// How much of the input is read up front to detect its encoding: enough that a file
 /// whose first rows are plain ASCII still shows its Japanese further down.
@@ -34,8 +33,8 @@ pub struct Source {
     pub what: String,
     pub encoding: Encoding,
     pub dialect: Dialect,
-    /// The header record as read (in the cells' encoding), if the file has one.
-    pub header: Option<ByteRecord>,
+    /// The header's cells as read (in the cells' encoding), if the file has one.
+    pub header: Option<Vec<Vec<u8>>>,
     /// Column names for messages: the header's, or "column N".
     pub names: Vec<String>,
     /// The number of columns rows are expected to have.
@@ -43,9 +42,13 @@ pub struct Source {
     pub email_columns: Vec<usize>,
     pub last_contact_column: Option<usize>,
     pub max_record_bytes: usize,
-    reader: csv::Reader<Box<dyn Read + Send>>,
-    replay: VecDeque<ByteRecord>,
+    reader: RecordReader<Box<dyn Read + Send>>,
+    /// The rows read to learn the file's shape, handed out first.
+    replay: Records,
+    replayed: usize,
     bytes_read: Arc<AtomicU64>,
+    /// The input's size in bytes, when it is a file.
+    size: Option<u64>,
 }
 
 impl Source {
@@ -113,35 +116,36 @@ impl Source {
         if needs_transcoding {
             stream = Box::new(Transcoder::new(stream, encoding));
         }
-        let mut reader = dialect.reader(stream);
-
-        let mut replay = VecDeque::new();
-        let mut record = ByteRecord::new();
-        while replay.len() <= SAMPLE_ROWS
-            && reader
-                .read_byte_record(&mut record)
-                .map_err(csv_error(&what))?
-        {
-            replay.push_back(record.clone());
-        }
-        let Some(first) = replay.front() else {
+        let mut reader = RecordReader::new(stream, delimiter, options.max_record_bytes);
+        let mut replay = Records::default();
+        reader
+            .read(&mut replay, SAMPLE_ROWS + 1)
+            .map_err(read_error)?;
+        if replay.is_empty() {
             return Err(Error::EmptyInput { what });
-        };
-        let decode = |record: &ByteRecord| -> Vec<String> {
+        }
+        let decode = |record: Record<'_>| -> Vec<String> {
             record
                 .iter()
                 .map(|cell| decode_lossy(cell, dialect.cell_encoding))
                 .collect()
         };
-        let first_text = decode(first);
+        let first_text = decode(replay.get(0));
         let has_header =
             !options.no_header && !first_text.iter().any(|c| columns::looks_like_address(c));
-        let header = if has_header { replay.pop_front() } else { None };
-        if header.is_some() && replay.is_empty() {
+        let (header, replayed) = if has_header {
+            (
+                Some(replay.get(0).iter().map(<[u8]>::to_vec).collect::<Vec<_>>()),
+                1,
+            )
+        } else {
+            (None, 0)
+        };
+        if header.is_some() && replay.len() == 1 {
             return Err(Error::HeaderOnly { what });
         }
         let header_text = header.as_ref().map(|_| first_text);
-        let sample: Vec<Vec<String>> = replay.iter().map(decode).collect();
+        let sample: Vec<Vec<String>> = replay.iter().skip(replayed).map(decode).collect();
         let width = header_text
             .as_ref()
             .map_or_else(|| sample.iter().map(Vec::len).max().unwrap_or(0), Vec::len);
@@ -191,31 +195,56 @@ impl Source {
             max_record_bytes: options.max_record_bytes,
             reader,
             replay,
+            replayed,
             bytes_read,
+            size: match input {
+                Input::Path(path) => std::fs::metadata(path).ok().map(|m| m.len()),
+                Input::Stdin => None,
+            },
         })
     }
 
-    /// Reads up to `batch.capacity()`-ish rows into `batch`, reusing its records.
-    /// Returns the number of rows read; 0 at the end of the input.
+    /// Reads up to `rows` records into `batch` (which is cleared first).
+    /// Returns the number of records read; 0 at the end of the input.
     ///
     /// # Errors
-    /// An I/O error while reading.
-    pub fn read_batch(&mut self, batch: &mut Vec<ByteRecord>, rows: usize) -> Result<usize, Error> {
-        batch.resize_with(rows, ByteRecord::new);
-        let mut n = 0;
-        while n < rows {
-            if let Some(record) = self.replay.pop_front() {
-                batch[n] = record;
-            } else if !self
-                .reader
-                .read_byte_record(&mut batch[n])
-                .map_err(csv_error(&self.what))?
-            {
-                break;
-            }
-            n += 1;
+    /// An I/O error while reading, or a quote left open at the end of the input (which
+    /// would have swallowed every row after it into one cell).
+    pub fn read_batch(&mut self, batch: &mut Records, rows: usize) -> Result<usize, Error> {
+        batch.clear();
+        while self.replayed < self.replay.len() && batch.len() < rows {
+            batch.push(self.replay.get(self.replayed));
+            self.replayed += 1;
         }
-        Ok(n)
+        if self.replayed == self.replay.len() && !self.replay.is_empty() {
+            self.replay = Records::default();
+            self.replayed = 0;
+        }
+        let wanted = rows - batch.len();
+        self.reader
+            .read(batch, wanted)
+            .map_err(|source| Error::Read {
+                what: self.what.clone(),
+                source,
+            })?;
+        if batch.is_empty()
+            && let Some(line) = self.reader.unterminated_quote()
+        {
+            return Err(Error::UnterminatedQuote {
+                what: self.what.clone(),
+                line,
+            });
+        }
+        Ok(batch.len())
+    }
+
+    /// About how many rows the input has, from its size and the rows sampled; `None` for
+    /// standard input.
+    pub fn estimated_rows(&self) -> Option<u64> {
+        let size = self.size?;
+        let sampled: usize = self.replay.iter().map(|r| r.raw().len() + 1).sum();
+        let rows = self.replay.len().max(1) as u64;
+        Some(size * rows / (sampled.max(1) as u64))
     }
 
     /// A shared count of the input bytes read so far, for progress reporting.
@@ -245,16 +274,6 @@ fn sample_text(bytes: &[u8], encoding: Encoding) -> String {
     .read_to_end(&mut text)
     .ok();
     String::from_utf8_lossy(&text).into_owned()
-}
-
-fn csv_error(what: &str) -> impl Fn(csv::Error) -> Error + '_ {
-    move |e| match e.into_kind() {
-        csv::ErrorKind::Io(source) => Error::Read {
-            what: what.to_owned(),
-            source,
-        },
-        other => Error::Internal(format!("unexpected CSV error reading {what}: {other:?}")),
-    }
 }
 
 /// Counts the bytes that pass through, for the progress bar.

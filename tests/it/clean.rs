@@ -125,7 +125,7 @@ fn utf8_bom_round_trips_byte_exact() {
     assert_eq!(
         String::from_utf8(run.cleaned.clone().unwrap()).unwrap(),
         "\u{FEFF}Email,Name,email_status,email_flags,email_suggestion\r\n\
-         ann@acme.com,Ann,unknown,,\r\nbob@acme.com,\"Smith, Bob\",unknown,,\r\n"
+         ann@acme.com,Ann,unknown,,\r\n\"bob@acme.com\",\"Smith, Bob\",unknown,,\r\n"
     );
 }
 
@@ -426,4 +426,45 @@ fn reads_standard_input() {
         .unwrap();
     assert!(child.wait().unwrap().success());
     assert!(dir.path("stdin.cleaned.csv").exists());
+}
+
+#[test]
+fn a_signal_stops_the_run_without_touching_earlier_outputs() {
+    let dir = Workdir::new();
+    let mut input = String::from("id,email\n");
+    for i in 0..400_000 {
+        input += &format!("{i},user{i}@company{}.co.jp\n", i % 977);
+    }
+    dir.write("long.csv", &input);
+    dir.write("long.cleaned.csv", "an earlier run's output\n");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_listclean"))
+        .current_dir(dir.path(""))
+        .args(["clean", "long.csv", "--no-dns", "--quiet"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(143),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("interrupted"));
+    assert_eq!(
+        std::fs::read_to_string(dir.path("long.cleaned.csv")).unwrap(),
+        "an earlier run's output\n"
+    );
+    let left: Vec<String> = std::fs::read_dir(dir.path(""))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name != "long.csv" && name != "long.cleaned.csv")
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
 }

@@ -5,4 +5,6 @@ mod support;
 
 mod clean;
 mod dns;
+mod golden;
 mod peers;
+mod properties;

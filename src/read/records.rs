@@ -1,0 +1,415 @@
+//! Records as read: a CSV parser over raw bytes that fills batches of records, keeping
+//! both each record's raw bytes (so a row nobody changes is written back byte for byte)
+//! and its fields unescaped (for the checks).
+//!
+//! A batch is a handful of flat buffers, reused from batch to batch: no allocation per
+//! record. A record larger than the limit is not held in memory: it is skipped to its end
+//! and handed on as [`Record::too_large`], with only its first bytes kept.
+
+use std::io::{self, Read};
+
+use csv_core::{ReadRecordResult, Reader, ReaderBuilder};
+
+/// How many bytes of a too-large record are kept, so that the rejected file shows which
+/// row it was.
+const KEPT_OF_TOO_LARGE: usize = 1024;
+/// The read buffer; it grows to hold a record longer than this, up to the record limit.
+const READ_BUFFER: usize = 256 * 1024;
+
+/// A batch of records.
+#[derive(Debug, Default)]
+pub struct Records {
+    raw: Vec<u8>,
+    /// Per record: where its raw bytes end in `raw`.
+    raw_ends: Vec<usize>,
+    /// Unescaped field bytes: `fields[..fields_used]`. The buffer is kept at its size and
+    /// only grows, so the parser always has room without zeroing memory per record.
+    fields: Vec<u8>,
+    fields_used: usize,
+    /// Per field: where it ends, relative to its record's start in `fields`;
+    /// `field_ends[..ends_used]`, kept at its size like `fields`.
+    field_ends: Vec<usize>,
+    ends_used: usize,
+    /// Per record: where its fields start in `fields`, and its first entry in `field_ends`.
+    starts: Vec<(usize, usize)>,
+    lines: Vec<u64>,
+    too_large: Vec<bool>,
+}
+
+/// One record of a batch.
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a> {
+    raw: &'a [u8],
+    fields: &'a [u8],
+    ends: &'a [usize],
+    /// The line the record starts on, 1-based.
+    pub line: u64,
+    /// The record was longer than the limit: its fields are empty and `raw` holds only its
+    /// first bytes.
+    pub too_large: bool,
+}
+
+impl<'a> Record<'a> {
+    /// The number of fields.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The `i`-th field, unescaped.
+    pub fn get(&self, i: usize) -> Option<&'a [u8]> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        Some(&self.fields[start..end])
+    }
+
+    /// The `i`-th field, or an empty one past the end of a short row.
+    pub fn field(&self, i: usize) -> &'a [u8] {
+        self.get(i).unwrap_or_default()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
+        (0..self.len()).map(|i| self.field(i))
+    }
+
+    /// The record as it was in the input, without its line ending.
+    pub fn raw(&self) -> &'a [u8] {
+        self.raw
+    }
+
+    /// All field bytes, unescaped, one after the other.
+    pub fn field_bytes(&self) -> &'a [u8] {
+        self.fields
+    }
+}
+
+impl Records {
+    pub fn len(&self) -> usize {
+        self.raw_ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.raw_ends.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.raw.clear();
+        self.raw_ends.clear();
+        self.fields_used = 0;
+        self.ends_used = 0;
+        self.starts.clear();
+        self.lines.clear();
+        self.too_large.clear();
+    }
+
+    /// The `i`-th record.
+    pub fn get(&self, i: usize) -> Record<'_> {
+        let raw_start = if i == 0 { 0 } else { self.raw_ends[i - 1] };
+        let (field_start, ends_start) = self.starts[i];
+        let (field_end, ends_end) = self
+            .starts
+            .get(i + 1)
+            .copied()
+            .unwrap_or((self.fields_used, self.ends_used));
+        Record {
+            raw: &self.raw[raw_start..self.raw_ends[i]],
+            fields: &self.fields[field_start..field_end],
+            ends: &self.field_ends[ends_start..ends_end],
+            line: self.lines[i],
+            too_large: self.too_large[i],
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Record<'_>> {
+        (0..self.len()).map(|i| self.get(i))
+    }
+
+    /// Appends a copy of a record from another batch.
+    pub fn push(&mut self, record: Record<'_>) {
+        self.starts.push((self.fields_used, self.ends_used));
+        self.fields.truncate(self.fields_used);
+        self.fields.extend_from_slice(record.fields);
+        self.fields_used = self.fields.len();
+        self.field_ends.truncate(self.ends_used);
+        self.field_ends.extend_from_slice(record.ends);
+        self.ends_used = self.field_ends.len();
+        self.raw.extend_from_slice(record.raw);
+        self.raw_ends.push(self.raw.len());
+        self.lines.push(record.line);
+        self.too_large.push(record.too_large);
+    }
+}
+
+/// Reads records from a byte stream with csv-core.
+pub struct RecordReader<R> {
+    input: R,
+    parser: Reader,
+    buf: Vec<u8>,
+    /// Unread bytes are `buf[pos..filled]`.
+    pos: usize,
+    filled: usize,
+    eof: bool,
+    /// The line the next byte is on.
+    line: u64,
+    max_record_bytes: usize,
+    done: bool,
+    /// The quote byte, to tell whether the last record left a quote open.
+    quote: u8,
+    /// Set when the input ended inside a quoted field: the line that field started on.
+    unterminated: Option<u64>,
+    /// Where the fields of a too-large record go, to be dropped.
+    scratch: Vec<u8>,
+    scratch_ends: Vec<usize>,
+}
+
+impl<R: Read> RecordReader<R> {
+    pub fn new(input: R, delimiter: u8, max_record_bytes: usize) -> RecordReader<R> {
+        RecordReader {
+            input,
+            parser: ReaderBuilder::new().delimiter(delimiter).build(),
+            buf: vec![0; READ_BUFFER],
+            pos: 0,
+            filled: 0,
+            eof: false,
+            line: 1,
+            max_record_bytes,
+            done: false,
+            quote: b'"',
+            unterminated: None,
+            scratch: vec![0; 4096],
+            scratch_ends: vec![0; 256],
+        }
+    }
+
+    /// The line a quoted field started on when the input ended inside it, if it did.
+    pub fn unterminated_quote(&self) -> Option<u64> {
+        self.unterminated
+    }
+
+    /// Reads up to `max` records into `records` (appending). Returns how many were read;
+    /// 0 at the end of the input.
+    ///
+    /// # Errors
+    /// An I/O error from the input.
+    pub fn read(&mut self, records: &mut Records, max: usize) -> io::Result<usize> {
+        let mut n = 0;
+        while n < max && self.read_one(records)? {
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Moves `buf[keep_from..filled]` to the front and reads more behind it, growing the
+    /// buffer when what is kept fills it.
+    fn refill(&mut self, keep_from: usize) -> io::Result<()> {
+        self.buf.copy_within(keep_from..self.filled, 0);
+        self.filled -= keep_from;
+        self.pos -= keep_from;
+        if self.filled == self.buf.len() {
+            let doubled = self.buf.len() * 2;
+            self.buf.resize(doubled, 0);
+        }
+        loop {
+            match self.input.read(&mut self.buf[self.filled..]) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            return Ok(());
+        }
+    }
+
+    /// Reads one record into `records`. Returns false at the end of the input.
+    fn read_one(&mut self, records: &mut Records) -> io::Result<bool> {
+        if self.done {
+            return Ok(false);
+        }
+        let (field_start, ends_start) = (records.fields_used, records.ends_used);
+        // Where the record's first byte is in `buf`, once the parser has passed the blank
+        // lines and line-ending bytes that come before it.
+        let mut start: Option<usize> = None;
+        let mut line = self.line;
+        // The first bytes of a record that turned out too large; its fields are dropped.
+        let mut kept: Option<Vec<u8>> = None;
+        let mut quotes = 0usize;
+        loop {
+            if self.pos == self.filled && !self.eof {
+                let keep_from = match (start, &kept) {
+                    (Some(s), None) if self.filled - s >= self.max_record_bytes => {
+                        let keep = KEPT_OF_TOO_LARGE.min(self.filled - s);
+                        kept = Some(self.buf[s..s + keep].to_vec());
+                        records.fields_used = field_start;
+                        records.ends_used = ends_start;
+                        self.pos
+                    }
+                    (Some(s), None) => s,
+                    _ => self.pos,
+                };
+                self.refill(keep_from)?;
+                start = start.map(|s| s.saturating_sub(keep_from));
+                continue;
+            }
+            let skipping = kept.is_some();
+            let (out_len, ends_len) = (records.fields_used, records.ends_used);
+            if !skipping {
+                // Room for at least 4 KiB more (or as much again as this record has so far).
+                let want = out_len + (out_len - field_start).max(4096);
+                if records.fields.len() < want {
+                    records.fields.resize(want.max(records.fields.len() * 2), 0);
+                }
+                let want = ends_len + (ends_len - ends_start).max(64);
+                if records.field_ends.len() < want {
+                    records
+                        .field_ends
+                        .resize(want.max(records.field_ends.len() * 2), 0);
+                }
+            }
+            let input = &self.buf[self.pos..self.filled];
+            let (result, nin, nout, nend) = if skipping {
+                self.parser
+                    .read_record(input, &mut self.scratch, &mut self.scratch_ends)
+            } else {
+                self.parser.read_record(
+                    input,
+                    &mut records.fields[out_len..],
+                    &mut records.field_ends[ends_len..],
+                )
+            };
+            let consumed = &input[..nin];
+            if start.is_none() {
+                let blank = consumed
+                    .iter()
+                    .take_while(|&&b| b == b'\n' || b == b'\r')
+                    .count();
+                line = self.line + count_newlines(&consumed[..blank]);
+                if blank < nin || result == ReadRecordResult::Record {
+                    start = Some(self.pos + blank);
+                }
+            }
+            quotes += memchr::memchr_iter(self.quote, consumed).count();
+            self.line += count_newlines(consumed);
+            self.pos += nin;
+            if !skipping {
+                records.fields_used = out_len + nout;
+                records.ends_used = ends_len + nend;
+            }
+            match result {
+                ReadRecordResult::Record => {
+                    // An odd number of quotes at the end of the input: a quote was opened
+                    // and never closed, and this "record" swallowed the rest of the file.
+                    if quotes % 2 == 1 && self.eof && self.pos == self.filled {
+                        self.unterminated = Some(line);
+                    }
+                    let raw = match &kept {
+                        Some(kept) => kept.as_slice(),
+                        None => &self.buf[start.unwrap_or(self.pos)..self.pos],
+                    };
+                    records.raw.extend_from_slice(trim_line_ending(raw));
+                    records.raw_ends.push(records.raw.len());
+                    records.starts.push((field_start, ends_start));
+                    records.lines.push(line);
+                    records.too_large.push(skipping);
+                    return Ok(true);
+                }
+                ReadRecordResult::End => {
+                    self.done = true;
+                    records.fields_used = field_start;
+                    records.ends_used = ends_start;
+                    return Ok(false);
+                }
+                ReadRecordResult::InputEmpty
+                | ReadRecordResult::OutputFull
+                | ReadRecordResult::OutputEndsFull => {}
+            }
+        }
+    }
+}
+
+fn count_newlines(bytes: &[u8]) -> u64 {
+    memchr::memchr_iter(b'\n', bytes).count() as u64
+}
+
+fn trim_line_ending(raw: &[u8]) -> &[u8] {
+    let mut raw = raw;
+    while let [rest @ .., b'\n' | b'\r'] = raw {
+        raw = rest;
+    }
+    raw
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Line, fields, raw bytes and whether it was too large, per record.
+    type Read = (u64, Vec<String>, String, bool);
+
+    fn read_all(input: &[u8], limit: usize) -> (Vec<Read>, Option<u64>) {
+        let mut reader = RecordReader::new(input, b',', limit);
+        let mut records = Records::default();
+        while reader.read(&mut records, 2).unwrap() > 0 {}
+        let rows = records
+            .iter()
+            .map(|r| {
+                let fields = r
+                    .iter()
+                    .map(|f| String::from_utf8_lossy(f).into_owned())
+                    .collect();
+                (
+                    r.line,
+                    fields,
+                    String::from_utf8_lossy(r.raw()).into_owned(),
+                    r.too_large,
+                )
+            })
+            .collect();
+        (rows, reader.unterminated_quote())
+    }
+
+    #[test]
+    fn keeps_raw_bytes_and_lines() {
+        let (rows, open) = read_all(b"a,\"b,c\"\r\n\r\n\"x\ny\",z\n\nlast", 1 << 20);
+        assert_eq!(open, None);
+        assert_eq!(
+            rows[0],
+            (1, vec!["a".into(), "b,c".into()], "a,\"b,c\"".into(), false)
+        );
+        assert_eq!(
+            rows[1],
+            (
+                3,
+                vec!["x\ny".into(), "z".into()],
+                "\"x\ny\",z".into(),
+                false
+            )
+        );
+        assert_eq!(rows[2], (6, vec!["last".into()], "last".into(), false));
+        assert_eq!(rows.len(), 3);
+    }
+
+    #[test]
+    fn too_large_records_are_skipped_not_held() {
+        let mut input = b"id,note\n1,short\n2,".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 3_000_000));
+        input.extend_from_slice(b"\n3,after\n");
+        let (rows, _) = read_all(&input, 1 << 20);
+        assert_eq!(rows.len(), 4);
+        assert!(rows[2].3, "record 2 is too large");
+        assert_eq!(rows[2].2.len(), KEPT_OF_TOO_LARGE);
+        assert_eq!(
+            (rows[3].0, rows[3].1.clone()),
+            (4, vec!["3".to_string(), "after".to_string()])
+        );
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_reported() {
+        let (rows, open) = read_all(b"a,b\n\"c,d\ne,f\n", 1 << 20);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(open, Some(2));
+    }
+}
