@@ -17,6 +17,8 @@ use rayon::prelude::*;
 use crate::dns::DomainOutcome;
 use crate::error::Error;
 use crate::normalize::normalize;
+use rustc_hash::{FxHashMap, FxHashSet};
+
 use crate::policy::{DuplicateSet, Policy};
 use crate::read::Source;
 use crate::read::encoding::{CellEncoding, decode_cell};
@@ -50,6 +52,8 @@ pub trait DomainStage: Send + Sync {
     fn submit(&self, domain: &str);
     /// The domain's final outcome; with `wait`, blocks until there is one.
     fn outcome(&self, domain: &str, wait: bool) -> Option<DomainOutcome>;
+    /// How many submitted domains have no final outcome yet.
+    fn backlog(&self) -> usize;
 }
 
 /// What is known about one email cell after the per-row checks.
@@ -376,7 +380,43 @@ fn is_valid_text(record: Record<'_>, encoding: CellEncoding) -> bool {
 /// The ordered step: decides each row of a checked batch.
 struct Decider<'a> {
     duplicates: DuplicateSet,
-    dns: Option<&'a dyn DomainStage>,
+    dns: Option<Answers<'a>>,
+}
+
+/// The DNS answers the pipeline has seen, so that each domain goes to the DNS stage about
+/// once, and rows look their domain up without taking the stage's lock.
+struct Answers<'a> {
+    dns: &'a dyn DomainStage,
+    known: FxHashMap<Box<str>, DomainOutcome>,
+    asked: FxHashSet<Box<str>>,
+}
+
+impl<'a> Answers<'a> {
+    fn new(dns: &'a dyn DomainStage) -> Answers<'a> {
+        Answers {
+            dns,
+            known: FxHashMap::default(),
+            asked: FxHashSet::default(),
+        }
+    }
+
+    fn submit(&mut self, domain: &str) {
+        if !self.known.contains_key(domain) && !self.asked.contains(domain) {
+            self.asked.insert(domain.into());
+            self.dns.submit(domain);
+        }
+    }
+
+    /// The outcome, if there is one yet; with `wait`, there always is.
+    fn outcome(&mut self, domain: &str, wait: bool) -> Option<DomainOutcome> {
+        if let Some(outcome) = self.known.get(domain) {
+            return Some(*outcome);
+        }
+        let outcome = self.dns.outcome(domain, wait)?;
+        self.asked.remove(domain);
+        self.known.insert(domain.into(), outcome);
+        Some(outcome)
+    }
 }
 
 impl Decider<'_> {
@@ -414,8 +454,10 @@ impl Decider<'_> {
                     error: None,
                 } => {
                     let domain = &c.text(record.field(email_columns[col]))[c.at + 1..];
-                    let outcome = match self.dns {
-                        Some(dns) => dns.outcome(domain, true).unwrap_or(DomainOutcome::Unknown),
+                    let outcome = match &mut self.dns {
+                        Some(answers) => answers
+                            .outcome(domain, true)
+                            .unwrap_or(DomainOutcome::Unknown),
                         None => DomainOutcome::Unknown,
                     };
                     match dns_rejection(outcome, domain) {
@@ -508,8 +550,13 @@ fn dns_rejection(outcome: DomainOutcome, domain: &str) -> Option<Reason> {
 ///
 /// # Errors
 /// A read error, or the first error of a sink.
+///
+/// With DNS, `prefetch` (the same input opened a second time) lets a thread run ahead of
+/// the rows, submitting each new domain as soon as it appears, so that lookups overlap with
+/// the row work instead of following it.
 pub fn run(
     source: Source,
+    prefetch: Option<Source>,
     stop: &AtomicUsize,
     checker: &Checker<'_>,
     dns: Option<&dyn DomainStage>,
@@ -530,10 +577,20 @@ pub fn run(
             })
             .map_err(|_| Error::Internal("batch pool closed".into()))?;
     }
+    let done = AtomicUsize::new(0);
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || read_batches(source, stop, empty_rx, full_tx));
-        let mut decider = Decider { duplicates, dns };
+        if let (Some(prefetch), Some(dns)) = (prefetch, dns) {
+            let done = &done;
+            scope.spawn(move || prefetch_domains(prefetch, checker, dns, stop, done));
+        }
+        let mut decider = Decider {
+            duplicates,
+            dns: dns.map(Answers::new),
+        };
         let result = process(&full_rx, &empty_tx, checker, &mut decider, sinks);
+        // The prefetcher stops when it sees this.
+        done.store(1, Ordering::Relaxed);
         // Unblock the reader if processing stopped early.
         drop(full_rx);
         drop(empty_tx);
@@ -588,18 +645,18 @@ fn process(
     };
     while let Ok(mut batch) = full.recv() {
         check(&mut batch, checker);
-        if let Some(dns) = decider.dns {
+        if let Some(answers) = &mut decider.dns {
             for domain in batch.domains() {
-                dns.submit(domain);
+                answers.submit(domain);
             }
         }
         pending.push_back(batch);
         // Decide the oldest batch once its domains are answered, or when holding more
         // would stall the reader: DNS then overlaps with reading and checking.
         while let Some(front) = pending.front() {
-            let ready = match decider.dns {
+            let ready = match &mut decider.dns {
                 None => true,
-                Some(dns) => front.domains().all(|d| dns.outcome(d, false).is_some()),
+                Some(answers) => front.domains().all(|d| answers.outcome(d, false).is_some()),
             };
             if !ready && pending.len() < READ_AHEAD {
                 break;
@@ -613,6 +670,64 @@ fn process(
         finish(batch, decider)?;
     }
     Ok(())
+}
+
+/// While DNS has at least this many lookups waiting, running further ahead gains nothing.
+const PREFETCH_SATURATED: usize = 4096;
+
+/// Reads the input ahead of the pipeline and submits each new domain to DNS.
+///
+/// It stops at the end of the input, when the run ends or is stopped, and when DNS answers
+/// everything it submits at once (a warm persistent cache): then DNS is not what the run
+/// waits for, and reading the file twice would only cost time.
+fn prefetch_domains(
+    mut source: Source,
+    checker: &Checker<'_>,
+    dns: &dyn DomainStage,
+    stop: &AtomicUsize,
+    done: &AtomicUsize,
+) {
+    let columns = checker.email_columns.len();
+    let mut records = Records::default();
+    let mut cells: Vec<CellEval> = (0..columns).map(|_| CellEval::default()).collect();
+    let mut row = RowEval::default();
+    let mut seen: FxHashSet<Box<str>> = FxHashSet::default();
+    let mut answered_at_once = 0;
+    let running = || stop.load(Ordering::Relaxed) == 0 && done.load(Ordering::Relaxed) == 0;
+    while running() && answered_at_once < 3 {
+        match source.read_batch(&mut records, BATCH_ROWS) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let mut new = 0;
+        for record in records.iter() {
+            checker.eval(record, &mut row, &mut cells);
+            for (cell, &col) in cells.iter().zip(checker.email_columns) {
+                if let CellEval {
+                    candidate: Some(c),
+                    error: None,
+                } = cell
+                {
+                    let domain = &c.text(record.field(col))[c.at + 1..];
+                    if row.broken.is_none() && !seen.contains(domain) {
+                        seen.insert(domain.into());
+                        dns.submit(domain);
+                        new += 1;
+                    }
+                }
+            }
+        }
+        if new > 0 {
+            answered_at_once = if dns.backlog() == 0 {
+                answered_at_once + 1
+            } else {
+                0
+            };
+        }
+        while running() && dns.backlog() >= PREFETCH_SATURATED {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
 }
 
 /// Runs the per-row checks of a batch on the worker threads.

@@ -107,10 +107,16 @@ pub fn run(
         .num_threads(config.jobs.unwrap_or(0))
         .build()
         .map_err(|e| Error::Internal(format!("starting worker threads: {e}")))?;
+    // With DNS, a second reader runs ahead to submit domains early (files only: standard
+    // input cannot be read twice). If it cannot open, the run only loses that head start.
+    let prefetch = match (&dns, &config.input) {
+        (Some(_), Input::Path(_)) => Source::open(&config.input, &config.read).ok(),
+        _ => None,
+    };
     let rows_in = pool.install(|| {
         let mut sinks: [&mut dyn Sink; 3] = [&mut output, &mut tally, &mut progress];
         let stage = dns.as_ref().map(|stage| stage as &dyn DomainStage);
-        pipeline::run(source, &config.stop, &checker, stage, &mut sinks)
+        pipeline::run(source, prefetch, &config.stop, &checker, stage, &mut sinks)
     })?;
     let dns = dns.map(DnsStage::finish);
     if rows_in != tally.cleaned + tally.rejected || rows_in != tally.rows {

@@ -75,6 +75,8 @@ struct State {
     hits_run: u64,
     hits_persistent: u64,
     retries: u64,
+    /// Domains submitted whose final outcome is not known yet.
+    waiting: usize,
     first_submit: Option<Instant>,
     last_answer: Option<Instant>,
 }
@@ -203,8 +205,10 @@ impl Shared {
             queue.put(domain, decision.outcome, range.clamp(ttl));
         }
         let mut state = self.lock();
-        if let Some(slot) = state.domains.get_mut(domain) {
-            *slot = Some(decision.outcome);
+        if let Some(slot) = state.domains.get_mut(domain)
+            && slot.replace(decision.outcome).is_none()
+        {
+            state.waiting -= 1;
         }
         state.last_answer = Some(Instant::now());
         drop(state);
@@ -233,6 +237,9 @@ impl Shared {
             _ => None,
         };
         state.domains.insert(domain.into(), cached);
+        if cached.is_none() {
+            state.waiting += 1;
+        }
         if cached.is_some() {
             state.hits_persistent += 1;
             state.last_answer = Some(now);
@@ -265,6 +272,10 @@ impl Shared {
 impl DomainStage for DnsStage {
     fn submit(&self, domain: &str) {
         self.shared.submit(domain);
+    }
+
+    fn backlog(&self) -> usize {
+        self.shared.lock().waiting
     }
 
     fn outcome(&self, domain: &str, wait: bool) -> Option<DomainOutcome> {
