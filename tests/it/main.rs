@@ -6,5 +6,6 @@ mod support;
 mod clean;
 mod dns;
 mod golden;
+mod hostile;
 mod peers;
 mod properties;

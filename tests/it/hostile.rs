@@ -1,0 +1,82 @@
+//! Hostile and broken input: each problem is a row-level rejection with a reason or a clear
+//! error, never a panic, a silently lost row, or unbounded memory.
+
+use std::io::Write;
+
+use crate::support::{Workdir, column};
+
+#[test]
+fn an_unclosed_quote_stops_the_run_naming_its_line() {
+    let dir = Workdir::new();
+    dir.write(
+        "quote.csv",
+        "id,email,note\n1,a@acme.jp,ok\n2,b@acme.jp,\"never closed\n3,c@acme.jp,x\n4,d@acme.jp,y\n",
+    );
+    let run = dir.clean("quote.csv", &["--no-dns"]);
+    assert_eq!(run.code(), 65, "{}", run.stderr());
+    assert!(run.stderr().contains("line 3"), "{}", run.stderr());
+    assert!(
+        run.cleaned.is_none() && run.rejected.is_none(),
+        "no outputs after an unclosed quote"
+    );
+}
+
+#[test]
+fn nul_bytes_mid_file_boms_and_mixed_line_endings_are_row_level() {
+    let dir = Workdir::new();
+    let input = b"id,email\r\n1,a@acme.jp\r\n2,b\0@acme.jp\n\xEF\xBB\xBF3,c@acme.jp\r4,\xEF\xBB\xBFd@acme.jp\n5,e@acme.jp";
+    dir.write("mixed.csv", input);
+    let run = dir.clean("mixed.csv", &["--no-dns"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let cleaned = run.cleaned_rows();
+    assert_eq!(
+        column(&cleaned, "email"),
+        ["a@acme.jp", "c@acme.jp", "d@acme.jp", "e@acme.jp"]
+    );
+    let rejected = run.rejected_rows();
+    assert_eq!(column(&rejected, "reject_reason"), ["malformed_row"]);
+    assert_eq!(run.report()["rows_in"], 5);
+}
+
+/// Peak resident memory of a finished child, from `wait4`.
+fn run_measuring_rss(dir: &Workdir, args: &[&str]) -> (i32, u64) {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_listclean"))
+        .current_dir(dir.path(""))
+        .args(args)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("starting listclean");
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value, and wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: the pid is our child's, which no one else waits for.
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as libc::pid_t);
+    (libc::WEXITSTATUS(status), usage.ru_maxrss as u64 * 1024)
+}
+
+#[test]
+fn a_256_mib_field_is_rejected_with_memory_bounded() {
+    let dir = Workdir::new();
+    let path = dir.path("huge.csv");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    file.write_all(b"id,email,note\n1,a@acme.jp,short\n2,b@acme.jp,")
+        .unwrap();
+    let chunk = vec![b'x'; 1 << 20];
+    for _ in 0..256 {
+        file.write_all(&chunk).unwrap();
+    }
+    file.write_all(b"\n3,c@acme.jp,after\n").unwrap();
+    drop(file);
+    let (code, rss) = run_measuring_rss(&dir, &["clean", "huge.csv", "--no-dns", "--quiet"]);
+    assert_eq!(code, 0);
+    assert!(
+        rss < 64 << 20,
+        "peak RSS {} MiB with a 256 MiB field",
+        rss >> 20
+    );
+    let rejected = crate::support::rows(&std::fs::read(dir.path("huge.rejected.csv")).unwrap());
+    assert_eq!(column(&rejected, "reject_reason"), ["malformed_row"]);
+    let cleaned = crate::support::rows(&std::fs::read(dir.path("huge.cleaned.csv")).unwrap());
+    assert_eq!(column(&cleaned, "id"), ["1", "3"]);
+}
