@@ -39,6 +39,8 @@ fn nul_bytes_mid_file_boms_and_mixed_line_endings_are_row_level() {
 }
 
 /// Peak resident memory of a finished child, from `wait4`.
+// The child is reaped by wait4, which clippy cannot see.
+#[allow(clippy::zombie_processes)]
 fn run_measuring_rss(dir: &Workdir, args: &[&str]) -> (i32, u64) {
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_listclean"))
         .current_dir(dir.path(""))
