@@ -89,6 +89,11 @@ pub struct CleanConfig {
     pub formula_guard: bool,
     /// `None` skips DNS (`--no-dns`).
     pub dns: Option<DnsOptions>,
+    /// Write a checkpoint every this many rows (`--checkpoint`), so that `--resume` can
+    /// continue after a crash.
+    pub checkpoint_every: Option<u64>,
+    /// Continue from the last checkpoint instead of starting over.
+    pub resume: bool,
     /// Set to a non-zero value (the binary stores the signal number) to stop the run:
     /// it then ends with [`crate::error::Error::Interrupted`] and writes no output.
     pub stop: Arc<AtomicUsize>,
@@ -110,6 +115,8 @@ impl CleanConfig {
             stale_after: None,
             formula_guard: true,
             dns: None,
+            checkpoint_every: None,
+            resume: false,
             stop: Arc::default(),
         }
     }

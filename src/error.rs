@@ -84,6 +84,8 @@ pub enum Error {
         cleaned: u64,
         rejected: u64,
     },
+    #[error("cannot resume from {}: {why}", path.display())]
+    Resume { path: PathBuf, why: String },
     #[error("interrupted by signal {signal}: no output was written, earlier outputs are untouched")]
     Interrupted { signal: usize },
     #[error("internal error: {0}")]
@@ -102,7 +104,8 @@ impl Error {
             Error::EmptyInput { .. }
             | Error::HeaderOnly { .. }
             | Error::NoEmailColumn { .. }
-            | Error::UnterminatedQuote { .. } => exit::DATA,
+            | Error::UnterminatedQuote { .. }
+            | Error::Resume { .. } => exit::DATA,
             Error::NoSuchColumn { .. } => exit::USAGE,
             Error::Suppress { source, .. } => source.exit_code(),
             Error::Create { .. } => exit::CANT_CREATE,

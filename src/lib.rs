@@ -3,22 +3,24 @@
 //! The modules follow the `clean` pipeline in order: [`read`] turns bytes into rows,
 //! [`normalize`] and [`validate`] check each address, [`policy`] applies the rules that need
 //! no network, [`dns`] asks whether each domain receives mail, [`pipeline`] runs these stages
-//! over batches in parallel and decides a [`verdict`] per row, and [`write`] and [`report`]
-//! are the sinks the verdicts go to. [`cmd`] holds one entry point per subcommand.
+//! over batches in parallel and decides a [`verdict`] per row, and [`write`](mod@write) and
+//! [`report`] are the sinks the verdicts go to; [`checkpoint`] lets a long run resume.
+//! [`cmd`] holds one entry point per subcommand.
 
 pub mod config;
 pub mod error;
 
-pub mod address;
-pub mod dialect;
-pub mod dns;
-pub mod normalize;
-pub mod pipeline;
-pub mod policy;
 pub mod read;
-pub mod report;
+pub mod dialect;
+pub mod address;
+pub mod normalize;
 pub mod validate;
+pub mod policy;
+pub mod dns;
 pub mod verdict;
+pub mod pipeline;
 pub mod write;
+pub mod report;
+pub mod checkpoint;
 
 pub mod cmd;

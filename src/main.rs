@@ -92,6 +92,15 @@ struct CleanArgs {
     /// Rows larger than this are rejected as malformed_row
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     max_record_bytes: usize,
+    /// Record progress every --checkpoint-every rows, so that --resume can continue after a crash
+    #[arg(long)]
+    checkpoint: bool,
+    /// Rows between checkpoints
+    #[arg(long, value_name = "ROWS", default_value_t = 100_000)]
+    checkpoint_every: u64,
+    /// Continue an interrupted --checkpoint run from its last checkpoint (same input and options)
+    #[arg(long)]
+    resume: bool,
     /// No progress bar and no summary
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -237,6 +246,12 @@ fn clean_config(args: CleanArgs) -> Result<CleanConfig, Usage> {
         }
         None => None,
     };
+    if (args.checkpoint || args.resume) && input == Input::Stdin {
+        return Err(Usage(
+            "--checkpoint and --resume need an input file: standard input cannot be read again"
+                .into(),
+        ));
+    }
     if args.jobs == Some(0) {
         return Err(Usage("--jobs must be at least 1".into()));
     }
@@ -268,6 +283,8 @@ fn clean_config(args: CleanArgs) -> Result<CleanConfig, Usage> {
     config.stale_after = stale_after;
     config.formula_guard = !args.no_formula_guard;
     config.dns = dns;
+    config.checkpoint_every = (args.checkpoint || args.resume).then_some(args.checkpoint_every);
+    config.resume = args.resume;
     Ok(config)
 }
 

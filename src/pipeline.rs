@@ -19,6 +19,7 @@ use crate::error::Error;
 use crate::normalize::normalize;
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use crate::checkpoint;
 use crate::policy::{DuplicateSet, Policy};
 use crate::read::Source;
 use crate::read::encoding::{CellEncoding, decode_cell};
@@ -41,6 +42,15 @@ pub trait Sink {
     /// # Errors
     /// Whatever stops the sink, such as a failed write.
     fn batch(&mut self, batch: &Batch) -> Result<(), Error>;
+
+    /// Makes everything taken so far durable and records in `state` what resuming needs.
+    ///
+    /// # Errors
+    /// Whatever stops the sink, such as a failed write.
+    fn checkpoint(&mut self, state: &mut crate::checkpoint::State) -> Result<(), Error> {
+        let _ = state;
+        Ok(())
+    }
 }
 
 /// Answers the pipeline needs from the DNS stage.
@@ -381,6 +391,10 @@ fn is_valid_text(record: Record<'_>, encoding: CellEncoding) -> bool {
 struct Decider<'a> {
     duplicates: DuplicateSet,
     dns: Option<Answers<'a>>,
+    /// With checkpoints, the duplicate-set entries added by the batch being decided, for
+    /// the journal.
+    journaling: bool,
+    kept: Vec<u128>,
 }
 
 /// The DNS answers the pipeline has seen, so that each domain goes to the DNS stage about
@@ -504,13 +518,17 @@ impl Decider<'_> {
                 suggestion,
             };
         };
-        if let Some(first_line) = self.duplicates.first_seen(candidate.key, row.line) {
-            row.usable = 0;
-            return Verdict::Reject {
-                reason: Reason::Duplicate { first_line },
-                column: Some(col),
-                suggestion: None,
-            };
+        match self.duplicates.first_seen(candidate.key, row.line) {
+            Ok(entry) if self.journaling => self.kept.push(entry),
+            Ok(_) => {}
+            Err(first_line) => {
+                row.usable = 0;
+                return Verdict::Reject {
+                    reason: Reason::Duplicate { first_line },
+                    column: Some(col),
+                    suggestion: None,
+                };
+            }
         }
         flags.insert(candidate.flags);
         if row.stale {
@@ -560,12 +578,15 @@ pub fn run(
     stop: &AtomicUsize,
     checker: &Checker<'_>,
     dns: Option<&dyn DomainStage>,
+    state: RunState,
     sinks: &mut [&mut dyn Sink],
 ) -> Result<u64, Error> {
     let columns = checker.email_columns.len();
-    // Sized for the whole file up front: growing would briefly hold two copies.
-    let duplicates =
-        DuplicateSet::with_capacity(source.estimated_rows().unwrap_or(0).min(1 << 28) as usize);
+    let RunState {
+        duplicates,
+        skip,
+        mut checkpoints,
+    } = state;
     let (full_tx, full_rx) = bounded::<Batch>(READ_AHEAD);
     let (empty_tx, empty_rx) = bounded::<Batch>(READ_AHEAD + 2);
     for _ in 0..READ_AHEAD + 2 {
@@ -579,7 +600,7 @@ pub fn run(
     }
     let done = AtomicUsize::new(0);
     std::thread::scope(|scope| {
-        let reader = scope.spawn(move || read_batches(source, stop, empty_rx, full_tx));
+        let reader = scope.spawn(move || read_batches(source, skip, stop, empty_rx, full_tx));
         if let (Some(prefetch), Some(dns)) = (prefetch, dns) {
             let done = &done;
             scope.spawn(move || prefetch_domains(prefetch, checker, dns, stop, done));
@@ -587,8 +608,18 @@ pub fn run(
         let mut decider = Decider {
             duplicates,
             dns: dns.map(Answers::new),
+            journaling: checkpoints.is_some(),
+            kept: Vec::new(),
         };
-        let result = process(&full_rx, &empty_tx, checker, &mut decider, sinks);
+        let result = process(
+            &full_rx,
+            &empty_tx,
+            checker,
+            &mut decider,
+            checkpoints.as_mut(),
+            skip,
+            sinks,
+        );
         // The prefetcher stops when it sees this.
         done.store(1, Ordering::Relaxed);
         // Unblock the reader if processing stopped early.
@@ -604,11 +635,24 @@ pub fn run(
 
 fn read_batches(
     mut source: Source,
+    skip: u64,
     stop: &AtomicUsize,
     empty: Receiver<Batch>,
     full: Sender<Batch>,
 ) -> Result<u64, Error> {
+    // Resuming: the rows before the checkpoint are read again (lines stay right) and
+    // passed over.
     let mut rows = 0;
+    let mut skipped = Records::default();
+    while rows < skip {
+        let n = source.read_batch(&mut skipped, BATCH_ROWS.min((skip - rows) as usize))?;
+        if n == 0 {
+            return Err(Error::Internal(format!(
+                "the input ended before the checkpoint's row {skip}"
+            )));
+        }
+        rows += n as u64;
+    }
     while let Ok(mut batch) = empty.recv() {
         match stop.load(Ordering::Relaxed) {
             0 => {}
@@ -631,6 +675,8 @@ fn process(
     empty: &Sender<Batch>,
     checker: &Checker<'_>,
     decider: &mut Decider<'_>,
+    mut checkpoints: Option<&mut Checkpoints>,
+    mut rows: u64,
     sinks: &mut [&mut dyn Sink],
 ) -> Result<(), Error> {
     let mut pending: VecDeque<Batch> = VecDeque::new();
@@ -638,6 +684,15 @@ fn process(
         decider.decide(&mut batch);
         for sink in sinks.iter_mut() {
             sink.batch(&batch)?;
+        }
+        rows += batch.len as u64;
+        if let Some(checkpoints) = checkpoints.as_deref_mut() {
+            for entry in decider.kept.drain(..) {
+                checkpoints.journal.append(entry)?;
+            }
+            if rows >= checkpoints.next {
+                checkpoints.save(rows, sinks)?;
+            }
         }
         // The reader may have stopped (end of input); the batch is then simply dropped.
         let _ = empty.send(batch);
@@ -670,6 +725,38 @@ fn process(
         finish(batch, decider)?;
     }
     Ok(())
+}
+
+/// Where a run starts: the duplicate set (empty, or rebuilt from a checkpoint), how many
+/// rows a checkpoint already covers, and whether to write checkpoints.
+pub struct RunState {
+    pub duplicates: DuplicateSet,
+    pub skip: u64,
+    pub checkpoints: Option<Checkpoints>,
+}
+
+/// Writing checkpoints every so many rows.
+pub struct Checkpoints {
+    pub every: u64,
+    pub next: u64,
+    pub state: checkpoint::State,
+    pub paths: checkpoint::CheckpointPaths,
+    pub journal: checkpoint::Journal,
+}
+
+impl Checkpoints {
+    /// Syncs the journal and every sink, then records the checkpoint: only then does it
+    /// count everything up to `rows`.
+    fn save(&mut self, rows: u64, sinks: &mut [&mut dyn Sink]) -> Result<(), Error> {
+        self.state.journal_entries = self.journal.sync()?;
+        for sink in sinks.iter_mut() {
+            sink.checkpoint(&mut self.state)?;
+        }
+        self.state.rows = rows;
+        self.state.save(&self.paths)?;
+        self.next = rows + self.every;
+        Ok(())
+    }
 }
 
 /// While DNS has at least this many lookups waiting, running further ahead gains nothing.

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::pipeline::{Batch, Sink};
@@ -13,8 +13,11 @@ use crate::verdict::{Flags, Reason, Status, Verdict};
 /// Past this estimated bounce rate mailbox providers start to warn and block senders.
 pub const BOUNCE_RATE_LIMIT: f64 = 0.05;
 
+/// A tally as a checkpoint records it.
+pub type TallyState = Tally;
+
 /// Counts per status, flag and reason, as rows go by.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Tally {
     pub rows: u64,
     pub cleaned: u64,
@@ -23,7 +26,7 @@ pub struct Tally {
     status: [u64; 3],
     /// Kept rows per flag, in the order of [`Flags::ALL`].
     flags: [u64; 16],
-    pub reasons: BTreeMap<&'static str, u64>,
+    pub reasons: BTreeMap<String, u64>,
     /// Rows whose sending would bounce, for the estimated bounce rate.
     pub would_bounce: u64,
     /// Rows with no address at all.
@@ -33,6 +36,11 @@ pub struct Tally {
 }
 
 impl Sink for Tally {
+    fn checkpoint(&mut self, state: &mut crate::checkpoint::State) -> Result<(), Error> {
+        state.tally = self.clone();
+        Ok(())
+    }
+
     fn batch(&mut self, batch: &Batch) -> Result<(), Error> {
         for row in batch.rows() {
             self.rows += 1;
@@ -48,7 +56,12 @@ impl Sink for Tally {
                 }
                 Verdict::Reject { reason, .. } => {
                     self.rejected += 1;
-                    *self.reasons.entry(reason.code()).or_default() += 1;
+                    match self.reasons.get_mut(reason.code()) {
+                        Some(n) => *n += 1,
+                        None => {
+                            self.reasons.insert(reason.code().to_owned(), 1);
+                        }
+                    }
                     self.empty += u64::from(*reason == Reason::Empty);
                     if reason.would_bounce() {
                         self.would_bounce += 1;
@@ -109,7 +122,7 @@ pub struct Report {
     pub conservation_ok: bool,
     pub status: BTreeMap<&'static str, u64>,
     pub flags: BTreeMap<&'static str, u64>,
-    pub reasons: BTreeMap<&'static str, u64>,
+    pub reasons: BTreeMap<String, u64>,
     pub unique_domains: u64,
     pub elapsed_seconds: f64,
     pub rows_per_second: f64,
@@ -173,7 +186,7 @@ impl Report {
             .collect();
         out += &format!("  status: {}\n", status.join(", "));
         if !self.reasons.is_empty() {
-            let mut reasons: Vec<(&&str, &u64)> = self.reasons.iter().collect();
+            let mut reasons: Vec<(&String, &u64)> = self.reasons.iter().collect();
             reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
             let reasons: Vec<String> = reasons.iter().map(|(k, v)| format!("{k} {v}")).collect();
             out += &format!("  rejected: {}\n", reasons.join(", "));

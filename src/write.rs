@@ -33,6 +33,22 @@ const FORMAT_CHUNK: usize = 1024;
 /// Formatted rows for the cleaned file and the rejected file, in output bytes.
 type Chunk = (Vec<u8>, Vec<u8>);
 
+/// What the writer thread is asked to do.
+enum Message {
+    Rows(Vec<Chunk>),
+    /// Make everything written so far durable, and say how long both files are.
+    Sync(Sender<Result<(u64, u64), Error>>),
+}
+
+/// The fixed names a checkpointed run writes its outputs under, and for `--resume` the
+/// lengths to cut them back to.
+#[derive(Debug, Clone)]
+pub struct Partial {
+    pub cleaned: PathBuf,
+    pub rejected: PathBuf,
+    pub lengths: Option<(u64, u64)>,
+}
+
 /// The paths of a run's outputs.
 #[derive(Debug, Clone)]
 pub struct OutputPaths {
@@ -54,8 +70,17 @@ impl OutputPaths {
 /// A file written under a temporary name beside its final one, and renamed into place
 /// by [`AtomicFile::commit`]. Dropped uncommitted, the temporary file is removed.
 pub struct AtomicFile {
-    temp: NamedTempFile,
+    temp: Temp,
     path: PathBuf,
+    /// Bytes written so far.
+    written: u64,
+}
+
+enum Temp {
+    /// A temporary file with a random name, removed if the run does not finish.
+    Random(NamedTempFile),
+    /// A partial file with a fixed name that outlives a failed run, for `--resume`.
+    Kept { file: File, path: PathBuf },
 }
 
 impl AtomicFile {
@@ -80,35 +105,97 @@ impl AtomicFile {
                 source,
             })?;
         Ok(AtomicFile {
-            temp,
+            temp: Temp::Random(temp),
             path: path.to_owned(),
+            written: 0,
         })
+    }
+
+    /// A file written under the fixed name `partial`, which stays if the run fails so that
+    /// `--resume` can go on with it. With `keep`, an existing partial file is cut to that
+    /// many bytes and written after; without, it is started afresh.
+    ///
+    /// # Errors
+    /// [`Error::Create`], or [`Error::Resume`] when the partial file is shorter than `keep`.
+    pub fn resumable(path: &Path, partial: &Path, keep: Option<u64>) -> Result<AtomicFile, Error> {
+        let fail = |source| Error::Create {
+            path: partial.to_owned(),
+            source,
+        };
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(keep.is_none());
+        let mut file = options.open(partial).map_err(fail)?;
+        let written = match keep {
+            Some(len) => {
+                let actual = file.metadata().map_err(fail)?.len();
+                if actual < len {
+                    return Err(Error::Resume {
+                        path: partial.to_owned(),
+                        why: "the partial output is cut short".into(),
+                    });
+                }
+                file.set_len(len).map_err(fail)?;
+                std::io::Seek::seek(&mut file, std::io::SeekFrom::End(0)).map_err(fail)?;
+                len
+            }
+            None => 0,
+        };
+        #[cfg(unix)]
+        file.set_permissions(output_permissions()).map_err(fail)?;
+        Ok(AtomicFile {
+            temp: Temp::Kept {
+                file,
+                path: partial.to_owned(),
+            },
+            path: path.to_owned(),
+            written,
+        })
+    }
+
+    fn file(&mut self) -> &mut File {
+        match &mut self.temp {
+            Temp::Random(temp) => temp.as_file_mut(),
+            Temp::Kept { file, .. } => file,
+        }
     }
 
     /// # Errors
     /// [`Error::Write`].
     pub fn write_all(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        self.temp
-            .as_file_mut()
+        self.written += bytes.len() as u64;
+        let path = self.path.clone();
+        self.file()
             .write_all(bytes)
-            .map_err(|source| Error::Write {
-                path: self.path.clone(),
-                source,
-            })
+            .map_err(|source| Error::Write { path, source })
+    }
+
+    /// Makes what was written durable; returns its length.
+    ///
+    /// # Errors
+    /// [`Error::Write`].
+    pub fn sync(&mut self) -> Result<u64, Error> {
+        let path = self.path.clone();
+        self.file()
+            .sync_data()
+            .map_err(|source| Error::Write { path, source })?;
+        Ok(self.written)
     }
 
     /// Flushes to disk and renames the file into place.
     ///
     /// # Errors
     /// [`Error::Write`] when the data cannot be synced or the rename fails.
-    pub fn commit(self) -> Result<(), Error> {
-        let path = self.path;
+    pub fn commit(mut self) -> Result<(), Error> {
+        let path = self.path.clone();
         let fail = |source| Error::Write {
             path: path.clone(),
             source,
         };
-        self.temp.as_file().sync_all().map_err(fail)?;
-        self.temp.persist(&path).map_err(|e| fail(e.error))?;
+        self.file().sync_all().map_err(fail)?;
+        match self.temp {
+            Temp::Random(temp) => temp.persist(&path).map(drop).map_err(|e| fail(e.error))?,
+            Temp::Kept { path: partial, .. } => std::fs::rename(&partial, &path).map_err(fail)?,
+        }
         sync_dir(&path);
         Ok(())
     }
@@ -154,7 +241,7 @@ pub struct CsvOutput {
     format: OutputFormat,
     /// For each record field, its index among the email columns.
     email_index: Vec<Option<usize>>,
-    chunks: Option<Sender<Vec<Chunk>>>,
+    chunks: Option<Sender<Message>>,
     writer: Option<JoinHandle<Result<(AtomicFile, AtomicFile), Error>>>,
 }
 
@@ -163,13 +250,36 @@ impl CsvOutput {
     ///
     /// # Errors
     /// [`Error::Create`] or [`Error::Write`].
-    pub fn create(paths: &OutputPaths, format: OutputFormat) -> Result<CsvOutput, Error> {
-        let mut cleaned = AtomicFile::create(&paths.cleaned)?;
-        let mut rejected = AtomicFile::create(&paths.rejected)?;
+    pub fn create(
+        paths: &OutputPaths,
+        format: OutputFormat,
+        partial: Option<&Partial>,
+    ) -> Result<CsvOutput, Error> {
+        let (mut cleaned, mut rejected) = match partial {
+            None => (
+                AtomicFile::create(&paths.cleaned)?,
+                AtomicFile::create(&paths.rejected)?,
+            ),
+            Some(partial) => (
+                AtomicFile::resumable(
+                    &paths.cleaned,
+                    &partial.cleaned,
+                    partial.lengths.map(|l| l.0),
+                )?,
+                AtomicFile::resumable(
+                    &paths.rejected,
+                    &partial.rejected,
+                    partial.lengths.map(|l| l.1),
+                )?,
+            ),
+        };
+        let resuming = partial.is_some_and(|p| p.lengths.is_some());
         let bom = format.encoding.bom();
-        cleaned.write_all(bom)?;
-        rejected.write_all(bom)?;
-        if let Some(header) = &format.header {
+        if !resuming {
+            cleaned.write_all(bom)?;
+            rejected.write_all(bom)?;
+        }
+        if let Some(header) = format.header.as_ref().filter(|_| !resuming) {
             for (file, extra) in [
                 (&mut cleaned, CLEANED_COLUMNS),
                 (&mut rejected, REJECTED_COLUMNS),
@@ -204,12 +314,24 @@ impl CsvOutput {
             }
             email_index[col] = Some(i);
         }
-        let (tx, rx) = bounded::<Vec<Chunk>>(2);
+        let (tx, rx) = bounded::<Message>(2);
         let writer = std::thread::spawn(move || {
-            for chunks in rx {
-                for (c, r) in chunks {
-                    cleaned.write_all(&c)?;
-                    rejected.write_all(&r)?;
+            for message in rx {
+                match message {
+                    Message::Rows(chunks) => {
+                        for (c, r) in chunks {
+                            cleaned.write_all(&c)?;
+                            rejected.write_all(&r)?;
+                        }
+                    }
+                    Message::Sync(reply) => {
+                        let lengths = cleaned.sync().and_then(|c| Ok((c, rejected.sync()?)));
+                        let failed = lengths.is_err();
+                        let _ = reply.send(lengths);
+                        if failed {
+                            return Err(Error::Internal("syncing the outputs failed".into()));
+                        }
+                    }
                 }
             }
             Ok((cleaned, rejected))
@@ -433,6 +555,25 @@ impl Drop for CsvOutput {
 }
 
 impl Sink for CsvOutput {
+    fn checkpoint(&mut self, state: &mut crate::checkpoint::State) -> Result<(), Error> {
+        let (reply, answer) = bounded(1);
+        let sent = self
+            .chunks
+            .as_ref()
+            .is_some_and(|tx| tx.send(Message::Sync(reply)).is_ok());
+        match answer.recv() {
+            Ok(Ok((cleaned, rejected))) if sent => {
+                state.cleaned_bytes = cleaned;
+                state.rejected_bytes = rejected;
+                Ok(())
+            }
+            Ok(Err(e)) => Err(e),
+            _ => self
+                .join()
+                .and(Err(Error::Internal("the writer stopped early".into()))),
+        }
+    }
+
     fn batch(&mut self, batch: &Batch) -> Result<(), Error> {
         let starts: Vec<usize> = (0..batch.len()).step_by(FORMAT_CHUNK).collect();
         let chunks: Vec<Chunk> = starts
@@ -442,7 +583,7 @@ impl Sink for CsvOutput {
         let sent = self
             .chunks
             .as_ref()
-            .is_some_and(|tx| tx.send(chunks).is_ok());
+            .is_some_and(|tx| tx.send(Message::Rows(chunks)).is_ok());
         if sent {
             return Ok(());
         }

@@ -8,16 +8,19 @@ use std::time::Instant;
 
 use rustc_hash::FxHashSet;
 
+use crate::checkpoint::{self, CheckpointPaths, InputIdentity, Journal};
 use crate::config::{CleanConfig, Input, ReadOptions};
 use crate::dns::DnsStage;
 use crate::error::Error;
 use crate::normalize::normalize;
-use crate::pipeline::{self, Batch, Checker, DomainStage, MAX_EMAIL_COLUMNS, Sink};
-use crate::policy::Policy;
+use crate::pipeline::{
+    self, Batch, Checker, Checkpoints, DomainStage, MAX_EMAIL_COLUMNS, RunState, Sink,
+};
+use crate::policy::{DuplicateSet, Policy};
 use crate::read::Source;
 use crate::read::encoding::decode_cell;
 use crate::report::{DomainCount, Outputs, Report, Tally, ratio};
-use crate::write::{AtomicFile, CsvOutput, OutputFormat, OutputPaths};
+use crate::write::{AtomicFile, CsvOutput, OutputFormat, OutputPaths, Partial};
 
 /// How far a run has come, for a progress bar.
 #[derive(Debug, Clone, Copy)]
@@ -65,6 +68,21 @@ pub fn run(
         })?;
     }
     let paths = OutputPaths::new(&dir, &config.input.stem());
+    let checkpoint_files = CheckpointPaths::new(&dir, &config.input.stem());
+    let checkpoint = match (config.checkpoint_every, &config.input) {
+        (Some(every), Input::Path(path)) => {
+            let identity = InputIdentity::of(path)?;
+            let fingerprint = fingerprint(config);
+            let state = if config.resume {
+                checkpoint::State::load(&checkpoint_files, &identity, fingerprint)?
+            } else {
+                checkpoint_files.remove();
+                checkpoint::State::new(identity, fingerprint)
+            };
+            Some((every.max(1), state))
+        }
+        _ => None,
+    };
     let output_encoding = config.output_encoding.unwrap_or(source.encoding);
     let format = OutputFormat {
         dialect: source.dialect,
@@ -76,8 +94,50 @@ pub fn run(
         lang: config.lang,
         formula_guard: config.formula_guard,
     };
-    let mut output = CsvOutput::create(&paths, format)?;
-    let mut tally = Tally::default();
+    let partial = checkpoint.as_ref().map(|(_, state)| Partial {
+        cleaned: checkpoint_files.cleaned.clone(),
+        rejected: checkpoint_files.rejected.clone(),
+        lengths: config
+            .resume
+            .then_some((state.cleaned_bytes, state.rejected_bytes)),
+    });
+    let mut output = CsvOutput::create(&paths, format, partial.as_ref())?;
+    let capacity = source.estimated_rows().unwrap_or(0).min(1 << 28) as usize;
+    let (run_state, mut tally) = match checkpoint {
+        None => (
+            RunState {
+                duplicates: DuplicateSet::with_capacity(capacity),
+                skip: 0,
+                checkpoints: None,
+            },
+            Tally::default(),
+        ),
+        Some((every, state)) => {
+            let (journal, duplicates) =
+                Journal::open(&checkpoint_files.journal, state.journal_entries, capacity)?;
+            let tally = if config.resume {
+                state.tally.clone()
+            } else {
+                Tally::default()
+            };
+            let skip = state.rows;
+            let checkpoints = Checkpoints {
+                every,
+                next: skip + every,
+                state,
+                paths: checkpoint_files.clone(),
+                journal,
+            };
+            (
+                RunState {
+                    duplicates,
+                    skip,
+                    checkpoints: Some(checkpoints),
+                },
+                tally,
+            )
+        }
+    };
     let mut progress = ProgressSink {
         rows: 0,
         bytes: source.bytes_read(),
@@ -116,7 +176,15 @@ pub fn run(
     let rows_in = pool.install(|| {
         let mut sinks: [&mut dyn Sink; 3] = [&mut output, &mut tally, &mut progress];
         let stage = dns.as_ref().map(|stage| stage as &dyn DomainStage);
-        pipeline::run(source, prefetch, &config.stop, &checker, stage, &mut sinks)
+        pipeline::run(
+            source,
+            prefetch,
+            &config.stop,
+            &checker,
+            stage,
+            run_state,
+            &mut sinks,
+        )
     })?;
     let dns = dns.map(DnsStage::finish);
     if rows_in != tally.cleaned + tally.rejected || rows_in != tally.rows {
@@ -127,6 +195,9 @@ pub fn run(
         });
     }
     output.finish()?;
+    if config.checkpoint_every.is_some() {
+        checkpoint_files.remove();
+    }
 
     let elapsed = start.elapsed().as_secs_f64();
     let (status, flags) = Report::counts(&tally);
@@ -193,6 +264,24 @@ fn warnings(report: &Report) -> Vec<String> {
         ));
     }
     warnings
+}
+
+/// A hash of the options that shape the outputs, so that a checkpoint is only resumed by
+/// a run that would have written the same files.
+fn fingerprint(config: &CleanConfig) -> u64 {
+    let shaping = format!(
+        "{:?} {:?} {:?} {:?} {} {} {:?} {} {:?}",
+        config.read,
+        config.output_encoding,
+        config.suppress,
+        config.lang,
+        config.keep_legacy_carrier,
+        config.reject_role,
+        config.stale_after,
+        config.formula_guard,
+        config.dns
+    );
+    xxhash_rust::xxh3::xxh3_64(shaping.as_bytes())
 }
 
 fn output_dir(config: &CleanConfig) -> PathBuf {

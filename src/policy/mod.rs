@@ -291,22 +291,31 @@ impl DuplicateSet {
         }
     }
 
-    /// Records `key` as seen on `line`, or returns the line it was first seen on.
-    pub fn first_seen(&mut self, key: u128, line: u64) -> Option<u64> {
-        let tag = key >> LINE_BITS;
+    /// Records `key` as seen on `line` and returns `Ok` with the entry stored (for a
+    /// journal), or `Err` with the line it was first seen on.
+    pub fn first_seen(&mut self, key: u128, line: u64) -> Result<u128, u64> {
+        let entry =
+            (key >> LINE_BITS) << LINE_BITS | u128::from(line.min(u64::from(u32::MAX)) as u32);
+        self.insert_entry(entry)?;
+        Ok(entry)
+    }
+
+    /// Inserts a stored entry (as [`DuplicateSet::first_seen`] returns them); `Err` with the
+    /// first line when its address is already there.
+    pub fn insert_entry(&mut self, entry: u128) -> Result<(), u64> {
+        let tag = entry >> LINE_BITS;
         // The key is already a hash: its low bits index the table.
         let hash = |entry: &u128| (*entry >> LINE_BITS) as u64;
-        let line = line.min(u64::from(u32::MAX)) as u128;
         match self
             .entries
-            .entry(tag as u64, |entry| entry >> LINE_BITS == tag, hash)
+            .entry(tag as u64, |e| e >> LINE_BITS == tag, hash)
         {
             hashbrown::hash_table::Entry::Occupied(e) => {
-                Some((*e.get() & u128::from(u32::MAX)) as u64)
+                Err((*e.get() & u128::from(u32::MAX)) as u64)
             }
             hashbrown::hash_table::Entry::Vacant(e) => {
-                e.insert(tag << LINE_BITS | line);
-                None
+                e.insert(entry);
+                Ok(())
             }
         }
     }
@@ -392,9 +401,12 @@ mod tests {
     fn duplicates_remember_the_first_line() {
         let mut set = DuplicateSet::default();
         let key = 0xDEAD_BEEF_u128 << 64 | 7;
-        assert_eq!(set.first_seen(key, 2), None);
-        assert_eq!(set.first_seen(key, 9), Some(2));
-        assert_eq!(set.first_seen(key + (1 << 40), 3), None);
+        let entry = set.first_seen(key, 2).unwrap();
+        assert_eq!(set.first_seen(key, 9), Err(2));
+        assert!(set.first_seen(key + (1 << 40), 3).is_ok());
+        let mut rebuilt = DuplicateSet::default();
+        rebuilt.insert_entry(entry).unwrap();
+        assert_eq!(rebuilt.first_seen(key, 5), Err(2));
         assert_eq!(set.len(), 2);
     }
 }
