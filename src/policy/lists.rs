@@ -366,6 +366,11 @@ const MAX_ROLE_TOKENS: usize = 3;
 /// ```
 pub fn is_role(local: &str) -> bool {
     let mailbox = local.split_once('+').map_or(local, |(before, _)| before);
+    // Most local parts are people's names, whose first token starts no role reading: one
+    // look-up settles those, before any copying or searching.
+    if !could_start_role(mailbox) {
+        return false;
+    }
     let mut buf = [0u8; MAX_LOCAL];
     let Some(canonical) = canonical_local(mailbox, &mut buf) else {
         return false;
@@ -374,9 +379,7 @@ pub fn is_role(local: &str) -> bool {
         return false;
     }
     // The bare role word is by far the commonest role address: one look-up settles it.
-    // Most local parts are people's names, whose first token starts no role reading: one
-    // more look-up settles those, before the full search.
-    is_role_word(canonical) || (could_start_role(canonical) && covered_by_roles(canonical))
+    is_role_word(canonical) || covered_by_roles(canonical)
 }
 
 /// Lowercases `local` into `buf`, turning each run of separators into a single `-` and
@@ -422,10 +425,22 @@ static FIRST_TOKENS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
 });
 
 /// Whether the first token of a canonical local part could begin a role reading.
-fn could_start_role(canonical: &str) -> bool {
-    let first = canonical.split('-').next().unwrap_or(canonical);
+fn could_start_role(mailbox: &str) -> bool {
+    let first = mailbox
+        .trim_start_matches(['-', '_', '.'])
+        .split(['-', '_', '.'])
+        .next()
+        .unwrap_or_default();
     let stem = first.trim_end_matches(|c: char| c.is_ascii_digit());
-    stem.is_empty() || FIRST_TOKENS.contains(stem)
+    if stem.len() > *LONGEST_WORD {
+        return false;
+    }
+    let mut buf = [0u8; MAX_LOCAL];
+    buf[..stem.len()].copy_from_slice(stem.as_bytes());
+    buf[..stem.len()].make_ascii_lowercase();
+    // Lowercasing ASCII bytes keeps valid UTF-8 valid.
+    let lower = std::str::from_utf8(&buf[..stem.len()]).unwrap_or_default();
+    lower.is_empty() || FIRST_TOKENS.contains(lower)
 }
 
 fn is_qualifier(token: &str) -> bool {

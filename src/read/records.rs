@@ -242,6 +242,7 @@ impl<R: Read> RecordReader<R> {
                     (Some(s), None) if self.filled - s >= self.max_record_bytes => {
                         let keep = KEPT_OF_TOO_LARGE.min(self.filled - s);
                         kept = Some(self.buf[s..s + keep].to_vec());
+                        quotes = memchr::memchr_iter(self.quote, &self.buf[s..self.pos]).count();
                         records.fields_used = field_start;
                         records.ends_used = ends_start;
                         self.pos
@@ -290,7 +291,11 @@ impl<R: Read> RecordReader<R> {
                     start = Some(self.pos + blank);
                 }
             }
-            quotes += memchr::memchr_iter(self.quote, consumed).count();
+            // Quotes are counted only where an unclosed one matters: a record too large to
+            // keep, and the last record (below).
+            if skipping {
+                quotes += memchr::memchr_iter(self.quote, consumed).count();
+            }
             self.line += count_newlines(consumed);
             self.pos += nin;
             if !skipping {
@@ -301,8 +306,14 @@ impl<R: Read> RecordReader<R> {
                 ReadRecordResult::Record => {
                     // An odd number of quotes at the end of the input: a quote was opened
                     // and never closed, and this "record" swallowed the rest of the file.
-                    if quotes % 2 == 1 && self.eof && self.pos == self.filled {
-                        self.unterminated = Some(line);
+                    if self.eof && self.pos == self.filled {
+                        if kept.is_none() {
+                            let raw = &self.buf[start.unwrap_or(self.pos)..self.pos];
+                            quotes = memchr::memchr_iter(self.quote, raw).count();
+                        }
+                        if quotes % 2 == 1 {
+                            self.unterminated = Some(line);
+                        }
                     }
                     let raw = match &kept {
                         Some(kept) => kept.as_slice(),
