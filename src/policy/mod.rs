@@ -14,7 +14,6 @@ use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{LazyLock, Mutex, RwLock};
 
-use hashbrown::HashTable;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use chrono::NaiveDate;
@@ -272,30 +271,35 @@ fn parents(domain: &str) -> impl Iterator<Item = &str> {
 /// The set of addresses already kept, in input order, for the duplicate check.
 ///
 /// Each entry is 16 bytes: the top 96 bits of the address's key and the 32-bit line it was
-/// first seen on, so memory stays at 16 bytes per slot however long the addresses are.
-/// At 96 bits, a false duplicate among even a billion addresses has a chance of about
-/// one in 10^11.
+/// first seen on, so memory stays at 16 bytes per slot however long the addresses are. At
+/// 96 bits, a false duplicate among even a billion addresses has a chance of about one in
+/// 10^11. The table is open addressing with linear probing in a plain `Vec`, sized to the
+/// file (not to a power of two) and filled up to 80 %: about 20 bytes per address, where a
+/// general hash map would take up to twice that.
 #[derive(Default)]
 pub struct DuplicateSet {
-    entries: HashTable<u128>,
+    /// Zero marks an empty slot; stored entries are never zero (see `entry`).
+    slots: Vec<u128>,
+    len: usize,
 }
 
 const LINE_BITS: u32 = 32;
+/// The fill above which the table grows, in percent.
+const MAX_LOAD: usize = 80;
 
 impl DuplicateSet {
     /// A set with room for about `n` addresses, so that it need not grow (and briefly
     /// hold two copies of itself) while the run goes on.
     pub fn with_capacity(n: usize) -> DuplicateSet {
-        DuplicateSet {
-            entries: HashTable::with_capacity(n),
-        }
+        DuplicateSet { slots: vec![0; (n * 100 / MAX_LOAD).max(64)], len: 0 }
     }
 
     /// Records `key` as seen on `line` and returns `Ok` with the entry stored (for a
     /// journal), or `Err` with the line it was first seen on.
     pub fn first_seen(&mut self, key: u128, line: u64) -> Result<u128, u64> {
-        let entry =
-            (key >> LINE_BITS) << LINE_BITS | u128::from(line.min(u64::from(u32::MAX)) as u32);
+        // The lowest tag bit is forced on so that no entry is zero, the empty mark.
+        let tag = (key >> LINE_BITS) | 1;
+        let entry = tag << LINE_BITS | u128::from(line.min(u64::from(u32::MAX)) as u32);
         self.insert_entry(entry)?;
         Ok(entry)
     }
@@ -303,29 +307,45 @@ impl DuplicateSet {
     /// Inserts a stored entry (as [`DuplicateSet::first_seen`] returns them); `Err` with the
     /// first line when its address is already there.
     pub fn insert_entry(&mut self, entry: u128) -> Result<(), u64> {
+        if (self.len + 1) * 100 > self.slots.len() * MAX_LOAD {
+            self.grow();
+        }
         let tag = entry >> LINE_BITS;
-        // The key is already a hash: its low bits index the table.
-        let hash = |entry: &u128| (*entry >> LINE_BITS) as u64;
-        match self
-            .entries
-            .entry(tag as u64, |e| e >> LINE_BITS == tag, hash)
-        {
-            hashbrown::hash_table::Entry::Occupied(e) => {
-                Err((*e.get() & u128::from(u32::MAX)) as u64)
-            }
-            hashbrown::hash_table::Entry::Vacant(e) => {
-                e.insert(entry);
-                Ok(())
+        let mut i = self.home(tag);
+        loop {
+            match self.slots[i] {
+                0 => {
+                    self.slots[i] = entry;
+                    self.len += 1;
+                    return Ok(());
+                }
+                slot if slot >> LINE_BITS == tag => return Err((slot & u128::from(u32::MAX)) as u64),
+                _ => i = if i + 1 == self.slots.len() { 0 } else { i + 1 },
             }
         }
     }
 
+    /// The slot a tag starts probing at. The key is already a hash: its bits spread evenly
+    /// over the table by a multiply-shift, whatever the table's size.
+    fn home(&self, tag: u128) -> usize {
+        ((u128::from(tag as u64) * self.slots.len() as u128) >> 64) as usize
+    }
+
+    fn grow(&mut self) {
+        let old = std::mem::take(&mut self.slots);
+        self.slots = vec![0; (old.len() * 3 / 2).max(64)];
+        self.len = 0;
+        for entry in old.into_iter().filter(|&e| e != 0) {
+            let _ = self.insert_entry(entry);
+        }
+    }
+
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len == 0
     }
 }
 
@@ -407,6 +427,15 @@ mod tests {
         let mut rebuilt = DuplicateSet::default();
         rebuilt.insert_entry(entry).unwrap();
         assert_eq!(rebuilt.first_seen(key, 5), Err(2));
+        // Growing keeps everything.
+        let mut small = DuplicateSet::with_capacity(1);
+        for k in 0..10_000u128 {
+            let key = xxhash_rust::xxh3::xxh3_128(&k.to_le_bytes());
+            assert!(small.first_seen(key, k as u64).is_ok());
+        }
+        assert_eq!(small.len(), 10_000);
+        let key = xxhash_rust::xxh3::xxh3_128(&77u128.to_le_bytes());
+        assert_eq!(small.first_seen(key, 1), Err(77));
         assert_eq!(set.len(), 2);
     }
 }
