@@ -436,7 +436,25 @@ impl<'a> Answers<'a> {
 impl Decider<'_> {
     fn decide(&mut self, batch: &mut Batch) {
         let columns = batch.columns;
+        // The duplicate set is far larger than the caches: ask for the slot of the row a
+        // few rows ahead, so it has arrived by the time that row is decided.
+        const AHEAD: usize = 8;
+        let key = |i: usize| {
+            batch
+                .cells
+                .get(i * columns)
+                .and_then(|c| c.candidate.as_ref())
+                .map(|c| c.key)
+        };
+        for i in 0..AHEAD.min(batch.len) {
+            if let Some(key) = key(i) {
+                self.duplicates.prefetch(key);
+            }
+        }
         for i in 0..batch.len {
+            if let Some(key) = key(i + AHEAD).filter(|_| i + AHEAD < batch.len) {
+                self.duplicates.prefetch(key);
+            }
             let cells = &batch.cells[i * columns..(i + 1) * columns];
             let row = &mut batch.rows[i];
             if let Some(reason) = row.broken.clone() {
