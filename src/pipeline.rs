@@ -8,7 +8,6 @@
 //! (the output writer, the report tally), and the batch goes back to the reader to be
 //! reused, so memory stays flat however long the file.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
@@ -402,7 +401,6 @@ struct Decider<'a> {
 struct Answers<'a> {
     dns: &'a dyn DomainStage,
     known: FxHashMap<Box<str>, DomainOutcome>,
-    asked: FxHashSet<Box<str>>,
 }
 
 impl<'a> Answers<'a> {
@@ -410,26 +408,20 @@ impl<'a> Answers<'a> {
         Answers {
             dns,
             known: FxHashMap::default(),
-            asked: FxHashSet::default(),
         }
     }
 
-    fn submit(&mut self, domain: &str) {
-        if !self.known.contains_key(domain) && !self.asked.contains(domain) {
-            self.asked.insert(domain.into());
-            self.dns.submit(domain);
-        }
-    }
-
-    /// The outcome, if there is one yet; with `wait`, there always is.
-    fn outcome(&mut self, domain: &str, wait: bool) -> Option<DomainOutcome> {
+    /// The domain's final outcome, waiting for it if need be.
+    fn outcome(&mut self, domain: &str) -> DomainOutcome {
         if let Some(outcome) = self.known.get(domain) {
-            return Some(*outcome);
+            return *outcome;
         }
-        let outcome = self.dns.outcome(domain, wait)?;
-        self.asked.remove(domain);
+        let outcome = self
+            .dns
+            .outcome(domain, true)
+            .unwrap_or(DomainOutcome::Unknown);
         self.known.insert(domain.into(), outcome);
-        Some(outcome)
+        outcome
     }
 }
 
@@ -487,9 +479,7 @@ impl Decider<'_> {
                 } => {
                     let domain = &c.text(record.field(email_columns[col]))[c.at + 1..];
                     let outcome = match &mut self.dns {
-                        Some(answers) => answers
-                            .outcome(domain, true)
-                            .unwrap_or(DomainOutcome::Unknown),
+                        Some(answers) => answers.outcome(domain),
                         None => DomainOutcome::Unknown,
                     };
                     match dns_rejection(outcome, domain) {
@@ -590,14 +580,16 @@ fn dns_rejection(outcome: DomainOutcome, domain: &str) -> Option<Reason> {
 /// With DNS, `prefetch` (the same input opened a second time) lets a thread run ahead of
 /// the rows, submitting each new domain as soon as it appears, so that lookups overlap with
 /// the row work instead of following it.
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     source: Source,
     prefetch: Option<Source>,
     stop: &AtomicUsize,
+    pool: &rayon::ThreadPool,
     checker: &Checker<'_>,
     dns: Option<&dyn DomainStage>,
     state: RunState,
-    sinks: &mut [&mut dyn Sink],
+    sinks: &mut [&mut (dyn Sink + Send)],
 ) -> Result<u64, Error> {
     let columns = checker.email_columns.len();
     let RunState {
@@ -632,6 +624,7 @@ pub fn run(
         let result = process(
             &full_rx,
             &empty_tx,
+            pool,
             checker,
             &mut decider,
             checkpoints.as_mut(),
@@ -688,61 +681,63 @@ fn read_batches(
     Ok(rows)
 }
 
+/// Checks batches as they arrive, and decides them on a thread of its own, in order, so
+/// that the ordered step overlaps with the parallel checks of the batches after it. The
+/// channel between the two is the look-ahead: with DNS, the decider waits for a batch's
+/// answers while the batches behind it are read, checked and their domains submitted.
+#[allow(clippy::too_many_arguments)]
 fn process(
     full: &Receiver<Batch>,
     empty: &Sender<Batch>,
+    pool: &rayon::ThreadPool,
     checker: &Checker<'_>,
     decider: &mut Decider<'_>,
     mut checkpoints: Option<&mut Checkpoints>,
     mut rows: u64,
-    sinks: &mut [&mut dyn Sink],
+    sinks: &mut [&mut (dyn Sink + Send)],
 ) -> Result<(), Error> {
-    let mut pending: VecDeque<Batch> = VecDeque::new();
-    let mut finish = |mut batch: Batch, decider: &mut Decider<'_>| -> Result<(), Error> {
-        decider.decide(&mut batch);
-        for sink in sinks.iter_mut() {
-            sink.batch(&batch)?;
-        }
-        rows += batch.len as u64;
-        if let Some(checkpoints) = checkpoints.as_deref_mut() {
-            for entry in decider.kept.drain(..) {
-                checkpoints.journal.append(entry)?;
+    let (checked_tx, checked_rx) = bounded::<Batch>(READ_AHEAD);
+    let dns = decider.dns.as_ref().map(|answers| answers.dns);
+    std::thread::scope(|scope| {
+        let deciding = scope.spawn(move || -> Result<(), Error> {
+            for mut batch in checked_rx {
+                decider.decide(&mut batch);
+                pool.install(|| sinks.iter_mut().try_for_each(|sink| sink.batch(&batch)))?;
+                rows += batch.len as u64;
+                if let Some(checkpoints) = checkpoints.as_deref_mut() {
+                    for entry in decider.kept.drain(..) {
+                        checkpoints.journal.append(entry)?;
+                    }
+                    if rows >= checkpoints.next {
+                        checkpoints.save(rows, sinks)?;
+                    }
+                }
+                // The reader may have stopped (end of input); the batch is then dropped.
+                let _ = empty.send(batch);
             }
-            if rows >= checkpoints.next {
-                checkpoints.save(rows, sinks)?;
+            Ok(())
+        });
+        // Each domain goes to DNS once, as soon as its first row is checked.
+        let mut asked: FxHashSet<Box<str>> = FxHashSet::default();
+        while let Ok(mut batch) = full.recv() {
+            pool.install(|| check(&mut batch, checker));
+            if let Some(dns) = dns {
+                for domain in batch.domains() {
+                    if !asked.contains(domain) {
+                        asked.insert(domain.into());
+                        dns.submit(domain);
+                    }
+                }
             }
-        }
-        // The reader may have stopped (end of input); the batch is then simply dropped.
-        let _ = empty.send(batch);
-        Ok(())
-    };
-    while let Ok(mut batch) = full.recv() {
-        check(&mut batch, checker);
-        if let Some(answers) = &mut decider.dns {
-            for domain in batch.domains() {
-                answers.submit(domain);
-            }
-        }
-        pending.push_back(batch);
-        // Decide the oldest batch once its domains are answered, or when holding more
-        // would stall the reader: DNS then overlaps with reading and checking.
-        while let Some(front) = pending.front() {
-            let ready = match &mut decider.dns {
-                None => true,
-                Some(answers) => front.domains().all(|d| answers.outcome(d, false).is_some()),
-            };
-            if !ready && pending.len() < READ_AHEAD {
-                break;
-            }
-            if let Some(batch) = pending.pop_front() {
-                finish(batch, decider)?;
+            if checked_tx.send(batch).is_err() {
+                break; // The decider stopped; its error says why.
             }
         }
-    }
-    while let Some(batch) = pending.pop_front() {
-        finish(batch, decider)?;
-    }
-    Ok(())
+        drop(checked_tx);
+        deciding
+            .join()
+            .map_err(|_| Error::Internal("the deciding thread panicked".into()))?
+    })
 }
 
 /// Where a run starts: the duplicate set (empty, or rebuilt from a checkpoint), how many
@@ -765,7 +760,7 @@ pub struct Checkpoints {
 impl Checkpoints {
     /// Syncs the journal and every sink, then records the checkpoint: only then does it
     /// count everything up to `rows`.
-    fn save(&mut self, rows: u64, sinks: &mut [&mut dyn Sink]) -> Result<(), Error> {
+    fn save(&mut self, rows: u64, sinks: &mut [&mut (dyn Sink + Send)]) -> Result<(), Error> {
         self.state.journal_entries = self.journal.sync()?;
         for sink in sinks.iter_mut() {
             sink.checkpoint(&mut self.state)?;

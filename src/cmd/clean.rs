@@ -173,19 +173,18 @@ pub fn run(
         (Some(_), Input::Path(_)) => Source::open(&config.input, &config.read).ok(),
         _ => None,
     };
-    let rows_in = pool.install(|| {
-        let mut sinks: [&mut dyn Sink; 3] = [&mut output, &mut tally, &mut progress];
-        let stage = dns.as_ref().map(|stage| stage as &dyn DomainStage);
-        pipeline::run(
-            source,
-            prefetch,
-            &config.stop,
-            &checker,
-            stage,
-            run_state,
-            &mut sinks,
-        )
-    })?;
+    let mut sinks: [&mut (dyn Sink + Send); 3] = [&mut output, &mut tally, &mut progress];
+    let stage = dns.as_ref().map(|stage| stage as &dyn DomainStage);
+    let rows_in = pipeline::run(
+        source,
+        prefetch,
+        &config.stop,
+        &pool,
+        &checker,
+        stage,
+        run_state,
+        &mut sinks,
+    )?;
     let dns = dns.map(DnsStage::finish);
     if rows_in != tally.cleaned + tally.rejected || rows_in != tally.rows {
         return Err(Error::Conservation {
