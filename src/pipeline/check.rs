@@ -1,0 +1,140 @@
+//! The per-row checks, run on the worker threads: whole-row problems (encoding, shape),
+//! then normalize, validate and the per-address policy for each email cell.
+
+use super::batch::{Candidate, CellEval, RowEval};
+use crate::normalize::normalize;
+use crate::policy::Policy;
+use crate::read::encoding::{CellEncoding, decode_cell};
+use crate::read::records::Record;
+use crate::validate::validate;
+use crate::verdict::{Flags, Reason, RowProblem};
+
+/// The per-row checks, shared by the worker threads.
+pub struct Checker<'a> {
+    pub policy: &'a Policy,
+    pub keep_legacy_carrier: bool,
+    pub email_columns: &'a [usize],
+    pub last_contact_column: Option<usize>,
+    /// Columns the header has; `None` without a header, when ragged rows are normal.
+    pub header_width: Option<usize>,
+    pub cell_encoding: CellEncoding,
+    pub max_record_bytes: usize,
+}
+
+impl Checker<'_> {
+    pub(super) fn eval(&self, record: Record<'_>, row: &mut RowEval, cells: &mut [CellEval]) {
+        row.line = record.line;
+        row.broken = self.broken(record);
+        row.stale = false;
+        row.usable = 0;
+        for cell in cells.iter_mut() {
+            *cell = CellEval::default();
+        }
+        if row.broken.is_some() {
+            return;
+        }
+        for (cell, &col) in cells.iter_mut().zip(self.email_columns) {
+            *cell = self.eval_cell(record.field(col));
+        }
+        if let Some(col) = self.last_contact_column {
+            row.stale = decode_cell(record.field(col), self.cell_encoding)
+                .is_some_and(|date| self.policy.is_stale(&date));
+        }
+    }
+
+    fn broken(&self, record: Record<'_>) -> Option<Reason> {
+        let malformed = |problem| Some(Reason::MalformedRow { problem });
+        if record.too_large {
+            return malformed(RowProblem::TooLarge {
+                limit: self.max_record_bytes,
+            });
+        }
+        if memchr_nul(record.field_bytes()) {
+            return malformed(RowProblem::NulByte);
+        }
+        if let Some(expected) = self.header_width
+            && record.len() > expected
+            && record.iter().skip(expected).any(|cell| !cell.is_empty())
+        {
+            return malformed(RowProblem::TooManyFields {
+                expected,
+                found: record.len(),
+            });
+        }
+        if !is_valid_text(record, self.cell_encoding) {
+            return Some(Reason::EncodingError);
+        }
+        None
+    }
+
+    fn eval_cell(&self, cell: &[u8]) -> CellEval {
+        let Some(text) = decode_cell(cell, self.cell_encoding) else {
+            return CellEval {
+                candidate: None,
+                error: Some(Reason::EncodingError),
+            };
+        };
+        let address = match normalize(&text) {
+            Ok(address) => address,
+            Err(reason) => {
+                return CellEval {
+                    candidate: None,
+                    error: Some(reason),
+                };
+            }
+        };
+        let mut candidate = Candidate {
+            changed: (address.as_str().as_bytes() != cell).then(|| address.as_str().into()),
+            at: address.local().len(),
+            key: address.key(),
+            flags: Flags::NONE,
+            suggestion: None,
+        };
+        if candidate.changed.is_some() {
+            candidate.flags.insert(Flags::NORMALIZED);
+        }
+        if address.as_str().starts_with(['=', '+', '-']) {
+            candidate.flags.insert(Flags::FORMULA_RISK);
+        }
+        let error = match validate(&address, self.keep_legacy_carrier) {
+            Err(reason) => Some(reason),
+            Ok(flags) => {
+                let (remarks, suggestion) = self.policy.check_with_suggestion(&address);
+                candidate.suggestion = suggestion;
+                match remarks {
+                    Ok(remarks) => {
+                        candidate.flags.insert(flags | remarks.flags);
+                        None
+                    }
+                    Err(reason) => Some(reason),
+                }
+            }
+        };
+        CellEval {
+            candidate: Some(candidate),
+            error,
+        }
+    }
+}
+
+fn memchr_nul(bytes: &[u8]) -> bool {
+    bytes.contains(&0)
+}
+
+/// Whether every cell of a record is valid in its encoding.
+///
+/// For UTF-8 one pass over the whole record does: the concatenation of the cells is valid
+/// and no cell starts with a continuation byte exactly when every cell is valid.
+fn is_valid_text(record: Record<'_>, encoding: CellEncoding) -> bool {
+    match encoding {
+        CellEncoding::Utf8 => {
+            std::str::from_utf8(record.field_bytes()).is_ok()
+                && record
+                    .iter()
+                    .all(|cell| cell.first().is_none_or(|b| b & 0xC0 != 0x80))
+        }
+        CellEncoding::Cp932 => record
+            .iter()
+            .all(|cell| decode_cell(cell, encoding).is_some()),
+    }
+}

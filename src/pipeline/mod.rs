@@ -1,0 +1,289 @@
+//! The pipeline: runs the stages over batches of rows and decides a [`Verdict`] per row.
+//!
+//! A reader thread fills batches of raw records ([`batch`]). Each batch is checked in
+//! parallel with rayon ([`check`]): normalize, validate and the per-address policy, which
+//! depend on nothing but the row. Its domains go to the DNS stage, which resolves them while
+//! later batches are read and checked; with a file, [`prefetch`] runs further ahead still.
+//! Then, in input order, one thread decides each row ([`decide`]): DNS outcome, duplicates
+//! (which depend on the rows before), status and flags. Decided batches go to the sinks
+//! (the output writer, the report tally), and the batch goes back to the reader to be
+//! reused, so memory stays flat however long the file.
+//!
+//! [`Verdict`]: crate::verdict::Verdict
+
+mod batch;
+mod check;
+mod decide;
+mod prefetch;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+use rustc_hash::FxHashSet;
+
+use crate::checkpoint;
+use crate::dns::DomainOutcome;
+use crate::error::Error;
+use crate::policy::DuplicateSet;
+use crate::read::Source;
+use crate::read::records::Records;
+
+pub use batch::{Batch, EmailCell, Row};
+pub use check::Checker;
+use decide::{Answers, Decider};
+
+/// Rows per batch: large enough that handing batches between threads costs nothing next
+/// to the work in them, small enough to keep memory and progress fine-grained.
+pub(crate) const BATCH_ROWS: usize = 4096;
+/// Batches read ahead of the decision step (and so ahead of DNS answers).
+const READ_AHEAD: usize = 4;
+/// Email columns a row may have; the usable ones are kept as bits of a `u64`.
+pub const MAX_EMAIL_COLUMNS: usize = 64;
+
+/// Where decided rows go. The output files are one sink, the report tally another.
+pub trait Sink {
+    /// Takes a batch of decided rows, in input order.
+    ///
+    /// # Errors
+    /// Whatever stops the sink, such as a failed write.
+    fn batch(&mut self, batch: &Batch) -> Result<(), Error>;
+
+    /// Makes everything taken so far durable and records in `state` what resuming needs.
+    ///
+    /// # Errors
+    /// Whatever stops the sink, such as a failed write.
+    fn checkpoint(&mut self, state: &mut checkpoint::State) -> Result<(), Error> {
+        let _ = state;
+        Ok(())
+    }
+}
+
+/// Answers the pipeline needs from the DNS stage.
+///
+/// The pipeline submits each domain about once (it remembers what it submitted and the
+/// outcomes it got), possibly from more than one thread.
+pub trait DomainStage: Send + Sync {
+    /// Starts checking a domain, if it was never asked about. Must not block for long.
+    fn submit(&self, domain: &str);
+    /// The domain's final outcome; with `wait`, blocks until there is one.
+    fn outcome(&self, domain: &str, wait: bool) -> Option<DomainOutcome>;
+    /// How many submitted domains have no final outcome yet.
+    fn backlog(&self) -> usize;
+}
+
+/// Runs the pipeline over `source`, pushing every decided batch to each sink in turn.
+/// Returns the number of rows read.
+///
+/// # Errors
+/// A read error, or the first error of a sink.
+///
+/// With DNS, `prefetch` (the same input opened a second time) lets a thread run ahead of
+/// the rows, submitting each new domain as soon as it appears, so that lookups overlap with
+/// the row work instead of following it.
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    source: Source,
+    prefetch: Option<Source>,
+    stop: &AtomicUsize,
+    pool: &rayon::ThreadPool,
+    checker: &Checker<'_>,
+    dns: Option<&dyn DomainStage>,
+    state: RunState,
+    sinks: &mut [&mut (dyn Sink + Send)],
+) -> Result<u64, Error> {
+    let columns = checker.email_columns.len();
+    let RunState {
+        duplicates,
+        skip,
+        mut checkpoints,
+    } = state;
+    let (full_tx, full_rx) = bounded::<Batch>(READ_AHEAD);
+    let (empty_tx, empty_rx) = bounded::<Batch>(READ_AHEAD + 2);
+    for _ in 0..READ_AHEAD + 2 {
+        empty_tx
+            .send(Batch {
+                email_columns: checker.email_columns.to_vec(),
+                columns,
+                ..Batch::default()
+            })
+            .map_err(|_| Error::Internal("batch pool closed".into()))?;
+    }
+    let done = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || read_batches(source, skip, stop, empty_rx, full_tx));
+        if let (Some(prefetch), Some(dns)) = (prefetch, dns) {
+            let done = &done;
+            scope.spawn(move || prefetch::prefetch_domains(prefetch, checker, dns, stop, done));
+        }
+        let mut decider = Decider {
+            duplicates,
+            dns: dns.map(Answers::new),
+            journaling: checkpoints.is_some(),
+            kept: Vec::new(),
+        };
+        let result = process(
+            &full_rx,
+            &empty_tx,
+            pool,
+            checker,
+            &mut decider,
+            checkpoints.as_mut(),
+            skip,
+            sinks,
+        );
+        // The prefetcher stops when it sees this.
+        done.store(1, Ordering::Relaxed);
+        // Unblock the reader if processing stopped early.
+        drop(full_rx);
+        drop(empty_tx);
+        let read = reader
+            .join()
+            .map_err(|_| Error::Internal("the reader thread panicked".into()))?;
+        let rows = read?;
+        result.map(|()| rows)
+    })
+}
+
+fn read_batches(
+    mut source: Source,
+    skip: u64,
+    stop: &AtomicUsize,
+    empty: Receiver<Batch>,
+    full: Sender<Batch>,
+) -> Result<u64, Error> {
+    // Resuming: the rows before the checkpoint are read again (lines stay right) and
+    // passed over.
+    let mut rows = 0;
+    let mut skipped = Records::default();
+    while rows < skip {
+        let n = source.read_batch(&mut skipped, BATCH_ROWS.min((skip - rows) as usize))?;
+        if n == 0 {
+            return Err(Error::Internal(format!(
+                "the input ended before the checkpoint's row {skip}"
+            )));
+        }
+        rows += n as u64;
+    }
+    while let Ok(mut batch) = empty.recv() {
+        match stop.load(Ordering::Relaxed) {
+            0 => {}
+            signal => return Err(Error::Interrupted { signal }),
+        }
+        batch.len = source.read_batch(&mut batch.records, BATCH_ROWS)?;
+        if batch.len == 0 {
+            break;
+        }
+        rows += batch.len as u64;
+        if full.send(batch).is_err() {
+            break;
+        }
+    }
+    Ok(rows)
+}
+
+/// Checks batches as they arrive, and decides them on a thread of its own, in order, so
+/// that the ordered step overlaps with the parallel checks of the batches after it. The
+/// channel between the two is the look-ahead: with DNS, the decider waits for a batch's
+/// answers while the batches behind it are read, checked and their domains submitted.
+#[allow(clippy::too_many_arguments)]
+fn process(
+    full: &Receiver<Batch>,
+    empty: &Sender<Batch>,
+    pool: &rayon::ThreadPool,
+    checker: &Checker<'_>,
+    decider: &mut Decider<'_>,
+    mut checkpoints: Option<&mut Checkpoints>,
+    mut rows: u64,
+    sinks: &mut [&mut (dyn Sink + Send)],
+) -> Result<(), Error> {
+    let (checked_tx, checked_rx) = bounded::<Batch>(READ_AHEAD);
+    let dns = decider.dns.as_ref().map(|answers| answers.dns);
+    std::thread::scope(|scope| {
+        let deciding = scope.spawn(move || -> Result<(), Error> {
+            for mut batch in checked_rx {
+                decider.decide(&mut batch);
+                pool.install(|| sinks.iter_mut().try_for_each(|sink| sink.batch(&batch)))?;
+                rows += batch.len as u64;
+                if let Some(checkpoints) = checkpoints.as_deref_mut() {
+                    for entry in decider.kept.drain(..) {
+                        checkpoints.journal.append(entry)?;
+                    }
+                    if rows >= checkpoints.next {
+                        checkpoints.save(rows, sinks)?;
+                    }
+                }
+                // The reader may have stopped (end of input); the batch is then dropped.
+                let _ = empty.send(batch);
+            }
+            Ok(())
+        });
+        // Each domain goes to DNS once, as soon as its first row is checked.
+        let mut asked: FxHashSet<Box<str>> = FxHashSet::default();
+        while let Ok(mut batch) = full.recv() {
+            pool.install(|| check_batch(&mut batch, checker));
+            if let Some(dns) = dns {
+                for domain in batch.domains() {
+                    if !asked.contains(domain) {
+                        asked.insert(domain.into());
+                        dns.submit(domain);
+                    }
+                }
+            }
+            if checked_tx.send(batch).is_err() {
+                break; // The decider stopped; its error says why.
+            }
+        }
+        drop(checked_tx);
+        deciding
+            .join()
+            .map_err(|_| Error::Internal("the deciding thread panicked".into()))?
+    })
+}
+
+/// Where a run starts: the duplicate set (empty, or rebuilt from a checkpoint), how many
+/// rows a checkpoint already covers, and whether to write checkpoints.
+pub struct RunState {
+    pub duplicates: DuplicateSet,
+    pub skip: u64,
+    pub checkpoints: Option<Checkpoints>,
+}
+
+/// Writing checkpoints every so many rows.
+pub struct Checkpoints {
+    pub every: u64,
+    pub next: u64,
+    pub state: checkpoint::State,
+    pub paths: checkpoint::CheckpointPaths,
+    pub journal: checkpoint::Journal,
+}
+
+impl Checkpoints {
+    /// Syncs the journal and every sink, then records the checkpoint: only then does it
+    /// count everything up to `rows`.
+    fn save(&mut self, rows: u64, sinks: &mut [&mut (dyn Sink + Send)]) -> Result<(), Error> {
+        self.state.journal_entries = self.journal.sync()?;
+        for sink in sinks.iter_mut() {
+            sink.checkpoint(&mut self.state)?;
+        }
+        self.state.rows = rows;
+        self.state.save(&self.paths)?;
+        self.next = rows + self.every;
+        Ok(())
+    }
+}
+
+/// Runs the per-row checks of a batch on the worker threads.
+fn check_batch(batch: &mut Batch, checker: &Checker<'_>) {
+    use batch::{CellEval, RowEval};
+    use rayon::prelude::*;
+    let (len, columns) = (batch.len, batch.columns);
+    batch.rows.resize_with(len, RowEval::default);
+    batch.cells.resize_with(len * columns, CellEval::default);
+    let records = &batch.records;
+    batch.rows[..len]
+        .par_iter_mut()
+        .zip(batch.cells[..len * columns].par_chunks_mut(columns))
+        .enumerate()
+        .with_min_len(256)
+        .for_each(|(i, (row, cells))| checker.eval(records.get(i), row, cells));
+}
