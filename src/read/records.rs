@@ -315,11 +315,23 @@ impl<R: Read> RecordReader<R> {
                             self.unterminated = Some(line);
                         }
                     }
+                    // The parser ends a record on the first byte of its line ending; at the
+                    // end of the input it ends one with no line ending at all, whose last
+                    // bytes may be a line break inside an unclosed quote, and must stay.
+                    let ended_by_line_break =
+                        nin > 0 && matches!(consumed.last(), Some(b'\r' | b'\n'));
                     let raw = match &kept {
                         Some(kept) => kept.as_slice(),
-                        None => &self.buf[start.unwrap_or(self.pos)..self.pos],
+                        None => {
+                            let raw = &self.buf[start.unwrap_or(self.pos)..self.pos];
+                            if ended_by_line_break {
+                                &raw[..raw.len() - 1]
+                            } else {
+                                raw
+                            }
+                        }
                     };
-                    records.raw.extend_from_slice(trim_line_ending(raw));
+                    records.raw.extend_from_slice(raw);
                     records.raw_ends.push(records.raw.len());
                     records.starts.push((field_start, ends_start));
                     records.lines.push(line);
@@ -342,14 +354,6 @@ impl<R: Read> RecordReader<R> {
 
 fn count_newlines(bytes: &[u8]) -> u64 {
     memchr::memchr_iter(b'\n', bytes).count() as u64
-}
-
-fn trim_line_ending(raw: &[u8]) -> &[u8] {
-    let mut raw = raw;
-    while let [rest @ .., b'\n' | b'\r'] = raw {
-        raw = rest;
-    }
-    raw
 }
 
 #[cfg(test)]
@@ -415,6 +419,16 @@ mod tests {
             (rows[3].0, rows[3].1.clone()),
             (4, vec!["3".to_string(), "after".to_string()])
         );
+    }
+
+    #[test]
+    fn a_line_break_inside_an_unclosed_quote_stays() {
+        // Found by fuzzing: the last record's raw bytes lost the line break that belongs to
+        // its (never closed) quoted field.
+        let (rows, open) = read_all(b"a,b\n\"x,y\r\n", 1 << 20);
+        assert_eq!(open, Some(2));
+        assert_eq!(rows[1].2, "\"x,y\r\n");
+        assert_eq!(rows[1].1, vec!["x,y\r\n".to_string()]);
     }
 
     #[test]
