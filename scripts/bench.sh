@@ -163,7 +163,9 @@ bench_dns() {
     rm -f "$port_file" "$cache"
     target/release/examples/labdns --zones "$zones" --delay-ms 20 --port-file "$port_file" >/dev/null &
     local server=$!
-    trap 'kill "$server" 2>/dev/null || true' RETURN
+    # Expanded now: the RETURN trap runs after the local variable is gone.
+    # shellcheck disable=SC2064
+    trap "kill $server 2>/dev/null || true" RETURN
     for _ in $(seq 100); do [ -s "$port_file" ] && break; sleep 0.1; done
     local resolver
     resolver=$(cat "$port_file")

@@ -20,6 +20,7 @@ use redb::{
     Database, DatabaseError, ReadableDatabase, ReadableTable, StorageError, TableDefinition,
     TableError, TableHandle,
 };
+use rustc_hash::FxHashMap;
 
 use super::DomainOutcome;
 
@@ -211,6 +212,29 @@ impl PersistentCache {
             outcome,
             expires: UNIX_EPOCH + Duration::from_secs(expires),
         }))
+    }
+
+    /// Every outcome still valid at `now`, read in one pass: a run asks about each of its
+    /// domains once, and one look-up per domain in the file would cost more than reading
+    /// it whole.
+    ///
+    /// # Errors
+    /// A redb error reading the file (the caller then does without the cache).
+    pub fn load(&self, now: SystemTime) -> Result<FxHashMap<Box<str>, DomainOutcome>, redb::Error> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(ENTRIES)?;
+        let now = unix_secs(now);
+        let mut entries = FxHashMap::default();
+        for item in table.iter()? {
+            let (domain, value) = item?;
+            let (code, expires) = value.value();
+            if expires > now
+                && let Some(outcome) = outcome_from_code(code)
+            {
+                entries.insert(domain.value().into(), outcome);
+            }
+        }
+        Ok(entries)
     }
 
     /// Starts the writer thread. Outcomes sent to the returned [`CacheWriter`] are written

@@ -60,9 +60,9 @@ struct Shared {
     /// Signalled whenever a domain gets its final outcome.
     answered: Condvar,
     queue: mpsc::UnboundedSender<Job>,
-    cache: Option<PersistentCache>,
+    /// The persistent cache's valid answers, read at start (empty with `--refresh`).
+    cached: FxHashMap<Box<str>, DomainOutcome>,
     cache_queue: Option<CacheQueue>,
-    refresh: bool,
     positive_ttl: TtlRange,
     negative_ttl: TtlRange,
 }
@@ -119,15 +119,23 @@ impl DnsStage {
             .map(PersistentCache::writer)
             .transpose()
             .map_err(|source| Error::DnsSetup { source })?;
+        let cached = match (&cache, options.refresh) {
+            (Some(cache), false) => cache.load(SystemTime::now()).unwrap_or_else(|e| {
+                warnings.push(format!(
+                    "reading the DNS cache failed ({e}); looking everything up"
+                ));
+                FxHashMap::default()
+            }),
+            _ => FxHashMap::default(),
+        };
 
         let (queue, jobs) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
             answered: Condvar::new(),
             queue,
-            cache,
+            cached,
             cache_queue: writer.as_ref().map(CacheWriter::queue),
-            refresh: options.refresh,
             positive_ttl: options.positive_ttl,
             negative_ttl: options.negative_ttl,
         });
@@ -226,16 +234,7 @@ impl Shared {
         let now = Instant::now();
         state.first_submit.get_or_insert(now);
         state.unique += 1;
-        // Read under the lock so that two threads submitting the same new domain cannot
-        // both miss; a cache read is a few microseconds.
-        let cached = match (&self.cache, self.refresh) {
-            (Some(cache), false) => cache
-                .get(domain, SystemTime::now())
-                .ok()
-                .flatten()
-                .map(|e| e.outcome),
-            _ => None,
-        };
+        let cached = self.cached.get(domain).copied();
         state.domains.insert(domain.into(), cached);
         if cached.is_none() {
             state.waiting += 1;
