@@ -19,6 +19,8 @@ pub(super) struct Candidate {
     pub(super) changed: Option<Box<str>>,
     pub(super) at: usize,
     pub(super) key: u128,
+    /// A 64-bit hash of the domain, so that per-row look-ups by domain compare no strings.
+    pub(super) domain_hash: u64,
     pub(super) flags: Flags,
     pub(super) suggestion: Option<&'static str>,
 }
@@ -173,7 +175,7 @@ impl Batch {
     }
 
     /// The domains whose DNS outcome this batch's decision needs.
-    pub(super) fn domains(&self) -> impl Iterator<Item = &str> {
+    pub(super) fn domains(&self) -> impl Iterator<Item = (u64, &str)> {
         self.rows[..self.len]
             .iter()
             .enumerate()
@@ -186,9 +188,10 @@ impl Batch {
                         CellEval {
                             candidate: Some(c),
                             error: None,
-                        } if row.broken.is_none() => Some(
+                        } if row.broken.is_none() => Some((
+                            c.domain_hash,
                             &c.text(self.records.get(i).field(self.email_columns[col]))[c.at + 1..],
-                        ),
+                        )),
                         _ => None,
                     })
             })

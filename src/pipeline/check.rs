@@ -87,6 +87,7 @@ impl Checker<'_> {
             changed: (address.as_str().as_bytes() != cell).then(|| address.as_str().into()),
             at: address.local().len(),
             key: address.key(),
+            domain_hash: xxhash_rust::xxh3::xxh3_64(address.domain().as_bytes()),
             flags: Flags::NONE,
             suggestion: None,
         };

@@ -24,7 +24,8 @@ pub(super) struct Decider<'a> {
 /// once, and rows look their domain up without taking the stage's lock.
 pub(super) struct Answers<'a> {
     pub(super) dns: &'a dyn DomainStage,
-    known: FxHashMap<Box<str>, DomainOutcome>,
+    /// Keyed by the domain's 64-bit hash.
+    known: FxHashMap<u64, DomainOutcome>,
 }
 
 impl<'a> Answers<'a> {
@@ -36,15 +37,15 @@ impl<'a> Answers<'a> {
     }
 
     /// The domain's final outcome, waiting for it if need be.
-    fn outcome(&mut self, domain: &str) -> DomainOutcome {
-        if let Some(outcome) = self.known.get(domain) {
+    fn outcome(&mut self, hash: u64, domain: &str) -> DomainOutcome {
+        if let Some(outcome) = self.known.get(&hash) {
             return *outcome;
         }
         let outcome = self
             .dns
             .outcome(domain, true)
             .unwrap_or(DomainOutcome::Unknown);
-        self.known.insert(domain.into(), outcome);
+        self.known.insert(hash, outcome);
         outcome
     }
 }
@@ -103,7 +104,7 @@ impl Decider<'_> {
                 } => {
                     let domain = &c.text(record.field(email_columns[col]))[c.at + 1..];
                     let outcome = match &mut self.dns {
-                        Some(answers) => answers.outcome(domain),
+                        Some(answers) => answers.outcome(c.domain_hash, domain),
                         None => DomainOutcome::Unknown,
                     };
                     match dns_rejection(outcome, domain) {

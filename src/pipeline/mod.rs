@@ -218,13 +218,12 @@ fn process(
             Ok(())
         });
         // Each domain goes to DNS once, as soon as its first row is checked.
-        let mut asked: FxHashSet<Box<str>> = FxHashSet::default();
+        let mut asked: FxHashSet<u64> = FxHashSet::default();
         while let Ok(mut batch) = full.recv() {
             pool.install(|| check_batch(&mut batch, checker));
             if let Some(dns) = dns {
-                for domain in batch.domains() {
-                    if !asked.contains(domain) {
-                        asked.insert(domain.into());
+                for (hash, domain) in batch.domains() {
+                    if asked.insert(hash) {
                         dns.submit(domain);
                     }
                 }
