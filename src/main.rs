@@ -151,6 +151,7 @@ fn main() -> ExitCode {
 
 fn clean_command(args: CleanArgs) -> ExitCode {
     let quiet = args.quiet;
+    let checkpointing = args.checkpoint || args.resume;
     let config = match clean_config(args) {
         Ok(config) => config,
         Err(Usage(message)) => {
@@ -198,6 +199,11 @@ fn clean_command(args: CleanArgs) -> ExitCode {
         }
         Err(error) => {
             print_error(&error);
+            if checkpointing && !matches!(error, listclean::error::Error::Resume { .. }) {
+                eprintln!(
+                    "the last checkpoint is kept: run the same command with --resume to continue"
+                );
+            }
             ExitCode::from(error.exit_code() as u8)
         }
     }
