@@ -199,7 +199,13 @@ fn clean_command(args: CleanArgs) -> ExitCode {
         }
         Err(error) => {
             print_error(&error);
-            if checkpointing && !matches!(error, listclean::error::Error::Resume { .. }) {
+            use listclean::error::Error;
+            if checkpointing
+                && matches!(
+                    error,
+                    Error::Interrupted { .. } | Error::Read { .. } | Error::Write { .. }
+                )
+            {
                 eprintln!(
                     "the last checkpoint is kept: run the same command with --resume to continue"
                 );
