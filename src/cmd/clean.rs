@@ -69,20 +69,7 @@ pub fn run(
     }
     let paths = OutputPaths::new(&dir, &config.input.stem());
     let checkpoint_files = CheckpointPaths::new(&dir, &config.input.stem());
-    let checkpoint = match (config.checkpoint_every, &config.input) {
-        (Some(every), Input::Path(path)) => {
-            let identity = InputIdentity::of(path)?;
-            let fingerprint = fingerprint(config);
-            let state = if config.resume {
-                checkpoint::State::load(&checkpoint_files, &identity, fingerprint)?
-            } else {
-                checkpoint_files.remove();
-                checkpoint::State::new(identity, fingerprint)
-            };
-            Some((every.max(1), state))
-        }
-        _ => None,
-    };
+    let checkpoint = checkpoint_state(config, &checkpoint_files)?;
     let output_encoding = config.output_encoding.unwrap_or(source.encoding);
     let format = OutputFormat {
         dialect: source.dialect,
@@ -103,41 +90,7 @@ pub fn run(
     });
     let mut output = CsvOutput::create(&paths, format, partial.as_ref())?;
     let capacity = source.estimated_rows().unwrap_or(0).min(1 << 28) as usize;
-    let (run_state, mut tally) = match checkpoint {
-        None => (
-            RunState {
-                duplicates: DuplicateSet::with_capacity(capacity),
-                skip: 0,
-                checkpoints: None,
-            },
-            Tally::default(),
-        ),
-        Some((every, state)) => {
-            let (journal, duplicates) =
-                Journal::open(&checkpoint_files.journal, state.journal_entries, capacity)?;
-            let tally = if config.resume {
-                state.tally.clone()
-            } else {
-                Tally::default()
-            };
-            let skip = state.rows;
-            let checkpoints = Checkpoints {
-                every,
-                next: skip + every,
-                state,
-                paths: checkpoint_files.clone(),
-                journal,
-            };
-            (
-                RunState {
-                    duplicates,
-                    skip,
-                    checkpoints: Some(checkpoints),
-                },
-                tally,
-            )
-        }
-    };
+    let (run_state, mut tally) = start_state(config, checkpoint, &checkpoint_files, capacity)?;
     let mut progress = ProgressSink {
         rows: 0,
         bytes: source.bytes_read(),
@@ -263,6 +216,68 @@ fn warnings(report: &Report) -> Vec<String> {
         ));
     }
     warnings
+}
+
+/// The checkpoint a run starts from: a fresh one with `--checkpoint`, the last one saved
+/// with `--resume`, none otherwise (or for standard input, which cannot be read again).
+fn checkpoint_state(
+    config: &CleanConfig,
+    files: &CheckpointPaths,
+) -> Result<Option<(u64, checkpoint::State)>, Error> {
+    let (Some(every), Input::Path(path)) = (config.checkpoint_every, &config.input) else {
+        return Ok(None);
+    };
+    let identity = InputIdentity::of(path)?;
+    let state = if config.resume {
+        checkpoint::State::load(files, &identity, fingerprint(config))?
+    } else {
+        files.remove();
+        checkpoint::State::new(identity, fingerprint(config))
+    };
+    Ok(Some((every.max(1), state)))
+}
+
+/// Where the pipeline starts: with a checkpoint, from its duplicate journal, its counters
+/// (when resuming) and its row count; otherwise from nothing.
+fn start_state(
+    config: &CleanConfig,
+    checkpoint: Option<(u64, checkpoint::State)>,
+    files: &CheckpointPaths,
+    capacity: usize,
+) -> Result<(RunState, Tally), Error> {
+    let Some((every, state)) = checkpoint else {
+        let duplicates = DuplicateSet::with_capacity(capacity);
+        return Ok((
+            RunState {
+                duplicates,
+                skip: 0,
+                checkpoints: None,
+            },
+            Tally::default(),
+        ));
+    };
+    let (journal, duplicates) = Journal::open(&files.journal, state.journal_entries, capacity)?;
+    let tally = if config.resume {
+        state.tally.clone()
+    } else {
+        Tally::default()
+    };
+    let skip = state.rows;
+    let checkpoints = Checkpoints {
+        every,
+        next: skip + every,
+        state,
+        paths: files.clone(),
+        journal,
+    };
+    Ok((
+        RunState {
+            duplicates,
+            skip,
+            checkpoints: Some(checkpoints),
+        },
+        tally,
+    ))
 }
 
 /// A hash of the options that shape the outputs, so that a checkpoint is only resumed by
