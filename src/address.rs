@@ -25,6 +25,13 @@ impl<'a> Address<'a> {
         Ok(Address { text, at })
     }
 
+    /// An address whose only `@` is known to be at byte `at` (the normalizer has just
+    /// found it), without looking again.
+    pub(crate) fn from_parts(text: Cow<'a, str>, at: usize) -> Address<'a> {
+        debug_assert_eq!(text.as_bytes().get(at), Some(&b'@'));
+        Address { text, at }
+    }
+
     /// The whole address.
     pub fn as_str(&self) -> &str {
         &self.text

@@ -72,18 +72,25 @@ fn normalize_once(cell: &str) -> Result<Address<'_>, Reason> {
     if text.is_empty() {
         return Err(Reason::Empty);
     }
-    if holds_several_addresses(&text) {
+    // One pass for what the checks below need to know.
+    let (mut ats, mut parentheses) = (0, false);
+    for &b in text.as_bytes() {
+        ats += usize::from(b == b'@');
+        parentheses |= b == b'(' || b == b')';
+    }
+    if ats >= 2 && holds_several_addresses(&text) {
         return Err(Reason::MultipleAddresses);
     }
     let (local, domain) = split(&text).map_err(Reason::Syntax)?;
-    if text.bytes().any(|b| b == b'(' || b == b')') {
+    if parentheses {
         return Err(Reason::Syntax(SyntaxError::Comment));
     }
+    let at = local.len();
     let domain = normalize_domain(domain).map_err(Reason::Syntax)?;
     if let Cow::Owned(domain) = domain {
         text = Cow::Owned(format!("{local}@{domain}"));
     }
-    Address::new(text).map_err(Reason::Syntax)
+    Ok(Address::from_parts(text, at))
 }
 
 /// Removes what wraps an address, repeatedly, until nothing more comes off: white space,
@@ -162,12 +169,10 @@ fn wrapping_quotes_removed(s: &str) -> &str {
 
 /// Two or more pieces, split at separators, that each contain an `@`.
 fn holds_several_addresses(text: &str) -> bool {
-    memchr::memchr_iter(b'@', text.as_bytes()).nth(1).is_some()
-        && text
-            .split(SEPARATORS)
-            .filter(|piece| piece.contains('@'))
-            .count()
-            >= 2
+    text.split(SEPARATORS)
+        .filter(|piece| piece.contains('@'))
+        .count()
+        >= 2
 }
 
 /// Lowercases the domain and converts an internationalized domain to A-labels (UTS #46).

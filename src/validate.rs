@@ -141,35 +141,31 @@ fn check_domain(domain: &str) -> Result<(), SyntaxError> {
         return Err(SyntaxError::DomainTooLong { len: domain.len() });
     }
     let mut labels = 0;
-    let mut last = "";
+    let mut last: &[u8] = b"";
     let mut a_label = false;
-    for label in domain.split('.') {
-        let b = label.as_bytes();
+    for b in domain.as_bytes().split(|&b| b == b'.') {
         // "--" in the third and fourth places is reserved for A-labels (IDNA2008).
         let xn = b.starts_with(b"xn--");
         let reserved = b.get(2..4) == Some(b"--") && !xn;
         if b.is_empty() || b.len() > 63 || b[0] == b'-' || b[b.len() - 1] == b'-' || reserved {
-            return Err(SyntaxError::DomainLabel {
-                label: label.to_owned(),
-            });
+            let label = String::from_utf8_lossy(b).into_owned();
+            return Err(SyntaxError::DomainLabel { label });
         }
         a_label |= xn;
         labels += 1;
-        last = label;
+        last = b;
     }
     if labels < 2 {
         return Err(SyntaxError::SingleLabelDomain);
     }
-    if last.bytes().all(|b| b.is_ascii_digit()) {
+    if last.iter().all(u8::is_ascii_digit) {
         return Err(SyntaxError::NumericTld);
     }
     // Every top-level domain is letters, or an A-label for an internationalized one.
-    if !(last.starts_with("xn--")
-        || (last.len() >= 2 && last.bytes().all(|b| b.is_ascii_alphabetic())))
+    if !(last.starts_with(b"xn--") || (last.len() >= 2 && last.iter().all(u8::is_ascii_alphabetic)))
     {
-        return Err(SyntaxError::InvalidTld {
-            tld: last.to_owned(),
-        });
+        let tld = String::from_utf8_lossy(last).into_owned();
+        return Err(SyntaxError::InvalidTld { tld });
     }
     // An A-label must decode to a valid U-label: `xn--example.com` is not a domain.
     if a_label && idna::domain_to_unicode(domain).1.is_err() {

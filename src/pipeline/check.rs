@@ -3,7 +3,7 @@
 
 use super::batch::{Candidate, CellEval, RowEval};
 use crate::normalize::normalize;
-use crate::policy::Policy;
+use crate::policy::{self, Policy};
 use crate::read::encoding::{CellEncoding, decode_cell};
 use crate::read::records::Record;
 use crate::validate::validate;
@@ -87,7 +87,7 @@ impl Checker<'_> {
             changed: (address.as_str().as_bytes() != cell).then(|| address.as_str().into()),
             at: address.local().len(),
             key: address.key(),
-            domain_hash: xxhash_rust::xxh3::xxh3_64(address.domain().as_bytes()),
+            domain_hash: policy::domain_hash(address.domain()),
             flags: Flags::NONE,
             suggestion: None,
         };
@@ -100,7 +100,9 @@ impl Checker<'_> {
         let error = match validate(&address, self.keep_legacy_carrier) {
             Err(reason) => Some(reason),
             Ok(flags) => {
-                let (remarks, suggestion) = self.policy.check_with_suggestion(&address);
+                let (remarks, suggestion) = self
+                    .policy
+                    .check_with_suggestion(&address, candidate.domain_hash);
                 candidate.suggestion = suggestion;
                 match remarks {
                     Ok(remarks) => {
@@ -128,6 +130,7 @@ fn memchr_nul(bytes: &[u8]) -> bool {
 /// and no cell starts with a continuation byte exactly when every cell is valid.
 fn is_valid_text(record: Record<'_>, encoding: CellEncoding) -> bool {
     match encoding {
+        CellEncoding::Utf8 if record.field_bytes().is_ascii() => true,
         CellEncoding::Utf8 => {
             std::str::from_utf8(record.field_bytes()).is_ok()
                 && record

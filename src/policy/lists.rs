@@ -426,20 +426,26 @@ static FIRST_TOKENS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
 
 /// Whether the first token of a canonical local part could begin a role reading.
 fn could_start_role(mailbox: &str) -> bool {
-    let first = mailbox
-        .trim_start_matches(['-', '_', '.'])
-        .split(['-', '_', '.'])
-        .next()
-        .unwrap_or_default();
-    let stem = first.trim_end_matches(|c: char| c.is_ascii_digit());
-    if stem.len() > *LONGEST_WORD {
+    let is_separator = |b: &u8| matches!(b, b'-' | b'_' | b'.');
+    let bytes = mailbox.as_bytes();
+    let start = bytes
+        .iter()
+        .position(|b| !is_separator(b))
+        .unwrap_or(bytes.len());
+    let first = &bytes[start..];
+    let first = &first[..first.iter().position(is_separator).unwrap_or(first.len())];
+    let stem_len = first
+        .iter()
+        .rposition(|b| !b.is_ascii_digit())
+        .map_or(0, |i| i + 1);
+    if stem_len > *LONGEST_WORD {
         return false;
     }
     let mut buf = [0u8; MAX_LOCAL];
-    buf[..stem.len()].copy_from_slice(stem.as_bytes());
-    buf[..stem.len()].make_ascii_lowercase();
+    buf[..stem_len].copy_from_slice(&first[..stem_len]);
+    buf[..stem_len].make_ascii_lowercase();
     // Lowercasing ASCII bytes keeps valid UTF-8 valid.
-    let lower = std::str::from_utf8(&buf[..stem.len()]).unwrap_or_default();
+    let lower = std::str::from_utf8(&buf[..stem_len]).unwrap_or_default();
     lower.is_empty() || FIRST_TOKENS.contains(lower)
 }
 

@@ -67,17 +67,20 @@ impl Policy {
     /// The reason the address must not be sent to: special-use or disposable domain,
     /// suppressed, or (with `reject_role`) a role account.
     pub fn check(&self, address: &Address<'_>) -> Result<Remarks, Reason> {
-        let facts = self.facts.of(address.domain());
+        let facts = self
+            .facts
+            .of(address.domain(), domain_hash(address.domain()));
         self.check_with(address, facts)
     }
 
     /// [`Policy::check`], and the typo suggestion whatever the outcome, from one look-up
-    /// of the domain.
+    /// of the domain, whose [`domain_hash`] the caller has already worked out.
     pub fn check_with_suggestion(
         &self,
         address: &Address<'_>,
+        domain_hash: u64,
     ) -> (Result<Remarks, Reason>, Option<&'static str>) {
-        let facts = self.facts.of(address.domain());
+        let facts = self.facts.of(address.domain(), domain_hash);
         (self.check_with(address, facts), facts.suggestion)
     }
 
@@ -181,8 +184,7 @@ impl Default for Facts {
 }
 
 impl Facts {
-    fn of(&self, domain: &str) -> DomainFacts {
-        let key = xxhash_rust::xxh3::xxh3_64(domain.as_bytes());
+    fn of(&self, domain: &str, key: u64) -> DomainFacts {
         LOCAL_FACTS.with(|local| {
             let mut local = local.borrow_mut();
             if local.0 != self.run {
@@ -225,6 +227,11 @@ impl DomainFacts {
             suggestion,
         }
     }
+}
+
+/// The 64-bit hash domains are cached and looked up by.
+pub fn domain_hash(domain: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(domain.as_bytes())
 }
 
 fn remember(cache: &mut FactsCache, key: u64, facts: DomainFacts) {
@@ -434,8 +441,10 @@ mod tests {
             check("a@gmial.com"),
             Err(Reason::DisposableDomain { .. })
         ));
-        let (_, suggestion) =
-            policy.check_with_suggestion(&Address::new("a@gmial.com".into()).unwrap());
+        let (_, suggestion) = policy.check_with_suggestion(
+            &Address::new("a@gmial.com".into()).unwrap(),
+            domain_hash("gmial.com"),
+        );
         assert_eq!(suggestion, Some("gmail.com"));
         let typo = check("taro@gmail.con").unwrap();
         assert_eq!(
