@@ -419,7 +419,7 @@ impl CsvOutput {
             .flatten()
             .map(|i| row.email_cell(i))
         {
-            Some(EmailCell::Address(address)) => Cell::Address(address.as_bytes()),
+            Some(EmailCell::Address(address)) => Cell::Address(address),
             Some(EmailCell::Cleared) => Cell::Address(b""),
             Some(EmailCell::Original) | None => Cell::Other(record.field(f)),
         };

@@ -90,8 +90,8 @@ pub struct Row<'a> {
 pub enum EmailCell<'a> {
     /// The cell as it was (empty, or this column's address was never looked at).
     Original,
-    /// The normalized address.
-    Address(&'a str),
+    /// The normalized address, in the cells' encoding (an address is ASCII in all of them).
+    Address(&'a [u8]),
     /// Cleared: the cell held an address that cannot be used.
     Cleared,
 }
@@ -103,7 +103,8 @@ impl<'a> Row<'a> {
         if self.usable & (1 << i) != 0
             && let Some(candidate) = &cell.candidate
         {
-            return EmailCell::Address(candidate.text(self.record.field(self.email_columns[i])));
+            let cell = self.record.field(self.email_columns[i]);
+            return EmailCell::Address(candidate.changed.as_deref().map_or(cell, str::as_bytes));
         }
         match cell.error {
             Some(Reason::Empty) | None => EmailCell::Original,

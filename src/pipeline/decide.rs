@@ -102,12 +102,16 @@ impl Decider<'_> {
                     candidate: Some(c),
                     error: None,
                 } => {
-                    let domain = &c.text(record.field(email_columns[col]))[c.at + 1..];
-                    let outcome = match &mut self.dns {
-                        Some(answers) => answers.outcome(c.domain_hash, domain),
-                        None => DomainOutcome::Unknown,
+                    // Without DNS there is no outcome to look up, and no domain text needed.
+                    let (outcome, rejection) = match &mut self.dns {
+                        Some(answers) => {
+                            let domain = &c.text(record.field(email_columns[col]))[c.at + 1..];
+                            let outcome = answers.outcome(c.domain_hash, domain);
+                            (outcome, dns_rejection(outcome, domain))
+                        }
+                        None => (DomainOutcome::Unknown, None),
                     };
-                    match dns_rejection(outcome, domain) {
+                    match rejection {
                         None => {
                             row.usable |= 1 << col;
                             if c.flags.contains(Flags::NORMALIZED) {
@@ -187,11 +191,11 @@ impl Decider<'_> {
 
 /// The rejection DNS proves, if any. "Unknown" never rejects.
 fn dns_rejection(outcome: DomainOutcome, domain: &str) -> Option<Reason> {
-    let domain = domain.to_owned();
+    let domain = || domain.to_owned();
     match outcome {
         DomainOutcome::Deliverable | DomainOutcome::Unknown => None,
-        DomainOutcome::NotFound => Some(Reason::DomainNotFound { domain }),
-        DomainOutcome::NullMx => Some(Reason::NullMx { domain }),
-        DomainOutcome::NoMailHost => Some(Reason::NoMailHost { domain }),
+        DomainOutcome::NotFound => Some(Reason::DomainNotFound { domain: domain() }),
+        DomainOutcome::NullMx => Some(Reason::NullMx { domain: domain() }),
+        DomainOutcome::NoMailHost => Some(Reason::NoMailHost { domain: domain() }),
     }
 }
