@@ -221,17 +221,7 @@ fn a_silent_resolver_stops_the_run_before_any_output() {
     let dir = Workdir::new();
     dir.write("list.csv", EVERY_CASE);
     let addr = addr.to_string();
-    let run = dir.clean(
-        "list.csv",
-        &[
-            "--resolver",
-            &addr,
-            "--dns-timeout",
-            "0.2",
-            "--dns-attempts",
-            "1",
-        ],
-    );
+    let run = clean_with_short_timeout(&dir, &addr);
     assert_eq!(run.code(), 75, "{}", run.stderr());
     assert!(
         run.stderr().contains("DNS is unavailable") && run.stderr().contains(&addr),
@@ -251,19 +241,24 @@ fn a_closed_port_stops_the_run_too() {
     };
     let dir = Workdir::new();
     dir.write("list.csv", "email\na@acme-corp.com\n");
-    let run = dir.clean(
+    let run = clean_with_short_timeout(&dir, &addr);
+    assert_eq!(run.code(), 75, "{}", run.stderr());
+    assert!(run.cleaned.is_none());
+}
+
+/// Cleans list.csv against `resolver` with one short try per query.
+fn clean_with_short_timeout(dir: &Workdir, resolver: &str) -> Run {
+    dir.clean(
         "list.csv",
         &[
             "--resolver",
-            &addr,
+            resolver,
             "--dns-timeout",
             "0.2",
             "--dns-attempts",
             "1",
         ],
-    );
-    assert_eq!(run.code(), 75, "{}", run.stderr());
-    assert!(run.cleaned.is_none());
+    )
 }
 
 #[test]
