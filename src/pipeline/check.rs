@@ -4,7 +4,7 @@
 use super::batch::{Candidate, CellEval, RowEval};
 use crate::normalize::normalize;
 use crate::policy::{self, Policy};
-use crate::read::encoding::{CellEncoding, decode_cell};
+use crate::read::encoding::{CellEncoding, decode_cell, is_valid_cell};
 use crate::read::records::Record;
 use crate::validate::validate;
 use crate::verdict::{Flags, Reason, RowProblem};
@@ -137,8 +137,6 @@ fn is_valid_text(record: Record<'_>, encoding: CellEncoding) -> bool {
                     .iter()
                     .all(|cell| cell.first().is_none_or(|b| b & 0xC0 != 0x80))
         }
-        CellEncoding::Cp932 => record
-            .iter()
-            .all(|cell| decode_cell(cell, encoding).is_some()),
+        CellEncoding::Cp932 => record.iter().all(|cell| is_valid_cell(cell, encoding)),
     }
 }

@@ -171,6 +171,31 @@ pub fn decode_cell(bytes: &[u8], encoding: CellEncoding) -> Option<Cow<'_, str>>
     }
 }
 
+/// Whether a cell is valid in the encoding, without decoding it into a new string.
+pub fn is_valid_cell(bytes: &[u8], encoding: CellEncoding) -> bool {
+    if bytes.is_ascii() {
+        return true;
+    }
+    match encoding {
+        CellEncoding::Utf8 => std::str::from_utf8(bytes).is_ok(),
+        CellEncoding::Cp932 => {
+            let mut decoder = SHIFT_JIS.new_decoder_without_bom_handling();
+            let mut out = [0u8; 1024];
+            let mut rest = bytes;
+            loop {
+                let (result, read, _) =
+                    decoder.decode_to_utf8_without_replacement(rest, &mut out, true);
+                rest = &rest[read..];
+                match result {
+                    DecoderResult::InputEmpty => return true,
+                    DecoderResult::OutputFull => {}
+                    DecoderResult::Malformed(..) => return false,
+                }
+            }
+        }
+    }
+}
+
 /// Encodes text (an appended column such as a Japanese `reject_detail`) into the cells'
 /// encoding.
 pub fn encode_cell(text: &str, encoding: CellEncoding) -> Cow<'_, [u8]> {
@@ -328,6 +353,17 @@ mod tests {
         );
         // A multi-byte character cut by the end of the sample is still UTF-8.
         assert_eq!(detect(&"メール".as_bytes()[..7]), Encoding::Utf8);
+    }
+
+    #[test]
+    fn validity_without_decoding() {
+        assert!(is_valid_cell("山田".as_bytes(), CellEncoding::Utf8));
+        assert!(!is_valid_cell(b"\xE5\xB1", CellEncoding::Utf8));
+        assert!(is_valid_cell(
+            &SHIFT_JIS.encode(&"山田".repeat(600)).0,
+            CellEncoding::Cp932
+        ));
+        assert!(!is_valid_cell(b"ab\x82", CellEncoding::Cp932));
     }
 
     #[test]
