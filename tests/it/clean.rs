@@ -468,3 +468,55 @@ fn a_signal_stops_the_run_without_touching_earlier_outputs() {
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+#[test]
+fn policy_switches() {
+    let dir = Workdir::new();
+    dir.write(
+        "p.csv",
+        "email\ninfo@acme.jp\na..b@docomo.ne.jp\ntaro@acme.jp\n",
+    );
+    let run = dir.clean(
+        "p.csv",
+        &["--no-dns", "--reject-role", "--keep-legacy-carrier"],
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(
+        column(&run.rejected_rows(), "reject_reason"),
+        ["role_account"]
+    );
+    let cleaned = run.cleaned_rows();
+    assert_eq!(
+        column(&cleaned, "email"),
+        ["a..b@docomo.ne.jp", "taro@acme.jp"]
+    );
+    assert_eq!(column(&cleaned, "email_flags"), ["free;legacy_carrier", ""]);
+    assert_eq!(column(&cleaned, "email_status"), ["risky", "unknown"]);
+}
+
+#[test]
+fn explicit_dialect_and_columns() {
+    let dir = Workdir::new();
+    // A first line that looks like a header is data with --no-header; the address is in
+    // column 3, named by number; the delimiter is given.
+    dir.write("d.txt", "name;note;email\nTaro;x;taro@acme.jp\n");
+    let run = dir.clean(
+        "d.txt",
+        &[
+            "--no-dns",
+            "--no-header",
+            "--delimiter",
+            ";",
+            "--email-column",
+            "3",
+        ],
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let cleaned = String::from_utf8(run.cleaned.clone().unwrap()).unwrap();
+    assert_eq!(cleaned, "Taro;x;taro@acme.jp;unknown;;\n");
+    let rejected = String::from_utf8(run.rejected.clone().unwrap()).unwrap();
+    assert!(
+        rejected.starts_with("name;note;email;syntax.no_at_sign;"),
+        "{rejected}"
+    );
+}
