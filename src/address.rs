@@ -65,8 +65,8 @@ impl<'a> Address<'a> {
     ///
     /// Lowercasing the local part is what users mean by "the same address" (RFC 5321
     /// allows case-sensitive local parts, but no major provider uses them). A fixed-size
-    /// hash keeps the duplicate set at 16 bytes per unique address; at 128 bits a
-    /// collision among even a billion addresses is far less likely than a disk error.
+    /// hash keeps memory per address fixed however long the addresses are; suppression
+    /// lists compare all 128 bits, the duplicate set 64 of them.
     pub fn key(&self) -> u128 {
         key_of(self.local(), self.domain())
     }

@@ -169,8 +169,8 @@ impl State {
     }
 }
 
-/// The append-only record of the addresses kept so far, 16 bytes each (as the duplicate
-/// set holds them), from which `--resume` rebuilds the duplicate set.
+/// The append-only record of the addresses kept so far, one 16-byte entry each (the
+/// duplicate set's tag and line), from which `--resume` rebuilds the duplicate set.
 pub struct Journal {
     file: BufWriter<File>,
     path: PathBuf,
