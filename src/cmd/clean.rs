@@ -291,7 +291,8 @@ fn fingerprint(config: &CleanConfig) -> u64 {
         config.lang,
         config.keep_legacy_carrier,
         config.reject_role,
-        config.stale_after,
+        // The period, not the day it counts back from: a resume after midnight is the same run.
+        config.stale_after.map(|(period, _)| period),
         config.formula_guard,
         config.dns
     );

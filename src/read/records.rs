@@ -156,8 +156,11 @@ pub struct RecordReader<R> {
     line: u64,
     max_record_bytes: usize,
     done: bool,
-    /// The quote byte, to tell whether the last record left a quote open.
+    /// The quote and delimiter bytes, to tell whether the last record left a quote open.
     quote: u8,
+    delimiter: u8,
+    /// The last byte counted was a CR, so an LF first in the next bytes ends the same line.
+    pending_cr: bool,
     /// Set when the input ended inside a quoted field: the line that field started on.
     unterminated: Option<u64>,
     /// Where the fields of a too-large record go, to be dropped.
@@ -178,6 +181,8 @@ impl<R: Read> RecordReader<R> {
             max_record_bytes,
             done: false,
             quote: b'"',
+            delimiter,
+            pending_cr: false,
             unterminated: None,
             scratch: vec![0; 4096],
             scratch_ends: vec![0; 256],
@@ -235,14 +240,14 @@ impl<R: Read> RecordReader<R> {
         let mut line = self.line;
         // The first bytes of a record that turned out too large; its fields are dropped.
         let mut kept: Option<Vec<u8>> = None;
-        let mut quotes = 0usize;
+        let mut quoting = Quoting::FieldStart;
         loop {
             if self.pos == self.filled && !self.eof {
                 let keep_from = match (start, &kept) {
                     (Some(s), None) if self.filled - s >= self.max_record_bytes => {
                         let keep = KEPT_OF_TOO_LARGE.min(self.filled - s);
                         kept = Some(self.buf[s..s + keep].to_vec());
-                        quotes = memchr::memchr_iter(self.quote, &self.buf[s..self.pos]).count();
+                        quoting = quoting.feed(&self.buf[s..self.pos], self.delimiter, self.quote);
                         records.fields_used = field_start;
                         records.ends_used = ends_start;
                         self.pos
@@ -281,22 +286,26 @@ impl<R: Read> RecordReader<R> {
                 )
             };
             let consumed = &input[..nin];
+            let mut rest = consumed;
             if start.is_none() {
                 let blank = consumed
                     .iter()
                     .take_while(|&&b| b == b'\n' || b == b'\r')
                     .count();
-                line = self.line + count_newlines(&consumed[..blank]);
+                self.pending_cr =
+                    advance_lines(&mut self.line, &consumed[..blank], self.pending_cr);
+                line = self.line;
+                rest = &consumed[blank..];
                 if blank < nin || result == ReadRecordResult::Record {
                     start = Some(self.pos + blank);
                 }
             }
-            // Quotes are counted only where an unclosed one matters: a record too large to
-            // keep, and the last record (below).
+            // Quoting is followed only where an unclosed quote matters: a record too large
+            // to keep, and the last record (below).
             if skipping {
-                quotes += memchr::memchr_iter(self.quote, consumed).count();
+                quoting = quoting.feed(rest, self.delimiter, self.quote);
             }
-            self.line += count_newlines(consumed);
+            self.pending_cr = advance_lines(&mut self.line, rest, self.pending_cr);
             self.pos += nin;
             if !skipping {
                 records.fields_used = out_len + nout;
@@ -304,14 +313,14 @@ impl<R: Read> RecordReader<R> {
             }
             match result {
                 ReadRecordResult::Record => {
-                    // An odd number of quotes at the end of the input: a quote was opened
-                    // and never closed, and this "record" swallowed the rest of the file.
+                    // Inside a quoted field at the end of the input: a quote was opened and
+                    // never closed, and this "record" swallowed the rest of the file.
                     if self.eof && self.pos == self.filled {
                         if kept.is_none() {
                             let raw = &self.buf[start.unwrap_or(self.pos)..self.pos];
-                            quotes = memchr::memchr_iter(self.quote, raw).count();
+                            quoting = Quoting::FieldStart.feed(raw, self.delimiter, self.quote);
                         }
-                        if quotes % 2 == 1 {
+                        if quoting == Quoting::Quoted {
                             self.unterminated = Some(line);
                         }
                     }
@@ -320,6 +329,15 @@ impl<R: Read> RecordReader<R> {
                     // bytes may be a line break inside an unclosed quote, and must stay.
                     let ended_by_line_break =
                         nin > 0 && matches!(consumed.last(), Some(b'\r' | b'\n'));
+                    // A record that fit in the buffer can still be over the limit.
+                    let whole = self.pos - start.unwrap_or(self.pos);
+                    if kept.is_none() && whole > self.max_record_bytes {
+                        let s = start.unwrap_or(self.pos);
+                        kept = Some(self.buf[s..s + KEPT_OF_TOO_LARGE.min(whole)].to_vec());
+                        records.fields_used = field_start;
+                        records.ends_used = ends_start;
+                    }
+                    let too_large = kept.is_some();
                     let raw = match &kept {
                         Some(kept) => kept.as_slice(),
                         None => {
@@ -335,7 +353,7 @@ impl<R: Read> RecordReader<R> {
                     records.raw_ends.push(records.raw.len());
                     records.starts.push((field_start, ends_start));
                     records.lines.push(line);
-                    records.too_large.push(skipping);
+                    records.too_large.push(too_large);
                     return Ok(true);
                 }
                 ReadRecordResult::End => {
@@ -352,8 +370,47 @@ impl<R: Read> RecordReader<R> {
     }
 }
 
-fn count_newlines(bytes: &[u8]) -> u64 {
-    memchr::memchr_iter(b'\n', bytes).count() as u64
+/// Adds the line breaks in `bytes` to `line`: LF, CRLF, or a lone CR (old Mac files).
+/// `pending_cr` says the bytes before ended in a CR; returns whether these do.
+fn advance_lines(line: &mut u64, bytes: &[u8], pending_cr: bool) -> bool {
+    if bytes.is_empty() {
+        return pending_cr;
+    }
+    let lf = memchr::memchr_iter(b'\n', bytes).count();
+    let cr = memchr::memchr_iter(b'\r', bytes).count();
+    let crlf = if cr == 0 {
+        0
+    } else {
+        memchr::memmem::find_iter(bytes, b"\r\n").count()
+    };
+    let split_crlf = usize::from(pending_cr && bytes[0] == b'\n');
+    *line += (lf + cr - crlf - split_crlf) as u64;
+    bytes[bytes.len() - 1] == b'\r'
+}
+
+/// Where a CSV parser is within a record's quoting, followed byte by byte the way the
+/// parser reads them: a quote opens a quoted field only at the start of a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quoting {
+    FieldStart,
+    Unquoted,
+    Quoted,
+    /// In a quoted field, just after a quote: it closes the field or starts an escaped `""`.
+    QuotedSawQuote,
+}
+
+impl Quoting {
+    fn feed(self, bytes: &[u8], delimiter: u8, quote: u8) -> Quoting {
+        let ends_field = |b: u8| b == delimiter || b == b'\n' || b == b'\r';
+        bytes.iter().fold(self, |state, &b| match state {
+            Quoting::FieldStart if b == quote => Quoting::Quoted,
+            Quoting::Quoted if b == quote => Quoting::QuotedSawQuote,
+            Quoting::Quoted => Quoting::Quoted,
+            Quoting::QuotedSawQuote if b == quote => Quoting::Quoted,
+            _ if ends_field(b) => Quoting::FieldStart,
+            _ => Quoting::Unquoted,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -429,6 +486,35 @@ mod tests {
         assert_eq!(open, Some(2));
         assert_eq!(rows[1].2, "\"x,y\r\n");
         assert_eq!(rows[1].1, vec!["x,y\r\n".to_string()]);
+    }
+
+    #[test]
+    fn quotes_inside_unquoted_fields_are_characters() {
+        // Found in review: counting quotes missed an opened quote after a literal one, and
+        // flagged a literal one in a last line with no line break.
+        let (rows, open) = read_all(b"email,name\na@x.jp,x\"y,\"open\nc@x.jp,z\n", 1 << 20);
+        assert_eq!((rows.len(), open), (2, Some(2)));
+        let (rows, open) = read_all(b"email,name\na@x.jp,O\"Brien", 1 << 20);
+        assert_eq!((rows.len(), open), (2, None));
+        let (_, open) = read_all(b"a,\"b\"\"c\"", 1 << 20);
+        assert_eq!(open, None);
+    }
+
+    #[test]
+    fn the_record_limit_holds_for_short_records_too() {
+        let (rows, _) = read_all(
+            &[b"id,note\n1,".as_slice(), &[b'x'; 500], b"\n2,ok\n"].concat(),
+            100,
+        );
+        assert!(rows[1].3, "a 500-byte record is over a 100-byte limit");
+        assert_eq!((rows[2].0, rows[2].3), (3, false));
+    }
+
+    #[test]
+    fn lone_carriage_returns_end_lines() {
+        let (rows, _) = read_all(b"a,b\rc,d\r\ne,f\n\rg,h", 1 << 20);
+        let lines: Vec<u64> = rows.iter().map(|r| r.0).collect();
+        assert_eq!(lines, [1, 2, 3, 5]);
     }
 
     #[test]
