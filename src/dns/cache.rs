@@ -68,6 +68,17 @@ fn outcome_code(outcome: DomainOutcome) -> Option<u8> {
     }
 }
 
+/// A stored `(outcome code, expiry)` as an entry, if it is still valid at `now` (seconds).
+fn entry((code, expires): (u8, u64), now: u64) -> Option<CacheEntry> {
+    if expires <= now {
+        return None;
+    }
+    outcome_from_code(code).map(|outcome| CacheEntry {
+        outcome,
+        expires: UNIX_EPOCH + Duration::from_secs(expires),
+    })
+}
+
 fn outcome_from_code(code: u8) -> Option<DomainOutcome> {
     match code {
         1 => Some(DomainOutcome::Deliverable),
@@ -201,17 +212,9 @@ impl PersistentCache {
     pub fn get(&self, domain: &str, now: SystemTime) -> Result<Option<CacheEntry>, redb::Error> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(ENTRIES)?;
-        let Some(value) = table.get(domain)? else {
-            return Ok(None);
-        };
-        let (code, expires) = value.value();
-        if expires <= unix_secs(now) {
-            return Ok(None);
-        }
-        Ok(outcome_from_code(code).map(|outcome| CacheEntry {
-            outcome,
-            expires: UNIX_EPOCH + Duration::from_secs(expires),
-        }))
+        Ok(table
+            .get(domain)?
+            .and_then(|value| entry(value.value(), unix_secs(now))))
     }
 
     /// Every outcome still valid at `now`, read in one pass: a run asks about each of its
@@ -227,11 +230,8 @@ impl PersistentCache {
         let mut entries = FxHashMap::default();
         for item in table.iter()? {
             let (domain, value) = item?;
-            let (code, expires) = value.value();
-            if expires > now
-                && let Some(outcome) = outcome_from_code(code)
-            {
-                entries.insert(domain.value().into(), outcome);
+            if let Some(entry) = entry(value.value(), now) {
+                entries.insert(domain.value().into(), entry.outcome);
             }
         }
         Ok(entries)
