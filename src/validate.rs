@@ -28,6 +28,12 @@ const LOOKALIKE_DASHES: &[char] = &[
 /// [`Reason::Syntax`] with the first problem found, or [`Reason::LegacyCarrierAddress`].
 pub fn validate(address: &Address<'_>, keep_legacy_carrier: bool) -> Result<Flags, Reason> {
     let (local, domain) = (address.local(), address.domain());
+    if address.as_str().len() <= 254
+        && plain_local(local.as_bytes())
+        && plain_domain(domain.as_bytes())
+    {
+        return Ok(Flags::NONE);
+    }
     check_domain(domain).map_err(Reason::Syntax)?;
     let mut flags = Flags::NONE;
     match check_local(local) {
@@ -63,6 +69,76 @@ pub fn check_syntax(cell: &str) -> Result<Address<'_>, Reason> {
     let address = normalize(cell)?;
     validate(&address, false)?;
     Ok(address)
+}
+
+/// What an address byte may be, for the one-pass checks of the common case.
+const ATEXT: u8 = 1;
+const DOT: u8 = 2;
+/// A lowercase letter, a digit or a hyphen.
+const LDH: u8 = 4;
+
+static CLASSES: [u8; 256] = {
+    let mut classes = [0u8; 256];
+    let mut b = 0;
+    while b < 128 {
+        let byte = b as u8;
+        if is_atext(byte) {
+            classes[b] |= ATEXT;
+        }
+        if byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-' {
+            classes[b] |= LDH;
+        }
+        b += 1;
+    }
+    classes[b'.' as usize] = DOT;
+    classes
+};
+
+/// Whether every byte has one of `classes`, without a branch per byte.
+fn all_in(bytes: &[u8], classes: u8) -> bool {
+    bytes
+        .iter()
+        .fold(true, |ok, &b| ok & (CLASSES[usize::from(b)] & classes != 0))
+}
+
+/// A local part [`check_local`] accepts, told in one pass: atext and single inner dots,
+/// at most 64 octets.
+fn plain_local(local: &[u8]) -> bool {
+    let (Some(&first), Some(&last)) = (local.first(), local.last()) else {
+        return false;
+    };
+    local.len() <= 64
+        && first != b'.'
+        && last != b'.'
+        && all_in(local, ATEXT | DOT)
+        && !local.windows(2).any(|pair| pair == b"..")
+}
+
+/// A domain [`check_domain`] accepts, told in one pass for the common case: at most 253
+/// octets of lowercase LDH labels of 1 to 63 octets, no hyphen at either end of a label
+/// nor in its third and fourth places, and a top-level domain of two or more letters.
+/// A-labels are left to the full check.
+fn plain_domain(domain: &[u8]) -> bool {
+    if domain.len() > 253 || !all_in(domain, LDH | DOT) {
+        return false;
+    }
+    let mut labels = domain.split(|&b| b == b'.');
+    let Some(tld) = labels.next_back() else {
+        return false;
+    };
+    let plain_label = |label: &[u8]| {
+        matches!((label.first(), label.last()), (Some(&first), Some(&last)) if first != b'-' && last != b'-')
+            && label.len() <= 63
+            && label.get(2..4) != Some(b"--")
+    };
+    let mut others = 0;
+    for label in labels {
+        if !plain_label(label) {
+            return false;
+        }
+        others += 1;
+    }
+    others >= 1 && tld.len() >= 2 && tld.len() <= 63 && tld.iter().all(u8::is_ascii_lowercase)
 }
 
 fn check_local(local: &str) -> Result<(), SyntaxError> {
@@ -113,7 +189,7 @@ fn check_local(local: &str) -> Result<(), SyntaxError> {
 }
 
 /// RFC 5322 `atext`: what a dot-atom may hold besides dots.
-fn is_atext(b: u8) -> bool {
+const fn is_atext(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(b, b'!' | b'#'..=b'\'' | b'*' | b'+' | b'-' | b'/' | b'=' | b'?' | b'^'..=b'`' | b'{'..=b'~')
 }
@@ -177,6 +253,22 @@ fn check_domain(domain: &str) -> Result<(), SyntaxError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The one-pass checks of the common case accept only what the full checks accept.
+        #[test]
+        fn plain_parts_pass_the_full_checks(
+            local in "[aZ0.+\\-_\"( ]{0,6}",
+            domain in "[az0A.\\-]{0,12}(xn--)?[a-z.\\-]{0,4}",
+        ) {
+            if plain_local(local.as_bytes()) {
+                proptest::prop_assert_eq!(check_local(&local), Ok(()));
+            }
+            if plain_domain(domain.as_bytes()) {
+                proptest::prop_assert_eq!(check_domain(&domain), Ok(()));
+            }
+        }
+    }
 
     fn check(s: &str) -> Result<Flags, Reason> {
         validate(&Address::new(s.into()).unwrap(), false)

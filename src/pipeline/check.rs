@@ -121,7 +121,7 @@ impl Checker<'_> {
 }
 
 fn memchr_nul(bytes: &[u8]) -> bool {
-    bytes.contains(&0)
+    memchr::memchr(0, bytes).is_some()
 }
 
 /// Whether every cell of a record is valid in its encoding.

@@ -365,7 +365,7 @@ const MAX_ROLE_TOKENS: usize = 3;
 /// assert!(!is_role("taro.yamada"));
 /// ```
 pub fn is_role(local: &str) -> bool {
-    let mailbox = local.split_once('+').map_or(local, |(before, _)| before);
+    let mailbox = memchr::memchr(b'+', local.as_bytes()).map_or(local, |plus| &local[..plus]);
     // Most local parts are people's names, whose first token starts no role reading: one
     // look-up settles those, before any copying or searching.
     if !could_start_role(mailbox) {
