@@ -99,6 +99,24 @@ impl Flags {
             .map(|(_, code)| *code)
     }
 
+    /// The codes joined with `;`, as the `email_flags` column holds them; most rows have
+    /// none or one, which need no allocation.
+    pub fn joined(self) -> std::borrow::Cow<'static, str> {
+        let mut codes = self.codes();
+        match (codes.next(), codes.next()) {
+            (None, _) => "".into(),
+            (Some(only), None) => only.into(),
+            (Some(first), Some(second)) => {
+                let mut joined = format!("{first};{second}");
+                for code in codes {
+                    joined.push(';');
+                    joined.push_str(code);
+                }
+                joined.into()
+            }
+        }
+    }
+
     /// Whether these flags make a kept address risky on their own.
     pub fn is_risky(self) -> bool {
         [

@@ -430,6 +430,23 @@ impl CsvOutput {
             });
         if unchanged {
             out.extend_from_slice(record.raw());
+        } else if !dialect.quote_all && record.len() == fields && is_plain(record.raw()) {
+            // No quote in the row as read, so no cell holds a delimiter, quote or line
+            // break: the other cells go out as they are, without a look for what to quote.
+            for f in 0..fields {
+                match cell(f) {
+                    Cell::Address(address) => dialect.push_field(out, address, f == 0),
+                    Cell::Other(value) => {
+                        if f > 0 {
+                            out.push(dialect.delimiter);
+                        }
+                        if self.format.formula_guard && is_formula(value) {
+                            out.push(b'\'');
+                        }
+                        out.extend_from_slice(value);
+                    }
+                }
+            }
         } else {
             for f in 0..fields {
                 match cell(f) {
@@ -439,16 +456,7 @@ impl CsvOutput {
             }
         }
         dialect.push_field(out, status.code().as_bytes(), fields == 0);
-        let mut codes = flags.codes();
-        let mut joined = String::new();
-        if let Some(first) = codes.next() {
-            joined.push_str(first);
-            for code in codes {
-                joined.push(';');
-                joined.push_str(code);
-            }
-        }
-        dialect.push_field(out, joined.as_bytes(), false);
+        dialect.push_field(out, flags.joined().as_bytes(), false);
         dialect.push_field(
             out,
             row.suggested_address().unwrap_or_default().as_bytes(),
@@ -534,6 +542,11 @@ impl CsvOutput {
 enum Cell<'a> {
     Address(&'a [u8]),
     Other(&'a [u8]),
+}
+
+/// Whether a row as read has no quote byte, so its cells are its bytes between delimiters.
+fn is_plain(raw: &[u8]) -> bool {
+    memchr::memchr(b'"', raw).is_none()
 }
 
 /// Whether a spreadsheet would read a cell starting like this as a formula.
