@@ -77,6 +77,9 @@ struct State {
     retries: u64,
     /// Domains submitted whose final outcome is not known yet.
     waiting: usize,
+    /// The domains threads are blocked on, so that an answer wakes them only when it is
+    /// theirs.
+    awaited: Vec<Box<str>>,
     first_submit: Option<Instant>,
     last_answer: Option<Instant>,
 }
@@ -219,8 +222,11 @@ impl Shared {
             state.waiting -= 1;
         }
         state.last_answer = Some(Instant::now());
+        let awaited = state.awaited.iter().any(|d| **d == *domain);
         drop(state);
-        self.answered.notify_all();
+        if awaited {
+            self.answered.notify_all();
+        }
     }
 
     /// Submits `domain` unless it is known; returns its outcome if it has one.
@@ -295,9 +301,14 @@ impl DomainStage for DnsStage {
         if !wait {
             return None;
         }
+        state.awaited.push(domain.into());
         loop {
             if let Some(Some(outcome)) = state.domains.get(domain) {
-                return Some(*outcome);
+                let outcome = *outcome;
+                if let Some(i) = state.awaited.iter().position(|d| **d == *domain) {
+                    state.awaited.swap_remove(i);
+                }
+                return Some(outcome);
             }
             state = shared
                 .answered
