@@ -430,13 +430,14 @@ impl CsvOutput {
             });
         if unchanged {
             out.extend_from_slice(record.raw());
-        } else if !dialect.quote_all && record.len() == fields && is_plain(record.raw()) {
-            // No quote in the row as read, so no cell holds a delimiter, quote or line
-            // break: the other cells go out as they are, without a look for what to quote.
+        } else {
+            // No quote in the row as read means no cell holds a delimiter, quote or line
+            // break: the other cells then go out as they are, without a look for what to quote.
+            let plain = !dialect.quote_all && record.len() == fields && is_plain(record.raw());
             for f in 0..fields {
                 match cell(f) {
                     Cell::Address(address) => dialect.push_field(out, address, f == 0),
-                    Cell::Other(value) => {
+                    Cell::Other(value) if plain => {
                         if f > 0 {
                             out.push(dialect.delimiter);
                         }
@@ -445,12 +446,6 @@ impl CsvOutput {
                         }
                         out.extend_from_slice(value);
                     }
-                }
-            }
-        } else {
-            for f in 0..fields {
-                match cell(f) {
-                    Cell::Address(address) => dialect.push_field(out, address, f == 0),
                     Cell::Other(value) => self.push_guarded(out, value, f == 0),
                 }
             }
