@@ -303,9 +303,12 @@ fn clean_config(args: CleanArgs) -> Result<CleanConfig, Usage> {
 fn parse_delimiter(text: &str) -> Result<u8, Usage> {
     match text {
         "\\t" | "tab" | "\t" => Ok(b'\t'),
-        d if d.len() == 1 && d.is_ascii() => Ok(d.as_bytes()[0]),
+        d if d.len() == 1 && d.is_ascii() && !matches!(d, "\"" | "\n" | "\r") => {
+            Ok(d.as_bytes()[0])
+        }
         d => Err(Usage(format!(
-            "--delimiter {d:?}: give one ASCII character, or \\t"
+            "--delimiter {d:?}: give one ASCII character other than a quote or a line \
+             break, or \\t"
         ))),
     }
 }

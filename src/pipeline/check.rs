@@ -126,8 +126,9 @@ fn memchr_nul(bytes: &[u8]) -> bool {
 
 /// Whether every cell of a record is valid in its encoding.
 ///
-/// For UTF-8 one pass over the whole record does: the concatenation of the cells is valid
-/// and no cell starts with a continuation byte exactly when every cell is valid.
+/// For UTF-8 one pass over the whole record does: its field bytes (the cells, one after the
+/// other or with ASCII delimiters between them) are valid and no cell starts with a
+/// continuation byte exactly when every cell is valid.
 fn is_valid_text(record: Record<'_>, encoding: CellEncoding) -> bool {
     match encoding {
         CellEncoding::Utf8 if record.field_bytes().is_ascii() => true,

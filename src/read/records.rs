@@ -1,6 +1,7 @@
 //! Records as read: a CSV parser over raw bytes that fills batches of records, keeping
 //! both each record's raw bytes (so a row nobody changes is written back byte for byte)
-//! and its fields unescaped (for the checks).
+//! and its fields unescaped (for the checks). Most lines need no unescaping: their fields
+//! are read in place, between the delimiters of the raw bytes.
 //!
 //! A batch is a handful of flat buffers, reused from batch to batch: no allocation per
 //! record. A record larger than the limit is not held in memory: it is skipped to its end
@@ -20,20 +21,28 @@ const READ_BUFFER: usize = 256 * 1024;
 #[derive(Debug, Default)]
 pub struct Records {
     raw: Vec<u8>,
-    /// Per record: where its raw bytes end in `raw`.
-    raw_ends: Vec<usize>,
-    /// Unescaped field bytes: `fields[..fields_used]`. The buffer is kept at its size and
-    /// only grows, so the parser always has room without zeroing memory per record.
+    /// Unescaped field bytes of the records the parser read: `fields[..fields_used]`. The
+    /// buffer is kept at its size and only grows, so the parser always has room without
+    /// zeroing memory per record. A plain line's fields are its raw bytes and are not copied.
     fields: Vec<u8>,
     fields_used: usize,
-    /// Per field: where it ends, relative to its record's start in `fields`;
+    /// Per field: where it ends, relative to its record's first field byte;
     /// `field_ends[..ends_used]`, kept at its size like `fields`.
     field_ends: Vec<usize>,
     ends_used: usize,
-    /// Per record: where its fields start in `fields`, and its first entry in `field_ends`.
-    starts: Vec<(usize, usize)>,
-    lines: Vec<u64>,
-    too_large: Vec<bool>,
+    spans: Vec<Span>,
+}
+
+/// Where one record of a batch is in its buffers.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    raw: (usize, usize),
+    /// Its fields in `fields`, or `None` when they are its raw bytes with a delimiter
+    /// between each two.
+    fields: Option<(usize, usize)>,
+    ends: (usize, usize),
+    line: u64,
+    too_large: bool,
 }
 
 /// One record of a batch.
@@ -42,6 +51,8 @@ pub struct Record<'a> {
     raw: &'a [u8],
     fields: &'a [u8],
     ends: &'a [usize],
+    /// 1 when a delimiter stands between each two fields in `fields`, else 0.
+    gap: usize,
     /// The line the record starts on, 1-based.
     pub line: u64,
     /// The record was longer than the limit: its fields are empty and `raw` holds only its
@@ -62,8 +73,12 @@ impl<'a> Record<'a> {
     /// The `i`-th field, unescaped.
     pub fn get(&self, i: usize) -> Option<&'a [u8]> {
         let end = *self.ends.get(i)?;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        Some(&self.fields[start..end])
+        let start = if i == 0 {
+            0
+        } else {
+            self.ends[i - 1] + self.gap
+        };
+        self.fields.get(start..end)
     }
 
     /// The `i`-th field, or an empty one past the end of a short row.
@@ -80,7 +95,8 @@ impl<'a> Record<'a> {
         self.raw
     }
 
-    /// All field bytes, unescaped, one after the other.
+    /// All field bytes, unescaped, one after the other, possibly with a delimiter between
+    /// each two: for looking through every cell at once.
     pub fn field_bytes(&self) -> &'a [u8] {
         self.fields
     }
@@ -88,38 +104,35 @@ impl<'a> Record<'a> {
 
 impl Records {
     pub fn len(&self) -> usize {
-        self.raw_ends.len()
+        self.spans.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.raw_ends.is_empty()
+        self.spans.is_empty()
     }
 
     pub fn clear(&mut self) {
         self.raw.clear();
-        self.raw_ends.clear();
         self.fields_used = 0;
         self.ends_used = 0;
-        self.starts.clear();
-        self.lines.clear();
-        self.too_large.clear();
+        self.spans.clear();
     }
 
     /// The `i`-th record.
     pub fn get(&self, i: usize) -> Record<'_> {
-        let raw_start = if i == 0 { 0 } else { self.raw_ends[i - 1] };
-        let (field_start, ends_start) = self.starts[i];
-        let (field_end, ends_end) = self
-            .starts
-            .get(i + 1)
-            .copied()
-            .unwrap_or((self.fields_used, self.ends_used));
+        let span = self.spans[i];
+        let raw = &self.raw[span.raw.0..span.raw.1];
+        let (fields, gap) = match span.fields {
+            Some((start, end)) => (&self.fields[start..end], 0),
+            None => (raw, 1),
+        };
         Record {
-            raw: &self.raw[raw_start..self.raw_ends[i]],
-            fields: &self.fields[field_start..field_end],
-            ends: &self.field_ends[ends_start..ends_end],
-            line: self.lines[i],
-            too_large: self.too_large[i],
+            raw,
+            fields,
+            ends: &self.field_ends[span.ends.0..span.ends.1],
+            gap,
+            line: span.line,
+            too_large: span.too_large,
         }
     }
 
@@ -129,17 +142,45 @@ impl Records {
 
     /// Appends a copy of a record from another batch.
     pub fn push(&mut self, record: Record<'_>) {
-        self.starts.push((self.fields_used, self.ends_used));
-        self.fields.truncate(self.fields_used);
-        self.fields.extend_from_slice(record.fields);
-        self.fields_used = self.fields.len();
+        let raw_start = self.raw.len();
+        self.raw.extend_from_slice(record.raw);
+        let fields = (record.gap == 0).then(|| {
+            self.fields.truncate(self.fields_used);
+            self.fields.extend_from_slice(record.fields);
+            let start = self.fields_used;
+            self.fields_used = self.fields.len();
+            (start, self.fields_used)
+        });
+        let ends_start = self.ends_used;
         self.field_ends.truncate(self.ends_used);
         self.field_ends.extend_from_slice(record.ends);
         self.ends_used = self.field_ends.len();
-        self.raw.extend_from_slice(record.raw);
-        self.raw_ends.push(self.raw.len());
-        self.lines.push(record.line);
-        self.too_large.push(record.too_large);
+        self.spans.push(Span {
+            raw: (raw_start, self.raw.len()),
+            fields,
+            ends: (ends_start, self.ends_used),
+            line: record.line,
+            too_large: record.too_large,
+        });
+    }
+
+    /// Ends a record whose raw bytes were just appended from `raw_start`, its fields from
+    /// `fields_start` (`None` for a plain line's) and its field ends from `ends_start`.
+    fn end_record(
+        &mut self,
+        raw_start: usize,
+        fields_start: Option<usize>,
+        ends_start: usize,
+        line: u64,
+        too_large: bool,
+    ) {
+        self.spans.push(Span {
+            raw: (raw_start, self.raw.len()),
+            fields: fields_start.map(|start| (start, self.fields_used)),
+            ends: (ends_start, self.ends_used),
+            line,
+            too_large,
+        });
     }
 }
 
@@ -360,11 +401,9 @@ impl<R: Read> RecordReader<R> {
                             }
                         }
                     };
+                    let raw_start = records.raw.len();
                     records.raw.extend_from_slice(raw);
-                    records.raw_ends.push(records.raw.len());
-                    records.starts.push((field_start, ends_start));
-                    records.lines.push(line);
-                    records.too_large.push(too_large);
+                    records.end_record(raw_start, Some(field_start), ends_start, line, too_large);
                     return Ok(true);
                 }
                 ReadRecordResult::End => {
@@ -382,10 +421,12 @@ impl<R: Read> RecordReader<R> {
 }
 
 impl<R> RecordReader<R> {
-    /// Reads the next record without the parser when it is a plain line, as most are: no
-    /// quote byte, its line ending already in the buffer, within the record limit. Splitting
-    /// such a line at the delimiter is all the parser would do, a byte at a time; this does
-    /// it with a vectorized search. Returns false, having read nothing, for any other record.
+    /// Reads the next record without the parser when it is a simple line, as most are:
+    /// its line ending already in the buffer, within the record limit, and each field either
+    /// free of quotes or wholly quoted (`"Tokyo, Inc."`, with `""` for a quote) with no line
+    /// break inside. Splitting such a line is all the parser would do, a byte at a time; this
+    /// does it with vectorized searches. Returns false, having read nothing, for any other
+    /// record.
     fn read_plain_line(&mut self, records: &mut Records) -> bool {
         let input = &self.buf[self.pos..self.filled];
         let blank = input
@@ -393,39 +434,44 @@ impl<R> RecordReader<R> {
             .take_while(|&&b| b == b'\n' || b == b'\r')
             .count();
         let line = &input[blank..];
-        let Some(end) = memchr::memchr3(b'\n', b'\r', self.quote, line) else {
+        let Some(end) = memchr::memchr2(b'\n', b'\r', line) else {
             return false;
         };
-        if line[end] == self.quote || end >= self.max_record_bytes {
+        if end >= self.max_record_bytes {
             return false;
         }
-        self.pending_cr = advance_lines(&mut self.line, &input[..blank], self.pending_cr);
         let text = &line[..end];
-        let (field_start, ends_start) = (records.fields_used, records.ends_used);
-        let want = field_start + text.len();
-        if records.fields.len() < want {
-            records.fields.resize(want.max(records.fields.len() * 2), 0);
-        }
-        let mut out = field_start;
-        let mut from = 0;
-        for to in memchr::memchr_iter(self.delimiter, text).chain([text.len()]) {
-            let field = &text[from..to];
-            records.fields[out..out + field.len()].copy_from_slice(field);
-            out += field.len();
-            if records.ends_used == records.field_ends.len() {
-                let grown = (records.field_ends.len() * 2).max(64);
-                records.field_ends.resize(grown, 0);
+        let ends_start = records.ends_used;
+        let fields_start = match split_plain(text, self.delimiter, self.quote, records) {
+            Some(count) => {
+                records.ends_used += count;
+                None
             }
-            records.field_ends[records.ends_used] = out - field_start;
-            records.ends_used += 1;
-            from = to + 1;
-        }
-        records.fields_used = out;
+            None => {
+                let fields_start = records.fields_used;
+                let want = fields_start + text.len();
+                if records.fields.len() < want {
+                    records.fields.resize(want.max(records.fields.len() * 2), 0);
+                }
+                let Some((len, count)) = split_quoted(
+                    text,
+                    self.delimiter,
+                    self.quote,
+                    &mut records.fields[fields_start..want],
+                    &mut records.field_ends,
+                    ends_start,
+                ) else {
+                    return false;
+                };
+                records.fields_used += len;
+                records.ends_used += count;
+                Some(fields_start)
+            }
+        };
+        let raw_start = records.raw.len();
         records.raw.extend_from_slice(text);
-        records.raw_ends.push(records.raw.len());
-        records.starts.push((field_start, ends_start));
-        records.lines.push(self.line);
-        records.too_large.push(false);
+        self.pending_cr = advance_lines(&mut self.line, &input[..blank], self.pending_cr);
+        records.end_record(raw_start, fields_start, ends_start, self.line, false);
         // The line holds no line break before its ending, so only that byte counts (and a
         // CR just before the line cannot pair with it).
         self.pending_cr = advance_lines(&mut self.line, &line[end..=end], false);
@@ -434,11 +480,125 @@ impl<R> RecordReader<R> {
     }
 }
 
+/// Sets entry `at` of `ends` (growing it as needed) to `len`.
+fn push_end(ends: &mut Vec<usize>, at: usize, len: usize) {
+    if at == ends.len() {
+        let grown = (ends.len() * 2).max(64);
+        ends.resize(grown, 0);
+    }
+    ends[at] = len;
+}
+
+/// Finds the fields of a line with no quote: the bytes between delimiters, which stay
+/// where they are in the line. Writes their ends into `records`' field ends and returns
+/// how many there are; `None`, having counted nothing, when the line holds a quote.
+///
+/// Fields are short, so rather than a search per field, eight bytes are looked at a time.
+fn split_plain(text: &[u8], delimiter: u8, quote: u8, records: &mut Records) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let (delimiters, quotes) = (ONES * u64::from(delimiter), ONES * u64::from(quote));
+    let first = records.ends_used;
+    let mut count = 0;
+    let mut end_field = |end: usize| {
+        push_end(&mut records.field_ends, first + count, end);
+        count += 1;
+    };
+    let (words, tail) = text.as_chunks::<8>();
+    for (i, word) in words.iter().enumerate() {
+        let word = u64::from_le_bytes(*word);
+        if zero_bytes(word ^ quotes) != 0 {
+            return None;
+        }
+        let mut hits = zero_bytes(word ^ delimiters);
+        while hits != 0 {
+            end_field(i * 8 + hits.trailing_zeros() as usize / 8);
+            hits &= hits - 1;
+        }
+    }
+    let at = text.len() - tail.len();
+    for (i, &b) in tail.iter().enumerate() {
+        if b == quote {
+            return None;
+        }
+        if b == delimiter {
+            end_field(at + i);
+        }
+    }
+    end_field(text.len());
+    Some(count)
+}
+
+/// The high bit of each zero byte of `word`, and no other bit. Exact: no carry crosses
+/// from one byte into the next.
+fn zero_bytes(word: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    !(((word & LOW7) + LOW7) | word) & !LOW7
+}
+
+/// Splits a line with quotes: each field must be free of quotes or quoted whole, with the
+/// quotes inside doubled. Writes the unescaped fields into `out` and their ends into `ends`
+/// from `first_end`; returns the bytes written and the number of fields. `None` for any
+/// other line (a quote inside an unquoted field, text after a closing quote, a quote left
+/// open), which the parser reads.
+fn split_quoted(
+    text: &[u8],
+    delimiter: u8,
+    quote: u8,
+    out: &mut [u8],
+    ends: &mut Vec<usize>,
+    first_end: usize,
+) -> Option<(usize, usize)> {
+    let (mut len, mut count, mut pos) = (0, 0, 0);
+    loop {
+        let mut copy = |bytes: &[u8]| {
+            out[len..len + bytes.len()].copy_from_slice(bytes);
+            len += bytes.len();
+        };
+        if text.get(pos) == Some(&quote) {
+            pos += 1;
+            loop {
+                let close = pos + memchr::memchr(quote, &text[pos..])?;
+                copy(&text[pos..close]);
+                pos = close + 1;
+                if text.get(pos) != Some(&quote) {
+                    break;
+                }
+                copy(&[quote]);
+                pos += 1;
+            }
+        } else {
+            let to = memchr::memchr(delimiter, &text[pos..]).map_or(text.len(), |i| pos + i);
+            let field = &text[pos..to];
+            if memchr::memchr(quote, field).is_some() {
+                return None;
+            }
+            copy(field);
+            pos = to;
+        }
+        push_end(ends, first_end + count, len);
+        count += 1;
+        match text.get(pos) {
+            None => return Some((len, count)),
+            Some(&b) if b == delimiter => pos += 1,
+            Some(_) => return None,
+        }
+    }
+}
+
 /// Adds the line breaks in `bytes` to `line`: LF, CRLF, or a lone CR (old Mac files).
 /// `pending_cr` says the bytes before ended in a CR; returns whether these do.
 fn advance_lines(line: &mut u64, bytes: &[u8], pending_cr: bool) -> bool {
-    if bytes.is_empty() {
-        return pending_cr;
+    match bytes {
+        [] => return pending_cr,
+        [b'\n'] => {
+            *line += u64::from(!pending_cr);
+            return false;
+        }
+        [b'\r'] => {
+            *line += 1;
+            return true;
+        }
+        _ => {}
     }
     let lf = memchr::memchr_iter(b'\n', bytes).count();
     let cr = memchr::memchr_iter(b'\r', bytes).count();
@@ -607,7 +767,7 @@ mod tests {
         #[test]
         fn plain_lines_read_as_the_parser_reads_them(
             input in proptest::collection::vec(
-                proptest::sample::select(b"ab,\"\r\n\xef".to_vec()), 0..200),
+                proptest::sample::select(b"ab,-\"\r\n\xef\xac\x00\x01".to_vec()), 0..200),
             chunk in proptest::sample::select(vec![1, 2, 3, 7, 64, usize::MAX]),
             limit in 1usize..64,
         ) {
@@ -615,6 +775,22 @@ mod tests {
                 read_chunked(&input, chunk, limit, true),
                 read_chunked(&input, chunk, limit, false)
             );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn zero_bytes_marks_exactly_the_zero_bytes(
+            bytes in proptest::array::uniform8(
+                proptest::sample::select(vec![0u8, 1, 2, 0x7f, 0x80, 0x81, 0xfe, 0xff])),
+        ) {
+            let word = u64::from_le_bytes(bytes);
+            let expected = bytes
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == 0)
+                .fold(0u64, |mask, (i, _)| mask | 0x80 << (8 * i));
+            proptest::prop_assert_eq!(zero_bytes(word), expected);
         }
     }
 
