@@ -54,6 +54,21 @@ impl Dialect {
         out.push(b'"');
     }
 
+    /// Whether a field made only of bytes in `set` may need quotes: always when every field
+    /// is quoted, otherwise only if the delimiter is in the set. (A set of codes or of
+    /// valid addresses holds no quote or line break.)
+    pub fn may_quote(&self, set: fn(u8) -> bool) -> bool {
+        self.quote_all || set(self.delimiter)
+    }
+
+    /// Appends a field known to need no quotes, as [`Dialect::may_quote`] tells.
+    pub fn push_unquoted(&self, out: &mut Vec<u8>, field: &[u8], first: bool) {
+        if !first {
+            out.push(self.delimiter);
+        }
+        out.extend_from_slice(field);
+    }
+
     /// Ends an output row.
     pub fn end_row(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(if self.crlf { b"\r\n" } else { b"\n" });

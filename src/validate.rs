@@ -188,6 +188,11 @@ fn check_local(local: &str) -> Result<(), SyntaxError> {
     Ok(())
 }
 
+/// Whether a byte may be part of an address this module accepts.
+pub fn is_address_byte(b: u8) -> bool {
+    is_atext(b) || b == b'.' || b == b'@'
+}
+
 /// RFC 5322 `atext`: what a dot-atom may hold besides dots.
 const fn is_atext(b: u8) -> bool {
     b.is_ascii_alphanumeric()

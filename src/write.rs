@@ -19,6 +19,7 @@ use crate::dialect::Dialect;
 use crate::error::Error;
 use crate::pipeline::{Batch, EmailCell, Row, Sink};
 use crate::read::encoding::{self, Encoding};
+use crate::validate::is_address_byte;
 use crate::verdict::{Lang, Verdict};
 
 /// Columns appended to the cleaned file.
@@ -243,6 +244,9 @@ pub struct CsvOutput {
     email_index: Vec<Option<usize>>,
     chunks: Option<Sender<Message>>,
     writer: Option<JoinHandle<Result<(AtomicFile, AtomicFile), Error>>>,
+    /// Status and flag codes, and valid addresses, go out without a look for what to quote.
+    plain_codes: bool,
+    plain_addresses: bool,
 }
 
 impl CsvOutput {
@@ -336,11 +340,17 @@ impl CsvOutput {
             }
             Ok((cleaned, rejected))
         });
+        let plain_codes = !format
+            .dialect
+            .may_quote(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b';'));
+        let plain_addresses = !format.dialect.may_quote(is_address_byte);
         Ok(CsvOutput {
             format,
             email_index,
             chunks: Some(tx),
             writer: Some(writer),
+            plain_codes,
+            plain_addresses,
         })
     }
 
@@ -436,7 +446,7 @@ impl CsvOutput {
             let plain = !dialect.quote_all && record.len() == fields && is_plain(record.raw());
             for f in 0..fields {
                 match cell(f) {
-                    Cell::Address(address) => dialect.push_field(out, address, f == 0),
+                    Cell::Address(address) => self.push_address(out, address, f == 0),
                     Cell::Other(value) if plain => {
                         if f > 0 {
                             out.push(dialect.delimiter);
@@ -450,9 +460,9 @@ impl CsvOutput {
                 }
             }
         }
-        dialect.push_field(out, status.code().as_bytes(), fields == 0);
-        dialect.push_field(out, flags.joined().as_bytes(), false);
-        dialect.push_field(
+        self.push_code(out, status.code().as_bytes(), fields == 0);
+        self.push_code(out, flags.joined().as_bytes(), false);
+        self.push_address(
             out,
             row.suggested_address().unwrap_or_default().as_bytes(),
             false,
@@ -488,7 +498,7 @@ impl CsvOutput {
                 self.push_guarded(out, record.field(f), f == 0);
             }
         }
-        dialect.push_field(out, reason.code().as_bytes(), false);
+        self.push_code(out, reason.code().as_bytes(), false);
         let sentence = reason.sentence(self.format.lang);
         let detail = match column {
             Some(i) => {
@@ -517,6 +527,24 @@ impl CsvOutput {
             }
         }
         dialect.end_row(out);
+    }
+
+    /// Writes a status, flag or reason code.
+    fn push_code(&self, out: &mut Vec<u8>, code: &[u8], first: bool) {
+        if self.plain_codes {
+            self.format.dialect.push_unquoted(out, code, first);
+        } else {
+            self.format.dialect.push_field(out, code, first);
+        }
+    }
+
+    /// Writes a valid address, or an empty cell.
+    fn push_address(&self, out: &mut Vec<u8>, address: &[u8], first: bool) {
+        if self.plain_addresses {
+            self.format.dialect.push_unquoted(out, address, first);
+        } else {
+            self.format.dialect.push_field(out, address, first);
+        }
     }
 
     /// Writes a cell, with a leading `'` when a spreadsheet would run it as a formula

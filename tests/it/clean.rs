@@ -499,7 +499,10 @@ fn explicit_dialect_and_columns() {
     let dir = Workdir::new();
     // A first line that looks like a header is data with --no-header; the address is in
     // column 3, named by number; the delimiter is given.
-    dir.write("d.txt", "name;note;email\nTaro;x;taro@acme.jp\n");
+    dir.write(
+        "d.txt",
+        "name;note;email\nTaro;x;taro@acme.jp\nInfo;y;info@gmail.com\n",
+    );
     let run = dir.clean(
         "d.txt",
         &[
@@ -513,7 +516,11 @@ fn explicit_dialect_and_columns() {
     );
     assert_eq!(run.code(), 0, "{}", run.stderr());
     let cleaned = String::from_utf8(run.cleaned.clone().unwrap()).unwrap();
-    assert_eq!(cleaned, "Taro;x;taro@acme.jp;unknown;;\n");
+    // Flags are joined with `;`: with that delimiter they are quoted.
+    assert_eq!(
+        cleaned,
+        "Taro;x;taro@acme.jp;unknown;;\nInfo;y;info@gmail.com;risky;\"role;free\";\n"
+    );
     let rejected = String::from_utf8(run.rejected.clone().unwrap()).unwrap();
     assert!(
         rejected.starts_with("name;note;email;syntax.no_at_sign;"),
