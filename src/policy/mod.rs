@@ -10,11 +10,10 @@ pub mod lists;
 pub mod stale;
 pub mod typo;
 
-use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{LazyLock, Mutex, RwLock};
+use std::sync::{LazyLock, Mutex};
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashSet;
 
 use chrono::NaiveDate;
 
@@ -136,9 +135,8 @@ impl Policy {
     }
 }
 
-/// What is known about a domain without asking DNS. Eight bytes, so that the caches of a
-/// few hundred thousand domains stay small.
-#[derive(Debug, Clone, Copy, Default)]
+/// What is known about a domain without asking DNS.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct DomainFacts {
     special_use: bool,
     disposable: bool,
@@ -149,73 +147,80 @@ struct DomainFacts {
 }
 
 /// Domain facts are remembered, because lists repeat a few thousand domains millions of
-/// times and a typo search costs microseconds. Each worker thread keeps its own copy, so
-/// the hot path takes no lock, behind one cache shared by the run, so each domain is worked
-/// out once. Either is dropped when it grows past this many domains, to keep memory
-/// bounded on files where every domain is new.
-const FACTS_CACHE_LIMIT: usize = 200_000;
-
-/// Keyed by a 64-bit hash of the domain rather than the domain itself: no string to
-/// compare or keep. Two of even a million domains share a hash with a chance of about
-/// one in 10^7.
-type FactsCache = FxHashMap<u64, DomainFacts>;
-
-thread_local! {
-    /// The thread's copy, tagged with the run it belongs to.
-    static LOCAL_FACTS: RefCell<(u64, FactsCache)> = RefCell::new((0, FactsCache::default()));
-}
-
-static RUNS: AtomicU64 = AtomicU64::new(1);
-
-/// The domain facts of one run.
+/// times and a typo search costs microseconds. One table serves all worker threads without
+/// a lock: each slot is one atomic word holding a domain's tag and its facts, so a reader
+/// sees a whole entry or none, and two threads working out the same domain store the same
+/// word. A slot is found from the domain's hash and holds a 40-bit tag from the hash's
+/// other bits, so a domain is mistaken for another with a chance of one in 2^40 per look-up.
+/// Four slots share a cache line; a fifth domain there evicts one, to be worked out again
+/// when it comes back.
 #[derive(Debug)]
 struct Facts {
-    run: u64,
-    shared: RwLock<FactsCache>,
+    slots: Box<[AtomicU64]>,
     /// Hashes of the domains worked out, to count them.
     seen: Mutex<FxHashSet<u64>>,
 }
 
+/// Slots in the table: 2 MiB, room for a few hundred thousand domains.
+const FACTS_SLOTS: usize = 1 << 18;
+const FACTS_WAYS: usize = 4;
+
 impl Default for Facts {
     fn default() -> Facts {
         Facts {
-            run: RUNS.fetch_add(1, Ordering::Relaxed),
-            shared: RwLock::default(),
+            slots: (0..FACTS_SLOTS).map(|_| AtomicU64::new(0)).collect(),
             seen: Mutex::default(),
         }
     }
 }
 
 impl Facts {
-    fn of(&self, domain: &str, key: u64) -> DomainFacts {
-        LOCAL_FACTS.with(|local| {
-            let mut local = local.borrow_mut();
-            if local.0 != self.run {
-                *local = (self.run, FactsCache::default());
+    fn of(&self, domain: &str, hash: u64) -> DomainFacts {
+        // The low bits pick the slots, the high 40 the tag: never zero, the empty mark.
+        let set = (hash as usize & (FACTS_SLOTS - 1)) & !(FACTS_WAYS - 1);
+        let tag = (hash >> 24) | 1;
+        let slots = &self.slots[set..set + FACTS_WAYS];
+        for slot in slots {
+            let word = slot.load(Ordering::Relaxed);
+            if word >> 24 == tag {
+                return DomainFacts::unpack(word);
             }
-            if let Some(facts) = local.1.get(&key) {
-                return *facts;
-            }
-            let shared = self.shared.read().ok().and_then(|s| s.get(&key).copied());
-            let facts = shared.unwrap_or_else(|| {
-                let facts = DomainFacts::compute(domain);
-                if let Ok(mut shared) = self.shared.write() {
-                    remember(&mut shared, key, facts);
-                }
-                if let Ok(mut seen) = self.seen.lock() {
-                    seen.insert(key);
-                }
-                facts
-            });
-            remember(&mut local.1, key, facts);
-            facts
-        })
+        }
+        let facts = DomainFacts::compute(domain);
+        let word = tag << 24 | facts.pack();
+        let free = slots.iter().find(|slot| slot.load(Ordering::Relaxed) == 0);
+        free.unwrap_or(&slots[(tag >> 1) as usize % FACTS_WAYS])
+            .store(word, Ordering::Relaxed);
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.insert(hash);
+        }
+        facts
     }
 }
 
 impl DomainFacts {
     fn suggestion(self) -> Option<&'static str> {
         self.suggestion.map(|i| lists::WELL_KNOWN[usize::from(i)])
+    }
+
+    /// The facts in the low 24 bits of a word: three flags, whether there is a suggestion,
+    /// and its index.
+    fn pack(self) -> u64 {
+        u64::from(self.special_use)
+            | u64::from(self.disposable) << 1
+            | u64::from(self.free) << 2
+            | self
+                .suggestion
+                .map_or(0, |index| 1 << 3 | u64::from(index) << 8)
+    }
+
+    fn unpack(word: u64) -> DomainFacts {
+        DomainFacts {
+            special_use: word & 1 != 0,
+            disposable: word & 1 << 1 != 0,
+            free: word & 1 << 2 != 0,
+            suggestion: (word & 1 << 3 != 0).then_some((word >> 8) as u16),
+        }
     }
 
     fn compute(domain: &str) -> DomainFacts {
@@ -242,13 +247,6 @@ impl DomainFacts {
 /// The 64-bit hash domains are cached and looked up by.
 pub fn domain_hash(domain: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(domain.as_bytes())
-}
-
-fn remember(cache: &mut FactsCache, key: u64, facts: DomainFacts) {
-    if cache.len() >= FACTS_CACHE_LIMIT {
-        cache.clear();
-    }
-    cache.insert(key, facts);
 }
 
 /// Domains reserved by RFC 2606 and RFC 6761 (and `.local`, `.onion`, and `.arpa`, which
@@ -317,7 +315,7 @@ impl DuplicateSet {
     /// hold two copies of itself) while the run goes on.
     pub fn with_capacity(n: usize) -> DuplicateSet {
         DuplicateSet {
-            slots: vec![[0; 3]; (n * 100 / MAX_LOAD).max(64)],
+            slots: new_slots((n * 100 / MAX_LOAD).max(64)),
             len: 0,
         }
     }
@@ -379,7 +377,7 @@ impl DuplicateSet {
 
     fn grow(&mut self) {
         let old = std::mem::take(&mut self.slots);
-        self.slots = vec![[0; 3]; (old.len() * 3 / 2).max(64)];
+        self.slots = new_slots((old.len() * 3 / 2).max(64));
         self.len = 0;
         for [low, high, line] in old.into_iter().filter(|s| s[0] != 0 || s[1] != 0) {
             let tag = u64::from(high) << 32 | u64::from(low);
@@ -396,13 +394,60 @@ impl DuplicateSet {
     }
 }
 
+/// An empty table of `n` slots. A large one is backed by 2 MiB pages where the system
+/// allows: every look-up lands on a random slot, and with 4 KiB pages nearly each would
+/// also miss the processor's page-table cache.
+fn new_slots(n: usize) -> Vec<[u32; 3]> {
+    // Zeroed memory from the system, not yet touched: the advice comes before any page is.
+    let slots = vec![[0; 3]; n];
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE_PAGE: usize = 2 << 20;
+        let start = slots.as_ptr() as usize;
+        let end = start + std::mem::size_of_val(slots.as_slice());
+        let (from, to) = (
+            start.next_multiple_of(HUGE_PAGE),
+            end / HUGE_PAGE * HUGE_PAGE,
+        );
+        if from < to {
+            // SAFETY: the range lies within the table's allocation, and the advice changes
+            // only how the memory is backed, never its contents. Failure leaves 4 KiB pages.
+            unsafe { libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_HUGEPAGE) };
+        }
+    }
+    slots
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn domain_facts_are_eight_bytes() {
-        assert_eq!(std::mem::size_of::<DomainFacts>(), 8);
+    fn domain_facts_survive_packing() {
+        for suggestion in [None, Some(0), Some(7), Some(u16::MAX)] {
+            for bits in 0..8 {
+                let facts = DomainFacts {
+                    special_use: bits & 1 != 0,
+                    disposable: bits & 2 != 0,
+                    free: bits & 4 != 0,
+                    suggestion,
+                };
+                assert_eq!(DomainFacts::unpack(u64::MAX << 24 | facts.pack()), facts);
+            }
+        }
+    }
+
+    #[test]
+    fn facts_from_the_table_are_the_facts_worked_out() {
+        let policy = Policy::default();
+        let domains = ["gmial.com", "acme.jp", "mailinator.com", "example.com"];
+        for _ in 0..2 {
+            for domain in domains {
+                let facts = policy.facts.of(domain, domain_hash(domain));
+                assert_eq!(facts, DomainFacts::compute(domain), "{domain}");
+            }
+        }
+        assert_eq!(policy.unique_domains(), 4);
     }
 
     #[test]
