@@ -42,9 +42,9 @@ impl Sink for Tally {
     }
 
     fn batch(&mut self, batch: &Batch) -> Result<(), Error> {
-        for row in batch.rows() {
+        for (i, verdict) in batch.verdicts().enumerate() {
             self.rows += 1;
-            match row.verdict {
+            match verdict {
                 Verdict::Keep { status, flags, .. } => {
                     self.cleaned += 1;
                     self.status[*status as usize] += 1;
@@ -65,7 +65,8 @@ impl Sink for Tally {
                     self.empty += u64::from(*reason == Reason::Empty);
                     if reason.would_bounce() {
                         self.would_bounce += 1;
-                        if let Some((_, domain)) = row.address().and_then(|a| a.rsplit_once('@')) {
+                        let address = batch.row(i).address();
+                        if let Some((_, domain)) = address.and_then(|a| a.rsplit_once('@')) {
                             *self
                                 .rejected_by_domain
                                 .entry(domain.to_owned())

@@ -163,6 +163,11 @@ impl Batch {
     }
 
     /// The `i`-th decided row.
+    /// The verdicts of the rows, in order.
+    pub fn verdicts(&self) -> impl Iterator<Item = &Verdict> {
+        self.rows[..self.len].iter().map(|row| &row.verdict)
+    }
+
     pub fn row(&self, i: usize) -> Row<'_> {
         let row = &self.rows[i];
         Row {

@@ -82,7 +82,9 @@ impl Decider<'_> {
                 };
                 continue;
             }
-            row.verdict = self.decide_row(row, cells, batch.records.get(i), &batch.email_columns);
+            // Only DNS needs the record: for its domain's text.
+            let record = self.dns.is_some().then(|| batch.records.get(i));
+            row.verdict = self.decide_row(row, cells, record, &batch.email_columns);
         }
     }
 
@@ -90,7 +92,7 @@ impl Decider<'_> {
         &mut self,
         row: &mut RowEval,
         cells: &[CellEval],
-        record: Record<'_>,
+        record: Option<Record<'_>>,
         email_columns: &[usize],
     ) -> Verdict {
         let mut first_problem: Option<(usize, Reason, Option<&'static str>)> = None;
@@ -103,13 +105,13 @@ impl Decider<'_> {
                     error: None,
                 } => {
                     // Without DNS there is no outcome to look up, and no domain text needed.
-                    let (outcome, rejection) = match &mut self.dns {
-                        Some(answers) => {
+                    let (outcome, rejection) = match (&mut self.dns, record) {
+                        (Some(answers), Some(record)) => {
                             let domain = &c.text(record.field(email_columns[col]))[c.at + 1..];
                             let outcome = answers.outcome(c.domain_hash, domain);
                             (outcome, dns_rejection(outcome, domain))
                         }
-                        None => (DomainOutcome::Unknown, None),
+                        _ => (DomainOutcome::Unknown, None),
                     };
                     match rejection {
                         None => {

@@ -416,11 +416,12 @@ fn is_role_word(s: &str) -> bool {
 }
 
 /// Tokens that can begin a role reading: the first token of a role word, or a qualifier.
-static FIRST_TOKENS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+static FIRST_TOKENS: LazyLock<HashSet<&'static [u8]>> = LazyLock::new(|| {
     ROLE_WORDS
         .iter()
         .map(|w| w.split('-').next().unwrap_or(w))
         .chain(ROLE_QUALIFIERS.iter().copied())
+        .map(str::as_bytes)
         .collect()
 });
 
@@ -442,11 +443,10 @@ fn could_start_role(mailbox: &str) -> bool {
         return false;
     }
     let mut buf = [0u8; MAX_LOCAL];
-    buf[..stem_len].copy_from_slice(&first[..stem_len]);
-    buf[..stem_len].make_ascii_lowercase();
-    // Lowercasing ASCII bytes keeps valid UTF-8 valid.
-    let lower = std::str::from_utf8(&buf[..stem_len]).unwrap_or_default();
-    lower.is_empty() || FIRST_TOKENS.contains(lower)
+    let lower = &mut buf[..stem_len];
+    lower.copy_from_slice(&first[..stem_len]);
+    lower.make_ascii_lowercase();
+    lower.is_empty() || FIRST_TOKENS.contains(&*lower)
 }
 
 fn is_qualifier(token: &str) -> bool {
