@@ -180,12 +180,14 @@ impl Batch {
         }
     }
 
-    /// The domains whose DNS outcome this batch's decision needs.
-    pub(super) fn domains(&self) -> impl Iterator<Item = (u64, &str)> {
+    /// The domains whose DNS outcome this batch's decision needs, by hash, with the row and
+    /// email column to get the text from ([`Batch::domain`]) when the hash is new.
+    pub(super) fn domains(&self) -> impl Iterator<Item = (u64, usize, usize)> + '_ {
         self.rows[..self.len]
             .iter()
             .enumerate()
-            .flat_map(move |(i, row)| {
+            .filter(|(_, row)| row.broken.is_none())
+            .flat_map(move |(i, _)| {
                 let cells = &self.cells[i * self.columns..(i + 1) * self.columns];
                 cells
                     .iter()
@@ -194,12 +196,16 @@ impl Batch {
                         CellEval {
                             candidate: Some(c),
                             error: None,
-                        } if row.broken.is_none() => Some((
-                            c.domain_hash,
-                            &c.text(self.records.get(i).field(self.email_columns[col]))[c.at + 1..],
-                        )),
+                        } => Some((c.domain_hash, i, col)),
                         _ => None,
                     })
             })
+    }
+
+    /// The domain of row `i`'s address in email column `col`, if it has one.
+    pub(super) fn domain(&self, i: usize, col: usize) -> Option<&str> {
+        let c = self.cells.get(i * self.columns + col)?.candidate.as_ref()?;
+        let cell = self.records.get(i).field(self.email_columns[col]);
+        c.text(cell).get(c.at + 1..)
     }
 }

@@ -36,14 +36,15 @@ impl<'a> Answers<'a> {
         }
     }
 
-    /// The domain's final outcome, waiting for it if need be.
-    fn outcome(&mut self, hash: u64, domain: &str) -> DomainOutcome {
+    /// The domain's final outcome, waiting for it if need be. The domain's text is worked
+    /// out only for a domain not seen before.
+    fn outcome<'d>(&mut self, hash: u64, domain: impl FnOnce() -> &'d str) -> DomainOutcome {
         if let Some(outcome) = self.known.get(&hash) {
             return *outcome;
         }
         let outcome = self
             .dns
-            .outcome(domain, true)
+            .outcome(domain(), true)
             .unwrap_or(DomainOutcome::Unknown);
         self.known.insert(hash, outcome);
         outcome
@@ -107,7 +108,8 @@ impl Decider<'_> {
                     // Without DNS there is no outcome to look up, and no domain text needed.
                     let (outcome, rejection) = match (&mut self.dns, record) {
                         (Some(answers), Some(record)) => {
-                            let domain = &c.text(record.field(email_columns[col]))[c.at + 1..];
+                            let cell = record.field(email_columns[col]);
+                            let domain = || c.text(cell).get(c.at + 1..).unwrap_or_default();
                             let outcome = answers.outcome(c.domain_hash, domain);
                             (outcome, dns_rejection(outcome, domain))
                         }
@@ -192,8 +194,8 @@ impl Decider<'_> {
 }
 
 /// The rejection DNS proves, if any. "Unknown" never rejects.
-fn dns_rejection(outcome: DomainOutcome, domain: &str) -> Option<Reason> {
-    let domain = || domain.to_owned();
+fn dns_rejection<'d>(outcome: DomainOutcome, domain: impl Fn() -> &'d str) -> Option<Reason> {
+    let domain = || domain().to_owned();
     match outcome {
         DomainOutcome::Deliverable | DomainOutcome::Unknown => None,
         DomainOutcome::NotFound => Some(Reason::DomainNotFound { domain: domain() }),

@@ -222,8 +222,10 @@ fn process(
         while let Ok(mut batch) = full.recv() {
             pool.install(|| check_batch(&mut batch, checker));
             if let Some(dns) = dns {
-                for (hash, domain) in batch.domains() {
-                    if asked.insert(hash) {
+                for (hash, i, col) in batch.domains() {
+                    if asked.insert(hash)
+                        && let Some(domain) = batch.domain(i, col)
+                    {
                         dns.submit(domain);
                     }
                 }
