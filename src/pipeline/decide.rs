@@ -1,12 +1,10 @@
 //! The ordered step: decides each checked row, in input order, from its checks, its
 //! domains' DNS outcomes and the addresses kept before it.
 
-use rustc_hash::FxHashMap;
-
 use super::DomainStage;
 use super::batch::{Batch, Candidate, CellEval, RowEval};
 use crate::dns::DomainOutcome;
-use crate::policy::DuplicateSet;
+use crate::policy::{DuplicateSet, prefetch};
 use crate::read::records::Record;
 use crate::verdict::{Flags, Reason, Status, Verdict};
 
@@ -24,23 +22,22 @@ pub(super) struct Decider<'a> {
 /// once, and rows look their domain up without taking the stage's lock.
 pub(super) struct Answers<'a> {
     pub(super) dns: &'a dyn DomainStage,
-    /// Keyed by the domain's 64-bit hash.
-    known: FxHashMap<u64, DomainOutcome>,
+    known: Known,
 }
 
 impl<'a> Answers<'a> {
     pub(super) fn new(dns: &'a dyn DomainStage) -> Answers<'a> {
         Answers {
             dns,
-            known: FxHashMap::default(),
+            known: Known::default(),
         }
     }
 
     /// The domain's final outcome, waiting for it if need be. The domain's text is worked
     /// out only for a domain not seen before.
     fn outcome<'d>(&mut self, hash: u64, domain: impl FnOnce() -> &'d str) -> DomainOutcome {
-        if let Some(outcome) = self.known.get(&hash) {
-            return *outcome;
+        if let Some(outcome) = self.known.get(hash) {
+            return outcome;
         }
         let outcome = self
             .dns
@@ -51,27 +48,101 @@ impl<'a> Answers<'a> {
     }
 }
 
+/// Outcomes by domain hash, looked up once per row: open addressing in one `Vec<u64>`, so
+/// that the slot a row will need can be fetched into the cache a few rows ahead, as for the
+/// duplicate set. A slot holds the hash with its low byte replaced by the outcome's place in
+/// [`DomainOutcome::ALL`] plus one; zero marks an empty slot.
+#[derive(Default)]
+struct Known {
+    slots: Vec<u64>,
+    len: usize,
+}
+
+impl Known {
+    fn get(&self, hash: u64) -> Option<DomainOutcome> {
+        let place = (self.slots[self.find(hash)?] & 0xff).checked_sub(1)?;
+        DomainOutcome::ALL.get(place as usize).copied()
+    }
+
+    fn insert(&mut self, hash: u64, outcome: DomainOutcome) {
+        if (self.len + 1) * 2 > self.slots.len() {
+            let size = (self.slots.len() * 2).max(1024);
+            let old = std::mem::replace(&mut self.slots, vec![0; size]);
+            self.len = 0;
+            for slot in old.into_iter().filter(|&slot| slot != 0) {
+                self.put(slot);
+            }
+        }
+        // Every outcome is in the list.
+        let place = DomainOutcome::ALL.iter().position(|&o| o == outcome);
+        self.put(hash & !0xff | (place.map_or(0, |p| p as u64) + 1));
+    }
+
+    /// Stores a slot's value where its hash belongs, unless that hash is already there.
+    fn put(&mut self, value: u64) {
+        let mut i = self.home(value);
+        while self.slots[i] != 0 {
+            if self.slots[i] & !0xff == value & !0xff {
+                return;
+            }
+            i = (i + 1) % self.slots.len();
+        }
+        self.slots[i] = value;
+        self.len += 1;
+    }
+
+    /// The slot holding `hash`, if any.
+    fn find(&self, hash: u64) -> Option<usize> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mut i = self.home(hash);
+        loop {
+            match self.slots[i] {
+                0 => return None,
+                slot if slot & !0xff == hash & !0xff => return Some(i),
+                _ => i = (i + 1) % self.slots.len(),
+            }
+        }
+    }
+
+    /// Where a hash starts probing: its high bits, by a multiply-shift.
+    fn home(&self, hash: u64) -> usize {
+        ((u128::from(hash) * self.slots.len() as u128) >> 64) as usize
+    }
+
+    fn prefetch(&self, hash: u64) {
+        if !self.slots.is_empty() {
+            prefetch(&self.slots[self.home(hash)]);
+        }
+    }
+}
+
 impl Decider<'_> {
     pub(super) fn decide(&mut self, batch: &mut Batch) {
         let columns = batch.columns;
         // The duplicate set is far larger than the caches: ask for the slot of the row a
         // few rows ahead, so it has arrived by the time that row is decided.
         const AHEAD: usize = 8;
-        let key = |i: usize| {
-            batch
+        let ahead = |decider: &Decider<'_>, i: usize| {
+            let Some(c) = batch
                 .cells
                 .get(i * columns)
                 .and_then(|c| c.candidate.as_ref())
-                .map(|c| c.key)
+            else {
+                return;
+            };
+            decider.duplicates.prefetch(c.key);
+            if let Some(answers) = &decider.dns {
+                answers.known.prefetch(c.domain_hash);
+            }
         };
         for i in 0..AHEAD.min(batch.len) {
-            if let Some(key) = key(i) {
-                self.duplicates.prefetch(key);
-            }
+            ahead(self, i);
         }
         for i in 0..batch.len {
-            if let Some(key) = key(i + AHEAD).filter(|_| i + AHEAD < batch.len) {
-                self.duplicates.prefetch(key);
+            if i + AHEAD < batch.len {
+                ahead(self, i + AHEAD);
             }
             let cells = &batch.cells[i * columns..(i + 1) * columns];
             let row = &mut batch.rows[i];
@@ -201,5 +272,25 @@ fn dns_rejection<'d>(outcome: DomainOutcome, domain: impl Fn() -> &'d str) -> Op
         DomainOutcome::NotFound => Some(Reason::DomainNotFound { domain: domain() }),
         DomainOutcome::NullMx => Some(Reason::NullMx { domain: domain() }),
         DomainOutcome::NoMailHost => Some(Reason::NoMailHost { domain: domain() }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_outcomes_are_found_again() {
+        let mut known = Known::default();
+        let hash = |i: u64| xxhash_rust::xxh3::xxh3_64(&i.to_le_bytes());
+        let outcome = |i: u64| DomainOutcome::ALL[i as usize % DomainOutcome::ALL.len()];
+        for i in 0..5000 {
+            assert_eq!(known.get(hash(i)), None);
+            known.insert(hash(i), outcome(i));
+        }
+        for i in 0..5000 {
+            assert_eq!(known.get(hash(i)), Some(outcome(i)), "{i}");
+        }
+        assert_eq!(known.get(hash(5000)), None);
     }
 }

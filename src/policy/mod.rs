@@ -356,17 +356,9 @@ impl DuplicateSet {
     /// Asks the processor to bring the slot where `key` would be into the cache, without
     /// waiting for it.
     pub fn prefetch(&self, key: u128) {
-        #[cfg(target_arch = "x86_64")]
         if !self.slots.is_empty() {
-            let slot = self.slots.as_ptr().wrapping_add(self.home(tag_of(key)));
-            // SAFETY: SSE is part of every x86_64 processor, and a prefetch is only a hint:
-            // it does not dereference the pointer, which points into the table anyway.
-            unsafe {
-                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(slot.cast())
-            };
+            prefetch(&self.slots[self.home(tag_of(key))]);
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = key;
     }
 
     /// The slot a tag starts probing at. The key is already a hash: its bits spread evenly
@@ -392,6 +384,21 @@ impl DuplicateSet {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+}
+
+/// Asks the processor to bring `slot` into the cache, without waiting for it: for tables far
+/// larger than the caches, a few look-ups ahead.
+pub fn prefetch<T>(slot: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SSE is part of every x86_64 processor, and a prefetch is only a hint: it
+    // reads nothing, and the pointer comes from a reference anyway.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+            std::ptr::from_ref(slot).cast(),
+        );
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = slot;
 }
 
 /// An empty table of `n` slots. A large one is backed by 2 MiB pages where the system
