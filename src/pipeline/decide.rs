@@ -106,9 +106,10 @@ impl Known {
         }
     }
 
-    /// Where a hash starts probing: its high bits, by a multiply-shift.
+    /// Where a hash starts probing: its high bits, by a multiply-shift. The low byte is left
+    /// out, since a stored slot has the outcome there.
     fn home(&self, hash: u64) -> usize {
-        ((u128::from(hash) * self.slots.len() as u128) >> 64) as usize
+        ((u128::from(hash & !0xff) * self.slots.len() as u128) >> 64) as usize
     }
 
     fn prefetch(&self, hash: u64) {

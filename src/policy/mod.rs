@@ -150,8 +150,9 @@ struct DomainFacts {
 /// times and a typo search costs microseconds. One table serves all worker threads without
 /// a lock: each slot is one atomic word holding a domain's tag and its facts, so a reader
 /// sees a whole entry or none, and two threads working out the same domain store the same
-/// word. A slot is found from the domain's hash and holds a 40-bit tag from the hash's
-/// other bits, so a domain is mistaken for another with a chance of one in 2^40 per look-up.
+/// word. A slot is found from the domain's hash and holds a tag from the hash's other bits
+/// (39 of them), so a domain is mistaken for another of its four slots with a chance of
+/// about one in 10^11 per look-up.
 /// Four slots share a cache line; a fifth domain there evicts one, to be worked out again
 /// when it comes back.
 #[derive(Debug)]
@@ -176,7 +177,8 @@ impl Default for Facts {
 
 impl Facts {
     fn of(&self, domain: &str, hash: u64) -> DomainFacts {
-        // The low bits pick the slots, the high 40 the tag: never zero, the empty mark.
+        // The low bits pick the slots, the high 40 the tag, whose lowest bit is set so that
+        // no stored word is zero, the empty mark.
         let set = (hash as usize & (FACTS_SLOTS - 1)) & !(FACTS_WAYS - 1);
         let tag = (hash >> 24) | 1;
         let slots = &self.slots[set..set + FACTS_WAYS];

@@ -144,24 +144,24 @@ impl Records {
     pub fn push(&mut self, record: Record<'_>) {
         let raw_start = self.raw.len();
         self.raw.extend_from_slice(record.raw);
-        let fields = (record.gap == 0).then(|| {
-            self.fields.truncate(self.fields_used);
-            self.fields.extend_from_slice(record.fields);
+        let fields_start = (record.gap == 0).then(|| {
             let start = self.fields_used;
+            self.fields.truncate(start);
+            self.fields.extend_from_slice(record.fields);
             self.fields_used = self.fields.len();
-            (start, self.fields_used)
+            start
         });
         let ends_start = self.ends_used;
-        self.field_ends.truncate(self.ends_used);
+        self.field_ends.truncate(ends_start);
         self.field_ends.extend_from_slice(record.ends);
         self.ends_used = self.field_ends.len();
-        self.spans.push(Span {
-            raw: (raw_start, self.raw.len()),
-            fields,
-            ends: (ends_start, self.ends_used),
-            line: record.line,
-            too_large: record.too_large,
-        });
+        self.end_record(
+            raw_start,
+            fields_start,
+            ends_start,
+            record.line,
+            record.too_large,
+        );
     }
 
     /// Ends a record whose raw bytes were just appended from `raw_start`, its fields from
