@@ -33,6 +33,11 @@ impl Candidate {
             None => std::str::from_utf8(cell).unwrap_or_default(),
         }
     }
+
+    /// The address's domain, given the cell it came from.
+    pub(super) fn domain<'a>(&'a self, cell: &'a [u8]) -> &'a str {
+        self.text(cell).get(self.at + 1..).unwrap_or_default()
+    }
 }
 
 /// One row's checks and, once decided, its verdict.
@@ -205,7 +210,6 @@ impl Batch {
     /// The domain of row `i`'s address in email column `col`, if it has one.
     pub(super) fn domain(&self, i: usize, col: usize) -> Option<&str> {
         let c = self.cells.get(i * self.columns + col)?.candidate.as_ref()?;
-        let cell = self.records.get(i).field(self.email_columns[col]);
-        c.text(cell).get(c.at + 1..)
+        Some(c.domain(self.records.get(i).field(self.email_columns[col])))
     }
 }

@@ -181,7 +181,7 @@ impl Decider<'_> {
                     let (outcome, rejection) = match (&mut self.dns, record) {
                         (Some(answers), Some(record)) => {
                             let cell = record.field(email_columns[col]);
-                            let domain = || c.text(cell).get(c.at + 1..).unwrap_or_default();
+                            let domain = || c.domain(cell);
                             let outcome = answers.outcome(c.domain_hash, domain);
                             (outcome, dns_rejection(outcome, domain))
                         }

@@ -46,7 +46,7 @@ pub(super) fn prefetch_domains(
                     error: None,
                 } = cell
                 {
-                    let domain = &c.text(record.field(col))[c.at + 1..];
+                    let domain = c.domain(record.field(col));
                     if row.broken.is_none() && !seen.contains(domain) {
                         seen.insert(domain.into());
                         dns.submit(domain);
