@@ -99,6 +99,15 @@ impl Tally {
     }
 }
 
+/// The process's peak resident memory so far (`VmHWM` in `/proc/self/status`), or `None`
+/// where there is no such file.
+pub fn peak_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?;
+    let kib: u64 = line.trim().strip_suffix("kB")?.trim().parse().ok()?;
+    Some(kib * 1024)
+}
+
 pub fn ratio(part: u64, whole: u64) -> f64 {
     if whole == 0 {
         0.0
@@ -127,6 +136,9 @@ pub struct Report {
     pub unique_domains: u64,
     pub elapsed_seconds: f64,
     pub rows_per_second: f64,
+    /// The process's peak resident memory, where the system tells it (Linux).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_memory_bytes: Option<u64>,
     pub rejected_share: f64,
     /// The share of the input's addresses that would bounce if sent uncleaned.
     pub estimated_bounce_rate: f64,
@@ -194,6 +206,9 @@ impl Report {
         }
         if let Some(dns) = &self.dns {
             out += &format!("  dns: {}\n", dns.summary());
+        }
+        if let Some(bytes) = self.peak_memory_bytes {
+            out += &format!("  peak memory: {} MiB\n", bytes >> 20);
         }
         out += &format!(
             "  estimated bounce rate of the uncleaned list: {:.1}%\n",

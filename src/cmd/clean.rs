@@ -19,7 +19,7 @@ use crate::pipeline::{
 use crate::policy::{DuplicateSet, Policy};
 use crate::read::Source;
 use crate::read::encoding::decode_cell;
-use crate::report::{DomainCount, Outputs, Report, Tally, ratio};
+use crate::report::{DomainCount, Outputs, Report, Tally, peak_memory_bytes, ratio};
 use crate::write::{AtomicFile, CsvOutput, OutputFormat, OutputPaths, Partial};
 
 /// How far a run has come, for a progress bar.
@@ -170,6 +170,7 @@ pub fn run(
         unique_domains: policy.unique_domains(),
         elapsed_seconds: elapsed,
         rows_per_second: rows_in as f64 / elapsed.max(1e-9),
+        peak_memory_bytes: peak_memory_bytes(),
         rejected_share: ratio(tally.rejected, rows_in),
         estimated_bounce_rate: tally.estimated_bounce_rate(),
         warnings: Vec::new(),
