@@ -2,6 +2,7 @@
 //! then normalize, validate and the per-address policy for each email cell.
 
 use super::batch::{Candidate, CellEval, RowEval};
+use crate::address::Address;
 use crate::normalize::normalize;
 use crate::policy::{self, Policy};
 use crate::read::encoding::{CellEncoding, decode_cell, is_valid_cell};
@@ -97,26 +98,35 @@ impl Checker<'_> {
         if address.as_str().starts_with(['=', '+', '-']) {
             candidate.flags.insert(Flags::FORMULA_RISK);
         }
-        let error = match validate(&address, self.keep_legacy_carrier) {
-            Err(reason) => Some(reason),
+        let (verdict, suggestion) = self.judge(&address, candidate.domain_hash);
+        candidate.suggestion = suggestion;
+        let error = match verdict {
             Ok(flags) => {
-                let (remarks, suggestion) = self
-                    .policy
-                    .check_with_suggestion(&address, candidate.domain_hash);
-                candidate.suggestion = suggestion;
-                match remarks {
-                    Ok(remarks) => {
-                        candidate.flags.insert(flags | remarks.flags);
-                        None
-                    }
-                    Err(reason) => Some(reason),
-                }
+                candidate.flags.insert(flags);
+                None
             }
+            Err(reason) => Some(reason),
         };
         CellEval {
             candidate: Some(candidate),
             error,
         }
+    }
+
+    /// Whether a normalized address can be sent to, as far as the row alone tells: its
+    /// syntax, then the per-address policy. Returns its flags or why not, and a likely
+    /// correction of its domain.
+    pub(super) fn judge(
+        &self,
+        address: &Address<'_>,
+        domain_hash: u64,
+    ) -> (Result<Flags, Reason>, Option<&'static str>) {
+        let syntax = match validate(address, self.keep_legacy_carrier) {
+            Ok(flags) => flags,
+            Err(reason) => return (Err(reason), None),
+        };
+        let (remarks, suggestion) = self.policy.check_with_suggestion(address, domain_hash);
+        (remarks.map(|remarks| syntax | remarks.flags), suggestion)
     }
 }
 

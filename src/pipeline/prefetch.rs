@@ -5,9 +5,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rustc_hash::FxHashSet;
 
-use super::batch::{CellEval, RowEval};
 use super::{BATCH_ROWS, Checker, DomainStage};
+use crate::normalize::normalize;
+use crate::policy;
 use crate::read::Source;
+use crate::read::encoding::decode_cell;
 use crate::read::records::Records;
 
 /// While DNS has at least this many lookups waiting, running further ahead gains nothing.
@@ -25,11 +27,8 @@ pub(super) fn prefetch_domains(
     stop: &AtomicUsize,
     done: &AtomicUsize,
 ) {
-    let columns = checker.email_columns.len();
     let mut records = Records::default();
-    let mut cells: Vec<CellEval> = (0..columns).map(|_| CellEval::default()).collect();
-    let mut row = RowEval::default();
-    let mut seen: FxHashSet<Box<str>> = FxHashSet::default();
+    let mut seen: FxHashSet<u64> = FxHashSet::default();
     let mut answered_at_once = 0;
     let running = || stop.load(Ordering::Relaxed) == 0 && done.load(Ordering::Relaxed) == 0;
     while running() && answered_at_once < 3 {
@@ -39,20 +38,8 @@ pub(super) fn prefetch_domains(
         }
         let mut new = 0;
         for record in records.iter() {
-            checker.eval(record, &mut row, &mut cells);
-            for (cell, &col) in cells.iter().zip(checker.email_columns) {
-                if let CellEval {
-                    candidate: Some(c),
-                    error: None,
-                } = cell
-                {
-                    let domain = c.domain(record.field(col));
-                    if row.broken.is_none() && !seen.contains(domain) {
-                        seen.insert(domain.into());
-                        dns.submit(domain);
-                        new += 1;
-                    }
-                }
+            for &col in checker.email_columns {
+                new += usize::from(submit_if_new(checker, record.field(col), &mut seen, dns));
             }
         }
         if new > 0 {
@@ -66,4 +53,28 @@ pub(super) fn prefetch_domains(
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
     }
+}
+
+/// Submits the domain of an email cell when it was not submitted before and the address
+/// passes the per-row checks, as the pipeline will submit it. Only an address whose domain
+/// is new is checked beyond normalizing: most rows cost a normalization and a hash.
+fn submit_if_new(
+    checker: &Checker<'_>,
+    cell: &[u8],
+    seen: &mut FxHashSet<u64>,
+    dns: &dyn DomainStage,
+) -> bool {
+    let Some(text) = decode_cell(cell, checker.cell_encoding) else {
+        return false;
+    };
+    let Ok(address) = normalize(&text) else {
+        return false;
+    };
+    let hash = policy::domain_hash(address.domain());
+    if seen.contains(&hash) || checker.judge(&address, hash).0.is_err() {
+        return false;
+    }
+    seen.insert(hash);
+    dns.submit(address.domain());
+    true
 }
