@@ -68,7 +68,12 @@ impl<'a> Address<'a> {
     /// hash keeps memory per address fixed however long the addresses are; suppression
     /// lists compare all 128 bits, the duplicate set 64 of them.
     pub fn key(&self) -> u128 {
-        key_of(self.local(), self.domain())
+        // Most local parts have no capital letter: the text is then the key's input as is.
+        if self.local().bytes().any(|b| b.is_ascii_uppercase()) {
+            key_of(self.local(), self.domain())
+        } else {
+            xxhash_rust::xxh3::xxh3_128(self.text.as_bytes())
+        }
     }
 }
 

@@ -27,10 +27,20 @@ const LOOKALIKE_DASHES: &[char] = &[
 /// # Errors
 /// [`Reason::Syntax`] with the first problem found, or [`Reason::LegacyCarrierAddress`].
 pub fn validate(address: &Address<'_>, keep_legacy_carrier: bool) -> Result<Flags, Reason> {
+    validate_with(address, keep_legacy_carrier, false)
+}
+
+/// [`validate`], told whether the domain is already known to be well formed (it was in an
+/// address that passed before), which spares the look at it.
+pub(crate) fn validate_with(
+    address: &Address<'_>,
+    keep_legacy_carrier: bool,
+    known_domain: bool,
+) -> Result<Flags, Reason> {
     let (local, domain) = (address.local(), address.domain());
     if address.as_str().len() <= 254
         && plain_local(local.as_bytes())
-        && plain_domain(domain.as_bytes())
+        && (known_domain || plain_domain(domain.as_bytes()))
     {
         return Ok(Flags::NONE);
     }

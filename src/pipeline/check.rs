@@ -6,8 +6,8 @@ use crate::address::Address;
 use crate::normalize::normalize;
 use crate::policy::{self, Policy};
 use crate::read::encoding::{CellEncoding, decode_cell, is_valid_cell};
-use crate::read::records::Record;
-use crate::validate::validate;
+use crate::read::records::{Record, zero_bytes};
+use crate::validate::validate_with;
 use crate::verdict::{Flags, Reason, RowProblem};
 
 /// The per-row checks, shared by the worker threads.
@@ -50,7 +50,10 @@ impl Checker<'_> {
                 limit: self.max_record_bytes,
             });
         }
-        if memchr_nul(record.field_bytes()) {
+        // Most rows are ASCII without a NUL byte, which one pass tells; only the others get
+        // the two precise looks.
+        let plain = is_ascii_without_nul(record.field_bytes());
+        if !plain && memchr_nul(record.field_bytes()) {
             return malformed(RowProblem::NulByte);
         }
         if let Some(expected) = self.header_width
@@ -62,7 +65,7 @@ impl Checker<'_> {
                 found: record.len(),
             });
         }
-        if !is_valid_text(record, self.cell_encoding) {
+        if !plain && !is_valid_text(record, self.cell_encoding) {
             return Some(Reason::EncodingError);
         }
         None
@@ -121,7 +124,8 @@ impl Checker<'_> {
         address: &Address<'_>,
         domain_hash: u64,
     ) -> (Result<Flags, Reason>, Option<&'static str>) {
-        let syntax = match validate(address, self.keep_legacy_carrier) {
+        let known_domain = self.policy.is_known_domain(domain_hash);
+        let syntax = match validate_with(address, self.keep_legacy_carrier, known_domain) {
             Ok(flags) => flags,
             Err(reason) => return (Err(reason), None),
         };
@@ -132,6 +136,17 @@ impl Checker<'_> {
 
 fn memchr_nul(bytes: &[u8]) -> bool {
     memchr::memchr(0, bytes).is_some()
+}
+
+/// Whether every byte is ASCII and none is NUL, eight bytes at a time.
+fn is_ascii_without_nul(bytes: &[u8]) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let (words, tail) = bytes.as_chunks::<8>();
+    let odd = words.iter().fold(0, |odd, word| {
+        let word = u64::from_le_bytes(*word);
+        odd | ((word | zero_bytes(word)) & HIGH)
+    });
+    odd == 0 && tail.iter().all(|&b| b != 0 && b.is_ascii())
 }
 
 /// Whether every cell of a record is valid in its encoding.
@@ -149,5 +164,23 @@ fn is_valid_text(record: Record<'_>, encoding: CellEncoding) -> bool {
                     .all(|cell| cell.first().is_none_or(|b| b & 0xC0 != 0x80))
         }
         CellEncoding::Cp932 => record.iter().all(|cell| is_valid_cell(cell, encoding)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn ascii_without_nul_is_told_exactly(
+            bytes in proptest::collection::vec(
+                prop_oneof![8 => 1u8..0x80, 1 => Just(0u8), 1 => 0x80u8..=0xff],
+                0..40,
+            ),
+        ) {
+            let expected = bytes.iter().all(|&b| b != 0 && b.is_ascii());
+            prop_assert_eq!(super::is_ascii_without_nul(&bytes), expected);
+        }
     }
 }

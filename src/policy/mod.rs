@@ -117,6 +117,13 @@ impl Policy {
         })
     }
 
+    /// Whether a domain is known to be well formed: it was in an address that passed the
+    /// syntax check before, and its facts are still in the table. Its syntax then needs no
+    /// second look.
+    pub fn is_known_domain(&self, domain_hash: u64) -> bool {
+        self.facts.known(domain_hash).is_some()
+    }
+
     /// How many different domains the run's addresses have had (those that passed the
     /// syntax check).
     pub fn unique_domains(&self) -> u64 {
@@ -176,18 +183,29 @@ impl Default for Facts {
 }
 
 impl Facts {
-    fn of(&self, domain: &str, hash: u64) -> DomainFacts {
-        // The low bits pick the slots, the high 40 the tag, whose lowest bit is set so that
-        // no stored word is zero, the empty mark.
+    /// The slots a domain may be in, and its tag: the low bits of the hash pick the slots,
+    /// the high 40 the tag, whose lowest bit is set so that no stored word is zero, the
+    /// empty mark.
+    fn set(&self, hash: u64) -> (&[AtomicU64], u64) {
         let set = (hash as usize & (FACTS_SLOTS - 1)) & !(FACTS_WAYS - 1);
-        let tag = (hash >> 24) | 1;
-        let slots = &self.slots[set..set + FACTS_WAYS];
-        for slot in slots {
-            let word = slot.load(Ordering::Relaxed);
-            if word >> 24 == tag {
-                return DomainFacts::unpack(word);
-            }
+        (&self.slots[set..set + FACTS_WAYS], (hash >> 24) | 1)
+    }
+
+    /// The facts of a domain when they are in the table.
+    fn known(&self, hash: u64) -> Option<DomainFacts> {
+        let (slots, tag) = self.set(hash);
+        slots
+            .iter()
+            .map(|slot| slot.load(Ordering::Relaxed))
+            .find(|word| word >> 24 == tag)
+            .map(DomainFacts::unpack)
+    }
+
+    fn of(&self, domain: &str, hash: u64) -> DomainFacts {
+        if let Some(facts) = self.known(hash) {
+            return facts;
         }
+        let (slots, tag) = self.set(hash);
         let facts = DomainFacts::compute(domain);
         let word = tag << 24 | facts.pack();
         let free = slots.iter().find(|slot| slot.load(Ordering::Relaxed) == 0);
