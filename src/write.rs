@@ -433,11 +433,17 @@ impl CsvOutput {
             Some(EmailCell::Cleared) => Cell::Address(b""),
             Some(EmailCell::Original) | None => Cell::Other(record.field(f)),
         };
+        // Only the email cells can differ from the row as read, and only a cell that needs
+        // a formula guard makes the others differ.
         let unchanged = record.len() == fields
-            && (0..fields).all(|f| match cell(f) {
-                Cell::Address(address) => address == record.field(f),
-                Cell::Other(value) => !(self.format.formula_guard && is_formula(value)),
-            });
+            && self.format.email_columns.iter().enumerate().all(|(i, &f)| {
+                match row.email_cell(i) {
+                    EmailCell::Address(address) => address == record.field(f),
+                    EmailCell::Cleared => record.field(f).is_empty(),
+                    EmailCell::Original => true,
+                }
+            })
+            && !(self.format.formula_guard && record.iter().any(is_formula));
         if unchanged {
             out.extend_from_slice(record.raw());
         } else {

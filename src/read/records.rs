@@ -87,7 +87,12 @@ impl<'a> Record<'a> {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
-        (0..self.len()).map(|i| self.field(i))
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let field = self.fields.get(start..end).unwrap_or_default();
+            start = end + self.gap;
+            field
+        })
     }
 
     /// The record as it was in the input, without its line ending.
@@ -493,44 +498,81 @@ fn push_end(ends: &mut Vec<usize>, at: usize, len: usize) {
 /// where they are in the line. Writes their ends into `records`' field ends and returns
 /// how many there are; `None`, having counted nothing, when the line holds a quote.
 ///
-/// Fields are short, so rather than a search per field, eight bytes are looked at a time.
+/// Fields are short, so rather than a search per field, sixteen bytes are looked at a time.
 fn split_plain(text: &[u8], delimiter: u8, quote: u8, records: &mut Records) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    let (delimiters, quotes) = (ONES * u64::from(delimiter), ONES * u64::from(quote));
     let first = records.ends_used;
+    // A line of n bytes has at most n + 1 fields: room for them all, once.
+    if records.field_ends.len() <= first + text.len() {
+        let grown = (first + text.len() + 1).max(records.field_ends.len() * 2);
+        records.field_ends.resize(grown, 0);
+    }
+    let ends = &mut records.field_ends[first..];
     let mut count = 0;
-    let mut end_field = |end: usize| {
-        push_end(&mut records.field_ends, first + count, end);
-        count += 1;
-    };
-    let (words, tail) = text.as_chunks::<8>();
-    for (i, word) in words.iter().enumerate() {
-        let word = u64::from_le_bytes(*word);
-        if zero_bytes(word ^ quotes) != 0 {
+    let (chunks, tail) = text.as_chunks::<16>();
+    let mut last = [0; 16];
+    last[..tail.len()].copy_from_slice(tail);
+    let within_tail = (1u32 << tail.len()) - 1;
+    let masks = chunks
+        .iter()
+        .map(|chunk| byte_masks(chunk, delimiter, quote))
+        .chain(std::iter::once({
+            let (delimiters, quotes) = byte_masks(&last, delimiter, quote);
+            (delimiters & within_tail, quotes & within_tail)
+        }));
+    for (i, (mut delimiters, quotes)) in masks.enumerate() {
+        if quotes != 0 {
             return None;
         }
-        let mut hits = zero_bytes(word ^ delimiters);
-        while hits != 0 {
-            end_field(i * 8 + hits.trailing_zeros() as usize / 8);
-            hits &= hits - 1;
+        while delimiters != 0 {
+            ends[count] = i * 16 + delimiters.trailing_zeros() as usize;
+            count += 1;
+            delimiters &= delimiters - 1;
         }
     }
-    let at = text.len() - tail.len();
-    for (i, &b) in tail.iter().enumerate() {
-        if b == quote {
-            return None;
-        }
-        if b == delimiter {
-            end_field(at + i);
-        }
-    }
-    end_field(text.len());
-    Some(count)
+    ends[count] = text.len();
+    Some(count + 1)
+}
+
+/// Which of sixteen bytes are the delimiter and which the quote, one bit per byte.
+#[cfg(target_arch = "x86_64")]
+fn byte_masks(chunk: &[u8; 16], delimiter: u8, quote: u8) -> (u32, u32) {
+    // SAFETY: SSE2 is part of the x86-64 baseline: every x86-64 processor has it.
+    unsafe { byte_masks_sse2(chunk, delimiter, quote) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+fn byte_masks_sse2(chunk: &[u8; 16], delimiter: u8, quote: u8) -> (u32, u32) {
+    use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_movemask_epi8, _mm_set_epi64x, _mm_set1_epi8};
+    let (low, high) = chunk.split_at(8);
+    let low = i64::from_le_bytes(low.try_into().unwrap_or_default());
+    let high = i64::from_le_bytes(high.try_into().unwrap_or_default());
+    let bytes = _mm_set_epi64x(high, low);
+    let delimiters = _mm_movemask_epi8(_mm_cmpeq_epi8(bytes, _mm_set1_epi8(delimiter as i8)));
+    let quotes = _mm_movemask_epi8(_mm_cmpeq_epi8(bytes, _mm_set1_epi8(quote as i8)));
+    (delimiters as u32, quotes as u32)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+use byte_masks_portable as byte_masks;
+
+/// [`byte_masks`] a byte at a time: for other processors, and to test the vectorized one.
+#[cfg(any(test, not(target_arch = "x86_64")))]
+fn byte_masks_portable(chunk: &[u8; 16], delimiter: u8, quote: u8) -> (u32, u32) {
+    chunk
+        .iter()
+        .enumerate()
+        .fold((0, 0), |(delimiters, quotes), (i, &b)| {
+            (
+                delimiters | u32::from(b == delimiter) << i,
+                quotes | u32::from(b == quote) << i,
+            )
+        })
 }
 
 /// The high bit of each zero byte of `word`, and no other bit. Exact: no carry crosses
 /// from one byte into the next.
-fn zero_bytes(word: u64) -> u64 {
+pub(crate) fn zero_bytes(word: u64) -> u64 {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     !(((word & LOW7) + LOW7) | word) & !LOW7
 }
@@ -567,12 +609,12 @@ fn split_quoted(
                 pos += 1;
             }
         } else {
-            let to = memchr::memchr(delimiter, &text[pos..]).map_or(text.len(), |i| pos + i);
-            let field = &text[pos..to];
-            if memchr::memchr(quote, field).is_some() {
+            let to =
+                memchr::memchr2(delimiter, quote, &text[pos..]).map_or(text.len(), |i| pos + i);
+            if text.get(to) == Some(&quote) {
                 return None;
             }
-            copy(field);
+            copy(&text[pos..to]);
             pos = to;
         }
         push_end(ends, first_end + count, len);
@@ -779,6 +821,17 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn byte_masks_mark_exactly_the_delimiters_and_quotes(
+            chunk in proptest::array::uniform16(proptest::sample::select(b",\";a\x00\xff".to_vec())),
+            delimiter in proptest::sample::select(b",;\t".to_vec()),
+        ) {
+            proptest::prop_assert_eq!(
+                byte_masks(&chunk, delimiter, b'"'),
+                byte_masks_portable(&chunk, delimiter, b'"')
+            );
+        }
+
         #[test]
         fn zero_bytes_marks_exactly_the_zero_bytes(
             bytes in proptest::array::uniform8(
