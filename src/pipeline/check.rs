@@ -87,11 +87,14 @@ impl Checker<'_> {
                 };
             }
         };
+        // The domain's table entry is fetched while the key is worked out.
+        let domain_hash = policy::domain_hash(address.domain());
+        self.policy.prefetch_domain(domain_hash);
         let mut candidate = Candidate {
             changed: (address.as_str().as_bytes() != cell).then(|| address.as_str().into()),
             at: address.local().len(),
             key: address.key(),
-            domain_hash: policy::domain_hash(address.domain()),
+            domain_hash,
             flags: Flags::NONE,
             suggestion: None,
         };

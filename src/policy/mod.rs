@@ -124,6 +124,12 @@ impl Policy {
         self.facts.known(domain_hash).is_some()
     }
 
+    /// Starts fetching the table entries of a domain into the cache, for a look-up a little
+    /// later ([`Policy::is_known_domain`], [`Policy::check_with_suggestion`]).
+    pub fn prefetch_domain(&self, domain_hash: u64) {
+        prefetch(&self.facts.set(domain_hash).0[0]);
+    }
+
     /// How many different domains the run's addresses have had (those that passed the
     /// syntax check).
     pub fn unique_domains(&self) -> u64 {
