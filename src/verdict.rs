@@ -93,10 +93,13 @@ impl Flags {
 
     /// The codes of the flags that are set, in the fixed order of [`Flags::ALL`].
     pub fn codes(self) -> impl Iterator<Item = &'static str> {
-        Flags::ALL
-            .iter()
-            .filter(move |(flag, _)| self.contains(*flag))
-            .map(|(_, code)| *code)
+        // `ALL` lists the flags in bit order, so a set bit's number is its entry.
+        let mut bits = self.0;
+        std::iter::from_fn(move || {
+            let (_, code) = Flags::ALL.get(bits.trailing_zeros() as usize)?;
+            bits &= bits - 1;
+            Some(*code)
+        })
     }
 
     /// The codes joined with `;`, as the `email_flags` column holds them; most rows have
@@ -480,6 +483,19 @@ pub enum Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flags_are_listed_in_bit_order_and_joined_in_that_order() {
+        for (i, (flag, _)) in Flags::ALL.iter().enumerate() {
+            assert_eq!(*flag, Flags(1 << i));
+        }
+        let mut flags = Flags::FORMULA_RISK;
+        flags.insert(Flags::NORMALIZED);
+        flags.insert(Flags::FREE);
+        assert_eq!(flags.joined(), "normalized;free;formula_risk");
+        assert_eq!(Flags::NONE.joined(), "");
+        assert_eq!(Flags::STALE.joined(), "stale");
+    }
 
     #[test]
     fn reason_codes_are_stable() {

@@ -20,7 +20,7 @@ use crate::error::Error;
 use crate::pipeline::{Batch, EmailCell, Row, Sink};
 use crate::read::encoding::{self, Encoding};
 use crate::validate::is_address_byte;
-use crate::verdict::{Lang, Verdict};
+use crate::verdict::{Flags, Lang, Verdict};
 
 /// Columns appended to the cleaned file.
 pub const CLEANED_COLUMNS: [&str; 3] = ["email_status", "email_flags", "email_suggestion"];
@@ -496,7 +496,7 @@ impl CsvOutput {
             }
         }
         self.push_code(out, status.code().as_bytes(), fields == 0);
-        self.push_code(out, flags.joined().as_bytes(), false);
+        self.push_flags(out, *flags);
         self.push_address(
             out,
             row.suggested_address().unwrap_or_default().as_bytes(),
@@ -570,6 +570,21 @@ impl CsvOutput {
             self.format.dialect.push_unquoted(out, code, first);
         } else {
             self.format.dialect.push_field(out, code, first);
+        }
+    }
+
+    /// Writes the `email_flags` cell: the flag codes joined with `;`.
+    fn push_flags(&self, out: &mut Vec<u8>, flags: Flags) {
+        if !self.plain_codes {
+            self.push_code(out, flags.joined().as_bytes(), false);
+            return;
+        }
+        out.push(self.format.dialect.delimiter);
+        for (i, code) in flags.codes().enumerate() {
+            if i > 0 {
+                out.push(b';');
+            }
+            out.extend_from_slice(code.as_bytes());
         }
     }
 

@@ -417,15 +417,25 @@ fn is_role_word(s: &str) -> bool {
     stem.len() <= *LONGEST_WORD && ROLE_SET.contains(stem)
 }
 
-/// Tokens that can begin a role reading: the first token of a role word, or a qualifier.
-static FIRST_TOKENS: LazyLock<HashSet<&'static [u8]>> = LazyLock::new(|| {
+/// Tokens that can begin a role reading (the first token of a role word, or a qualifier),
+/// each as one number ([`packed`]); the rare token too long for that is left out.
+static FIRST_TOKENS: LazyLock<HashSet<u128>> = LazyLock::new(|| {
     ROLE_WORDS
         .iter()
         .map(|w| w.split('-').next().unwrap_or(w))
         .chain(ROLE_QUALIFIERS.iter().copied())
-        .map(str::as_bytes)
+        .filter_map(|token| packed(token.as_bytes()))
         .collect()
 });
+
+/// A token of at most 16 bytes, lowercased, as one number: its bytes, zero-padded. Tokens
+/// hold no zero byte, so different tokens give different numbers.
+fn packed(token: &[u8]) -> Option<u128> {
+    let mut bytes = [0u8; 16];
+    bytes.get_mut(..token.len())?.copy_from_slice(token);
+    bytes.make_ascii_lowercase();
+    Some(u128::from_le_bytes(bytes))
+}
 
 /// Whether the first token of a canonical local part could begin a role reading.
 fn could_start_role(mailbox: &str) -> bool {
@@ -441,14 +451,12 @@ fn could_start_role(mailbox: &str) -> bool {
         .iter()
         .rposition(|b| !b.is_ascii_digit())
         .map_or(0, |i| i + 1);
-    if stem_len > *LONGEST_WORD {
-        return false;
+    match packed(&first[..stem_len]) {
+        // An empty stem (no token, or digits only) is left to the full check.
+        Some(key) => key == 0 || FIRST_TOKENS.contains(&key),
+        // Too long to pack: only a long role word could start it, so the full check decides.
+        None => stem_len <= *LONGEST_WORD,
     }
-    let mut buf = [0u8; MAX_LOCAL];
-    let lower = &mut buf[..stem_len];
-    lower.copy_from_slice(&first[..stem_len]);
-    lower.make_ascii_lowercase();
-    lower.is_empty() || FIRST_TOKENS.contains(&*lower)
 }
 
 fn is_qualifier(token: &str) -> bool {
@@ -923,6 +931,15 @@ pub static WELL_KNOWN: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_role_word_is_a_role_in_any_case() {
+        for word in ROLE_WORDS {
+            assert!(is_role(word), "{word}");
+            assert!(is_role(&word.to_ascii_uppercase()), "{word}");
+            assert!(is_role(&format!("{word}2")), "{word}2");
+        }
+    }
 
     #[test]
     fn roles() {
