@@ -439,20 +439,20 @@ impl<R> RecordReader<R> {
             .take_while(|&&b| b == b'\n' || b == b'\r')
             .count();
         let line = &input[blank..];
-        let Some(end) = memchr::memchr2(b'\n', b'\r', line) else {
-            return false;
-        };
-        if end >= self.max_record_bytes {
-            return false;
-        }
-        let text = &line[..end];
+        // A record may not be longer than the limit: its line must end within reach.
+        let reach = &line[..line.len().min(self.max_record_bytes)];
         let ends_start = records.ends_used;
-        let fields_start = match split_plain(text, self.delimiter, self.quote, records) {
-            Some(count) => {
-                records.ends_used += count;
-                None
+        let (end, fields_start) = match split_plain(reach, self.delimiter, self.quote, records) {
+            Scan::Plain { end, fields } => {
+                records.ends_used += fields;
+                (end, None)
             }
-            None => {
+            Scan::Unended => return false,
+            Scan::Quoted => {
+                let Some(end) = memchr::memchr2(b'\n', b'\r', reach) else {
+                    return false;
+                };
+                let text = &line[..end];
                 let fields_start = records.fields_used;
                 let want = fields_start + text.len();
                 if records.fields.len() < want {
@@ -470,9 +470,10 @@ impl<R> RecordReader<R> {
                 };
                 records.fields_used += len;
                 records.ends_used += count;
-                Some(fields_start)
+                (end, Some(fields_start))
             }
         };
+        let text = &line[..end];
         let raw_start = records.raw.len();
         records.raw.extend_from_slice(text);
         self.pending_cr = advance_lines(&mut self.line, &input[..blank], self.pending_cr);
@@ -494,63 +495,108 @@ fn push_end(ends: &mut Vec<usize>, at: usize, len: usize) {
     ends[at] = len;
 }
 
-/// Finds the fields of a line with no quote: the bytes between delimiters, which stay
-/// where they are in the line. Writes their ends into `records`' field ends and returns
-/// how many there are; `None`, having counted nothing, when the line holds a quote.
+/// What [`split_plain`] found at the start of the input.
+enum Scan {
+    /// A line without a quote, whose line break is at `end`, with `fields` fields.
+    Plain { end: usize, fields: usize },
+    /// A line with a quote before its line break (if it has one).
+    Quoted,
+    /// No line break and no quote in the input.
+    Unended,
+}
+
+/// Finds the first line of `input` and, if it has no quote, its fields: the bytes between
+/// delimiters, which stay where they are in the line. Writes their ends into `records`'
+/// field ends; only a [`Scan::Plain`] line counts them.
 ///
-/// Fields are short, so rather than a search per field, sixteen bytes are looked at a time.
-fn split_plain(text: &[u8], delimiter: u8, quote: u8, records: &mut Records) -> Option<usize> {
+/// Fields are short, so rather than a search per field (and one for the line break),
+/// sixteen bytes are looked at a time for all three.
+fn split_plain(input: &[u8], delimiter: u8, quote: u8, records: &mut Records) -> Scan {
     let first = records.ends_used;
-    // A line of n bytes has at most n + 1 fields: room for them all, once.
-    if records.field_ends.len() <= first + text.len() {
-        let grown = (first + text.len() + 1).max(records.field_ends.len() * 2);
-        records.field_ends.resize(grown, 0);
-    }
-    let ends = &mut records.field_ends[first..];
     let mut count = 0;
-    let (chunks, tail) = text.as_chunks::<16>();
-    let mut last = [0; 16];
-    last[..tail.len()].copy_from_slice(tail);
-    let within_tail = (1u32 << tail.len()) - 1;
+    let (chunks, tail) = input.as_chunks::<16>();
     let masks = chunks
         .iter()
         .map(|chunk| byte_masks(chunk, delimiter, quote))
-        .chain(std::iter::once({
-            let (delimiters, quotes) = byte_masks(&last, delimiter, quote);
-            (delimiters & within_tail, quotes & within_tail)
+        .chain(std::iter::once_with(|| {
+            let mut last = [0; 16];
+            last[..tail.len()].copy_from_slice(tail);
+            byte_masks(&last, delimiter, quote).within((1 << tail.len()) - 1)
         }));
-    for (i, (mut delimiters, quotes)) in masks.enumerate() {
-        if quotes != 0 {
-            return None;
+    for (i, mut masks) in masks.enumerate() {
+        // Room for this chunk's fields.
+        if records.field_ends.len() < first + count + 17 {
+            let grown = (first + count + 17).max(records.field_ends.len() * 2);
+            records.field_ends.resize(grown, 0);
         }
-        while delimiters != 0 {
-            ends[count] = i * 16 + delimiters.trailing_zeros() as usize;
+        let line_end = (masks.line_ends != 0).then(|| masks.line_ends.trailing_zeros());
+        if let Some(end) = line_end {
+            masks = masks.within((1 << end) - 1);
+        }
+        if masks.quotes != 0 {
+            return Scan::Quoted;
+        }
+        let ends = &mut records.field_ends[first..];
+        while masks.delimiters != 0 {
+            ends[count] = i * 16 + masks.delimiters.trailing_zeros() as usize;
             count += 1;
-            delimiters &= delimiters - 1;
+            masks.delimiters &= masks.delimiters - 1;
+        }
+        if let Some(end) = line_end {
+            let end = i * 16 + end as usize;
+            ends[count] = end;
+            return Scan::Plain {
+                end,
+                fields: count + 1,
+            };
         }
     }
-    ends[count] = text.len();
-    Some(count + 1)
+    Scan::Unended
 }
 
-/// Which of sixteen bytes are the delimiter and which the quote, one bit per byte.
+/// Which of sixteen bytes are the delimiter, the quote and a line break, one bit per byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Masks {
+    delimiters: u32,
+    quotes: u32,
+    line_ends: u32,
+}
+
+impl Masks {
+    /// The masks of the bytes in `bits` only.
+    fn within(self, bits: u32) -> Masks {
+        Masks {
+            delimiters: self.delimiters & bits,
+            quotes: self.quotes & bits,
+            line_ends: self.line_ends & bits,
+        }
+    }
+}
+
+/// The [`Masks`] of sixteen bytes.
 #[cfg(target_arch = "x86_64")]
-fn byte_masks(chunk: &[u8; 16], delimiter: u8, quote: u8) -> (u32, u32) {
+fn byte_masks(chunk: &[u8; 16], delimiter: u8, quote: u8) -> Masks {
     // SAFETY: SSE2 is part of the x86-64 baseline: every x86-64 processor has it.
     unsafe { byte_masks_sse2(chunk, delimiter, quote) }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "sse2")]
-fn byte_masks_sse2(chunk: &[u8; 16], delimiter: u8, quote: u8) -> (u32, u32) {
-    use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_movemask_epi8, _mm_set_epi64x, _mm_set1_epi8};
+fn byte_masks_sse2(chunk: &[u8; 16], delimiter: u8, quote: u8) -> Masks {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x, _mm_set1_epi8,
+    };
     let (low, high) = chunk.split_at(8);
     let low = i64::from_le_bytes(low.try_into().unwrap_or_default());
     let high = i64::from_le_bytes(high.try_into().unwrap_or_default());
     let bytes = _mm_set_epi64x(high, low);
-    let delimiters = _mm_movemask_epi8(_mm_cmpeq_epi8(bytes, _mm_set1_epi8(delimiter as i8)));
-    let quotes = _mm_movemask_epi8(_mm_cmpeq_epi8(bytes, _mm_set1_epi8(quote as i8)));
-    (delimiters as u32, quotes as u32)
+    let equal = |byte: u8| _mm_cmpeq_epi8(bytes, _mm_set1_epi8(byte as i8));
+    let line_ends = _mm_or_si128(equal(b'\n'), equal(b'\r'));
+    Masks {
+        delimiters: _mm_movemask_epi8(equal(delimiter)) as u32,
+        quotes: _mm_movemask_epi8(equal(quote)) as u32,
+        line_ends: _mm_movemask_epi8(line_ends) as u32,
+    }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
@@ -558,16 +604,18 @@ use byte_masks_portable as byte_masks;
 
 /// [`byte_masks`] a byte at a time: for other processors, and to test the vectorized one.
 #[cfg(any(test, not(target_arch = "x86_64")))]
-fn byte_masks_portable(chunk: &[u8; 16], delimiter: u8, quote: u8) -> (u32, u32) {
-    chunk
-        .iter()
-        .enumerate()
-        .fold((0, 0), |(delimiters, quotes), (i, &b)| {
-            (
-                delimiters | u32::from(b == delimiter) << i,
-                quotes | u32::from(b == quote) << i,
-            )
-        })
+fn byte_masks_portable(chunk: &[u8; 16], delimiter: u8, quote: u8) -> Masks {
+    let mask = |wanted: &dyn Fn(u8) -> bool| {
+        chunk
+            .iter()
+            .enumerate()
+            .fold(0, |mask, (i, &b)| mask | u32::from(wanted(b)) << i)
+    };
+    Masks {
+        delimiters: mask(&|b| b == delimiter),
+        quotes: mask(&|b| b == quote),
+        line_ends: mask(&|b| b == b'\n' || b == b'\r'),
+    }
 }
 
 /// The high bit of each zero byte of `word`, and no other bit. Exact: no carry crosses
@@ -823,7 +871,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn byte_masks_mark_exactly_the_delimiters_and_quotes(
-            chunk in proptest::array::uniform16(proptest::sample::select(b",\";a\x00\xff".to_vec())),
+            chunk in proptest::array::uniform16(proptest::sample::select(b",\";a\x00\xff\r\n".to_vec())),
             delimiter in proptest::sample::select(b",;\t".to_vec()),
         ) {
             proptest::prop_assert_eq!(
