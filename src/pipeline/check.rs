@@ -1,6 +1,8 @@
 //! The per-row checks, run on the worker threads: whole-row problems (encoding, shape),
 //! then normalize, validate and the per-address policy for each email cell.
 
+use std::borrow::Cow;
+
 use super::batch::{Candidate, CellEval, RowEval};
 use crate::address::Address;
 use crate::normalize::normalize;
@@ -25,7 +27,10 @@ pub struct Checker<'a> {
 impl Checker<'_> {
     pub(super) fn eval(&self, record: Record<'_>, row: &mut RowEval, cells: &mut [CellEval]) {
         row.line = record.line;
-        row.broken = self.broken(record);
+        // Most rows are ASCII without a NUL byte, which one pass tells; only the others get
+        // the precise looks.
+        let ascii = is_ascii_without_nul(record.field_bytes());
+        row.broken = self.broken(record, ascii);
         row.stale = false;
         row.usable = 0;
         for cell in cells.iter_mut() {
@@ -34,26 +39,41 @@ impl Checker<'_> {
         if row.broken.is_some() {
             return;
         }
+        let text = |cell| self.text(cell, ascii);
         for (cell, &col) in cells.iter_mut().zip(self.email_columns) {
-            *cell = self.eval_cell(record.field(col));
+            *cell = match text(record.field(col)) {
+                Some(text) => self.eval_cell(record.field(col), &text),
+                None => CellEval {
+                    candidate: None,
+                    error: Some(Reason::EncodingError),
+                },
+            };
         }
         if let Some(col) = self.last_contact_column {
-            row.stale = decode_cell(record.field(col), self.cell_encoding)
-                .is_some_and(|date| self.policy.is_stale(&date));
+            row.stale = text(record.field(col)).is_some_and(|date| self.policy.is_stale(&date));
         }
     }
 
-    fn broken(&self, record: Record<'_>) -> Option<Reason> {
+    /// A cell of the record as text; `ascii` says every cell of the record is ASCII.
+    fn text<'c>(&self, cell: &'c [u8], ascii: bool) -> Option<Cow<'c, str>> {
+        if ascii {
+            // SAFETY: `ascii` means every byte of the record's cells is ASCII, and the cell
+            // is one of them: ASCII is valid UTF-8.
+            return Some(Cow::Borrowed(unsafe {
+                std::str::from_utf8_unchecked(cell)
+            }));
+        }
+        decode_cell(cell, self.cell_encoding)
+    }
+
+    fn broken(&self, record: Record<'_>, ascii: bool) -> Option<Reason> {
         let malformed = |problem| Some(Reason::MalformedRow { problem });
         if record.too_large {
             return malformed(RowProblem::TooLarge {
                 limit: self.max_record_bytes,
             });
         }
-        // Most rows are ASCII without a NUL byte, which one pass tells; only the others get
-        // the two precise looks.
-        let plain = is_ascii_without_nul(record.field_bytes());
-        if !plain && memchr_nul(record.field_bytes()) {
+        if !ascii && memchr_nul(record.field_bytes()) {
             return malformed(RowProblem::NulByte);
         }
         if let Some(expected) = self.header_width
@@ -65,20 +85,15 @@ impl Checker<'_> {
                 found: record.len(),
             });
         }
-        if !plain && !is_valid_text(record, self.cell_encoding) {
+        if !ascii && !is_valid_text(record, self.cell_encoding) {
             return Some(Reason::EncodingError);
         }
         None
     }
 
-    fn eval_cell(&self, cell: &[u8]) -> CellEval {
-        let Some(text) = decode_cell(cell, self.cell_encoding) else {
-            return CellEval {
-                candidate: None,
-                error: Some(Reason::EncodingError),
-            };
-        };
-        let address = match normalize(&text) {
+    /// Checks one email cell, given as read and as text.
+    fn eval_cell(&self, cell: &[u8], text: &str) -> CellEval {
+        let address = match normalize(text) {
             Ok(address) => address,
             Err(reason) => {
                 return CellEval {

@@ -476,11 +476,14 @@ impl<R> RecordReader<R> {
         let text = &line[..end];
         let raw_start = records.raw.len();
         records.raw.extend_from_slice(text);
-        self.pending_cr = advance_lines(&mut self.line, &input[..blank], self.pending_cr);
+        if blank > 0 {
+            self.pending_cr = advance_lines(&mut self.line, &input[..blank], self.pending_cr);
+        }
         records.end_record(raw_start, fields_start, ends_start, self.line, false);
         // The line holds no line break before its ending, so only that byte counts (and a
         // CR just before the line cannot pair with it).
-        self.pending_cr = advance_lines(&mut self.line, &line[end..=end], false);
+        self.line += 1;
+        self.pending_cr = line[end] == b'\r';
         self.pos += blank + end + 1;
         true
     }
