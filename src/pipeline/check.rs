@@ -33,10 +33,8 @@ impl Checker<'_> {
         row.broken = self.broken(record, ascii);
         row.stale = false;
         row.usable = 0;
-        for cell in cells.iter_mut() {
-            *cell = CellEval::default();
-        }
         if row.broken.is_some() {
+            cells.fill_with(CellEval::default);
             return;
         }
         let text = |cell| self.text(cell, ascii);
