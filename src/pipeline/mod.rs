@@ -217,12 +217,19 @@ fn process(
             }
             Ok(())
         });
-        // Each domain goes to DNS once, as soon as its first row is checked.
+        // Each domain goes to DNS once, as soon as its first row is checked. Most rows have
+        // one of a few domains, which a small memo of recent ones settles before the set.
         let mut asked: FxHashSet<u64> = FxHashSet::default();
+        let mut recent: [Option<u64>; 256] = [None; 256];
         while let Ok(mut batch) = full.recv() {
             pool.install(|| check_batch(&mut batch, checker));
             if let Some(dns) = dns {
                 for (hash, i, col) in batch.domains() {
+                    let memo = &mut recent[hash as usize % recent.len()];
+                    if *memo == Some(hash) {
+                        continue;
+                    }
+                    *memo = Some(hash);
                     if asked.insert(hash)
                         && let Some(domain) = batch.domain(i, col)
                     {
