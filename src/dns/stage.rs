@@ -107,30 +107,24 @@ impl DnsStage {
             .enable_all()
             .build()
             .map_err(|source| Error::DnsSetup { source })?;
-        let resolver = runtime.block_on(async {
-            Resolver::canary(options).await?;
-            Resolver::new(options)
+        // The persistent cache is read while the start-up query waits for its answer.
+        let (resolver, (cache, cached, warnings)) = std::thread::scope(|scope| {
+            let cache = scope.spawn(|| read_cache(options));
+            let resolver = runtime.block_on(async {
+                Resolver::canary(options).await?;
+                Resolver::new(options)
+            });
+            let cache = cache.join().unwrap_or_else(|_| {
+                let warning = "reading the DNS cache failed; looking everything up".to_owned();
+                (None, FxHashMap::default(), vec![warning])
+            });
+            resolver.map(|resolver| (resolver, cache))
         })?;
-
-        let mut warnings = Vec::new();
-        let cache = options
-            .cache
-            .as_deref()
-            .and_then(|path| PersistentCache::open(path, &mut warnings));
         let writer = cache
             .as_ref()
             .map(PersistentCache::writer)
             .transpose()
             .map_err(|source| Error::DnsSetup { source })?;
-        let cached = match (&cache, options.refresh) {
-            (Some(cache), false) => cache.load(SystemTime::now()).unwrap_or_else(|e| {
-                warnings.push(format!(
-                    "reading the DNS cache failed ({e}); looking everything up"
-                ));
-                FxHashMap::default()
-            }),
-            _ => FxHashMap::default(),
-        };
 
         let (queue, jobs) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
@@ -316,6 +310,32 @@ impl DomainStage for DnsStage {
                 .unwrap_or_else(|e| e.into_inner());
         }
     }
+}
+
+/// Opens the persistent cache, if there is one, and reads its live entries (none with
+/// `--refresh`). A cache that cannot be used gives a warning, not an error.
+fn read_cache(
+    options: &DnsOptions,
+) -> (
+    Option<PersistentCache>,
+    FxHashMap<Box<str>, DomainOutcome>,
+    Vec<String>,
+) {
+    let mut warnings = Vec::new();
+    let cache = options
+        .cache
+        .as_deref()
+        .and_then(|path| PersistentCache::open(path, &mut warnings));
+    let cached = match (&cache, options.refresh) {
+        (Some(cache), false) => cache.load(SystemTime::now()).unwrap_or_else(|e| {
+            warnings.push(format!(
+                "reading the DNS cache failed ({e}); looking everything up"
+            ));
+            FxHashMap::default()
+        }),
+        _ => FxHashMap::default(),
+    };
+    (cache, cached, warnings)
 }
 
 /// Takes queued domains in order and starts a lookup for each as permits free up, so
