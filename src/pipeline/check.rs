@@ -8,7 +8,7 @@ use crate::address::Address;
 use crate::normalize::normalize;
 use crate::policy::{self, Policy};
 use crate::read::encoding::{CellEncoding, decode_cell, is_valid_cell};
-use crate::read::records::{Record, zero_bytes};
+use crate::read::records::Record;
 use crate::validate::validate_with;
 use crate::verdict::{Flags, Reason, RowProblem};
 
@@ -165,6 +165,13 @@ fn is_ascii_without_nul(bytes: &[u8]) -> bool {
     odd == 0 && tail.iter().all(|&b| b != 0 && b.is_ascii())
 }
 
+/// The high bit of each zero byte of `word`, and no other bit. Exact: no carry crosses
+/// from one byte into the next.
+fn zero_bytes(word: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    !(((word & LOW7) + LOW7) | word) & !LOW7
+}
+
 /// Whether every cell of a record is valid in its encoding.
 ///
 /// For UTF-8 one pass over the whole record does: its field bytes (the cells, one after the
@@ -197,6 +204,20 @@ mod tests {
         ) {
             let expected = bytes.iter().all(|&b| b != 0 && b.is_ascii());
             prop_assert_eq!(super::is_ascii_without_nul(&bytes), expected);
+        }
+
+        #[test]
+        fn zero_bytes_marks_exactly_the_zero_bytes(
+            bytes in proptest::array::uniform8(
+                proptest::sample::select(vec![0u8, 1, 2, 0x7f, 0x80, 0x81, 0xfe, 0xff])),
+        ) {
+            let word = u64::from_le_bytes(bytes);
+            let expected = bytes
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == 0)
+                .fold(0u64, |mask, (i, _)| mask | 0x80 << (8 * i));
+            prop_assert_eq!(super::zero_bytes(word), expected);
         }
     }
 }

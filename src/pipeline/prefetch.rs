@@ -56,8 +56,10 @@ pub(super) fn prefetch_domains(
 }
 
 /// Submits the domain of an email cell when it was not submitted before and the address
-/// passes the per-row checks, as the pipeline will submit it. Only an address whose domain
-/// is new is checked beyond normalizing: most rows cost a normalization and a hash.
+/// passes the per-address checks, as the pipeline will submit it. Only an address whose
+/// domain is new is checked beyond normalizing: most rows cost a normalization and a hash.
+/// The whole-row checks are left out, so a row rejected whole (a NUL byte, too many cells)
+/// may still have its domain looked up.
 fn submit_if_new(
     checker: &Checker<'_>,
     cell: &[u8],

@@ -621,13 +621,6 @@ fn byte_masks_portable(chunk: &[u8; 16], delimiter: u8, quote: u8) -> Masks {
     }
 }
 
-/// The high bit of each zero byte of `word`, and no other bit. Exact: no carry crosses
-/// from one byte into the next.
-pub(crate) fn zero_bytes(word: u64) -> u64 {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    !(((word & LOW7) + LOW7) | word) & !LOW7
-}
-
 /// Splits a line with quotes: each field must be free of quotes or quoted whole, with the
 /// quotes inside doubled. Writes the unescaped fields into `out` and their ends into `ends`
 /// from `first_end`; returns the bytes written and the number of fields. `None` for any
@@ -873,7 +866,7 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn byte_masks_mark_exactly_the_delimiters_and_quotes(
+        fn byte_masks_mark_exactly_the_delimiters_quotes_and_line_breaks(
             chunk in proptest::array::uniform16(proptest::sample::select(b",\";a\x00\xff\r\n".to_vec())),
             delimiter in proptest::sample::select(b",;\t".to_vec()),
         ) {
@@ -881,20 +874,6 @@ mod tests {
                 byte_masks(&chunk, delimiter, b'"'),
                 byte_masks_portable(&chunk, delimiter, b'"')
             );
-        }
-
-        #[test]
-        fn zero_bytes_marks_exactly_the_zero_bytes(
-            bytes in proptest::array::uniform8(
-                proptest::sample::select(vec![0u8, 1, 2, 0x7f, 0x80, 0x81, 0xfe, 0xff])),
-        ) {
-            let word = u64::from_le_bytes(bytes);
-            let expected = bytes
-                .iter()
-                .enumerate()
-                .filter(|(_, b)| **b == 0)
-                .fold(0u64, |mask, (i, _)| mask | 0x80 << (8 * i));
-            proptest::prop_assert_eq!(zero_bytes(word), expected);
         }
     }
 
