@@ -30,17 +30,17 @@ pub fn validate(address: &Address<'_>, keep_legacy_carrier: bool) -> Result<Flag
     validate_with(address, keep_legacy_carrier, false)
 }
 
-/// [`validate`], told whether the domain is already known to be well formed (it was in an
-/// address that passed before), which spares the look at it.
+/// [`validate`], told whether the domain is already known to be well formed, which spares
+/// the look at it.
 pub(crate) fn validate_with(
     address: &Address<'_>,
     keep_legacy_carrier: bool,
-    known_domain: bool,
+    well_formed_domain: bool,
 ) -> Result<Flags, Reason> {
     let (local, domain) = (address.local(), address.domain());
     if address.as_str().len() <= 254
         && plain_local(local.as_bytes())
-        && (known_domain || plain_domain(domain.as_bytes()))
+        && (well_formed_domain || plain_domain(domain.as_bytes()))
     {
         return Ok(Flags::NONE);
     }
@@ -212,6 +212,11 @@ pub fn is_address_byte(b: u8) -> bool {
 const fn is_atext(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(b, b'!' | b'#'..=b'\'' | b'*' | b'+' | b'-' | b'/' | b'=' | b'?' | b'^'..=b'`' | b'{'..=b'~')
+}
+
+/// Whether a domain passes the syntax check on its own.
+pub(crate) fn is_well_formed_domain(domain: &str) -> bool {
+    check_domain(domain).is_ok()
 }
 
 fn check_domain(domain: &str) -> Result<(), SyntaxError> {

@@ -140,8 +140,8 @@ impl Checker<'_> {
         address: &Address<'_>,
         domain_hash: u64,
     ) -> (Result<Flags, Reason>, Option<&'static str>) {
-        let known_domain = self.policy.is_known_domain(domain_hash);
-        let syntax = match validate_with(address, self.keep_legacy_carrier, known_domain) {
+        let well_formed = self.policy.is_known_well_formed(domain_hash);
+        let syntax = match validate_with(address, self.keep_legacy_carrier, well_formed) {
             Ok(flags) => flags,
             Err(reason) => return (Err(reason), None),
         };

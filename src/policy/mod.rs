@@ -18,6 +18,7 @@ use rustc_hash::FxHashSet;
 use chrono::NaiveDate;
 
 use crate::address::Address;
+use crate::validate::is_well_formed_domain;
 use crate::verdict::{Flags, Reason};
 
 /// The policy choices of a run, built once from the configuration.
@@ -117,15 +118,16 @@ impl Policy {
         })
     }
 
-    /// Whether a domain is known to be well formed: it was in an address that passed the
-    /// syntax check before, and its facts are still in the table. Its syntax then needs no
-    /// second look.
-    pub fn is_known_domain(&self, domain_hash: u64) -> bool {
-        self.facts.known(domain_hash).is_some()
+    /// Whether a domain is known to be well formed: its facts, worked out for an earlier
+    /// address, are still in the table and say so. Its syntax then needs no second look.
+    pub fn is_known_well_formed(&self, domain_hash: u64) -> bool {
+        self.facts
+            .known(domain_hash)
+            .is_some_and(|facts| facts.well_formed)
     }
 
     /// Starts fetching the table entries of a domain into the cache, for a look-up a little
-    /// later ([`Policy::is_known_domain`], [`Policy::check_with_suggestion`]).
+    /// later ([`Policy::is_known_well_formed`], [`Policy::check_with_suggestion`]).
     pub fn prefetch_domain(&self, domain_hash: u64) {
         prefetch(&self.facts.set(domain_hash).0[0]);
     }
@@ -151,6 +153,8 @@ impl Policy {
 /// What is known about a domain without asking DNS.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct DomainFacts {
+    /// Whether the domain passes the syntax check ([`crate::validate`]).
+    well_formed: bool,
     special_use: bool,
     disposable: bool,
     free: bool,
@@ -243,12 +247,13 @@ impl DomainFacts {
         self.suggestion.map(|i| lists::WELL_KNOWN[usize::from(i)])
     }
 
-    /// The facts in the low 24 bits of a word: three flags, whether there is a suggestion,
+    /// The facts in the low 24 bits of a word: four flags, whether there is a suggestion,
     /// and its index.
     fn pack(self) -> u64 {
         u64::from(self.special_use)
             | u64::from(self.disposable) << 1
             | u64::from(self.free) << 2
+            | u64::from(self.well_formed) << 4
             | self
                 .suggestion
                 .map_or(0, |index| 1 << 3 | u64::from(index) << 8)
@@ -256,6 +261,7 @@ impl DomainFacts {
 
     fn unpack(word: u64) -> DomainFacts {
         DomainFacts {
+            well_formed: word & 1 << 4 != 0,
             special_use: word & 1 != 0,
             disposable: word & 1 << 1 != 0,
             free: word & 1 << 2 != 0,
@@ -276,6 +282,7 @@ impl DomainFacts {
             })
         };
         DomainFacts {
+            well_formed: is_well_formed_domain(domain),
             special_use,
             disposable,
             free,
@@ -483,11 +490,12 @@ mod tests {
     #[test]
     fn domain_facts_survive_packing() {
         for suggestion in [None, Some(0), Some(7), Some(u16::MAX)] {
-            for bits in 0..8 {
+            for bits in 0..16 {
                 let facts = DomainFacts {
                     special_use: bits & 1 != 0,
                     disposable: bits & 2 != 0,
                     free: bits & 4 != 0,
+                    well_formed: bits & 8 != 0,
                     suggestion,
                 };
                 assert_eq!(DomainFacts::unpack(u64::MAX << 24 | facts.pack()), facts);
@@ -506,6 +514,17 @@ mod tests {
             }
         }
         assert_eq!(policy.unique_domains(), 4);
+    }
+
+    #[test]
+    fn only_a_well_formed_domain_is_known_as_one() {
+        let policy = Policy::default();
+        for (domain, well_formed) in [("acme.jp", true), ("-acme.jp", false), ("acme", false)] {
+            let hash = domain_hash(domain);
+            assert!(!policy.is_known_well_formed(hash), "{domain} before");
+            let _ = policy.check(&Address::new(format!("a@{domain}").into()).unwrap());
+            assert_eq!(policy.is_known_well_formed(hash), well_formed, "{domain}");
+        }
     }
 
     #[test]
