@@ -110,7 +110,8 @@ pub fn run(
     }
     let done = AtomicUsize::new(0);
     std::thread::scope(|scope| {
-        let reader = scope.spawn(move || read_batches(source, skip, stop, empty_rx, full_tx));
+        let reader =
+            scope.spawn(move || read_batches(source, skip, checker, stop, empty_rx, full_tx));
         if let (Some(prefetch), Some(dns)) = (prefetch, dns) {
             let done = &done;
             scope.spawn(move || prefetch::prefetch_domains(prefetch, checker, dns, stop, done));
@@ -147,20 +148,29 @@ pub fn run(
 fn read_batches(
     mut source: Source,
     skip: u64,
+    checker: &Checker<'_>,
     stop: &AtomicUsize,
     empty: Receiver<Batch>,
     full: Sender<Batch>,
 ) -> Result<u64, Error> {
     // Resuming: the rows before the checkpoint are read again (lines stay right) and
-    // passed over.
+    // passed over. They are checked, not decided: the report's count of unique domains,
+    // which the checks keep, then covers them too.
     let mut rows = 0;
     let mut skipped = Records::default();
+    let mut row = batch::RowEval::default();
+    let mut cells: Vec<batch::CellEval> = (0..checker.email_columns.len())
+        .map(|_| batch::CellEval::default())
+        .collect();
     while rows < skip {
         let n = source.read_batch(&mut skipped, BATCH_ROWS.min((skip - rows) as usize))?;
         if n == 0 {
             return Err(Error::Internal(format!(
                 "the input ended before the checkpoint's row {skip}"
             )));
+        }
+        for record in skipped.iter() {
+            checker.eval(record, &mut row, &mut cells);
         }
         rows += n as u64;
     }
@@ -294,4 +304,45 @@ fn check_batch(batch: &mut Batch, checker: &Checker<'_>) {
         .enumerate()
         .with_min_len(256)
         .for_each(|(i, (row, cells))| checker.eval(records.get(i), row, cells));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Input, ReadOptions};
+    use crate::policy::Policy;
+    use crate::read::encoding::CellEncoding;
+
+    #[test]
+    fn rows_passed_over_on_resuming_count_their_domains() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("list.csv");
+        let rows = "id,email\n1,a@early-one.jp\n2,b@early-two.jp\n3,c@late.jp\n4,bad@@x.jp\n";
+        std::fs::write(&path, rows).unwrap();
+        let source = Source::open(&Input::Path(path), &ReadOptions::default()).unwrap();
+        let policy = Policy::default();
+        let checker = Checker {
+            policy: &policy,
+            keep_legacy_carrier: false,
+            email_columns: &source.email_columns.clone(),
+            last_contact_column: None,
+            header_width: Some(source.width),
+            cell_encoding: CellEncoding::Utf8,
+            max_record_bytes: source.max_record_bytes,
+        };
+        let (full_tx, full_rx) = bounded::<Batch>(1);
+        let (empty_tx, empty_rx) = bounded::<Batch>(1);
+        empty_tx.send(Batch::default()).unwrap();
+        drop(empty_tx);
+        let stop = AtomicUsize::new(0);
+        // The first two rows are before the checkpoint: passed over, yet counted.
+        let read = read_batches(source, 2, &checker, &stop, empty_rx, full_tx).unwrap();
+        assert_eq!(read, 4);
+        assert_eq!(full_rx.recv().unwrap().len, 2);
+        assert_eq!(
+            policy.unique_domains(),
+            2,
+            "the checks of the passed-over rows"
+        );
+    }
 }

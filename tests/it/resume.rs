@@ -108,10 +108,18 @@ fn killed_runs_resume_to_identical_outputs() {
         let resumed = std::fs::read(dir.path("killed").join(name)).unwrap();
         assert!(reference == resumed, "{name} differs after {kills} kills");
     }
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path("killed/list.report.json")).unwrap())
-            .unwrap();
-    assert_eq!(report["rows_in"], ROWS);
+    let report = |run: &str| -> serde_json::Value {
+        let path = dir.path(run).join("list.report.json");
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    };
+    let (reference, resumed) = (report("reference"), report("killed"));
+    assert_eq!(resumed["rows_in"], ROWS);
+    for counts in ["status", "flags", "reasons", "unique_domains"] {
+        assert_eq!(
+            resumed[counts], reference[counts],
+            "{counts} after {kills} kills"
+        );
+    }
     assert!(
         !dir.path("killed/.list.checkpoint.json").exists(),
         "the checkpoint is removed after success"
