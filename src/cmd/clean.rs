@@ -41,7 +41,8 @@ pub fn run(
     on_progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<Report, Error> {
     let start = Instant::now();
-    let source = Source::open(&config.input, &config.read)?;
+    let source = Source::open_until(&config.input, &config.read, Some(&config.stop))
+        .map_err(|e| stopped(config, e))?;
     if source.email_columns.len() > MAX_EMAIL_COLUMNS {
         return Err(Error::NoSuchColumn {
             option: "--email-column",
@@ -137,7 +138,8 @@ pub fn run(
         stage,
         run_state,
         &mut sinks,
-    )?;
+    )
+    .map_err(|e| stopped(config, e))?;
     let dns = dns.map(DnsStage::finish);
     if rows_in != tally.cleaned + tally.rejected || rows_in != tally.rows {
         return Err(Error::Conservation {
@@ -196,6 +198,15 @@ pub fn run(
     file.write_all(b"\n")?;
     file.commit()?;
     Ok(report)
+}
+
+/// The error a run ends with: an interruption when a signal stopped it, whatever the read
+/// that noticed it said.
+fn stopped(config: &CleanConfig, error: Error) -> Error {
+    match config.stop.load(Ordering::Relaxed) {
+        0 => error,
+        signal => Error::Interrupted { signal },
+    }
 }
 
 fn warnings(report: &Report) -> Vec<String> {

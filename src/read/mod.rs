@@ -13,13 +13,57 @@ pub mod sniff;
 use std::fs::File;
 use std::io::{self, Cursor, Read};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crate::config::{Input, ReadOptions};
 use crate::dialect::Dialect;
 use crate::error::Error;
 use encoding::{CellEncoding, Encoding, Transcoder};
 use records::{Record, RecordReader, Records};
+
+/// Standard input that stops waiting for data once the run is stopped. A signal does not
+/// end a read that is waiting (the handler lets it restart), so on Linux the wait is done
+/// in short polls with a look at the flag between them, and the read goes straight to the
+/// file descriptor (a buffer in between could hold data the poll does not see); elsewhere
+/// it is a plain read.
+struct StoppableStdin {
+    stop: Arc<AtomicUsize>,
+}
+
+impl Read for StoppableStdin {
+    #[cfg(target_os = "linux")]
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let mut fd = libc::pollfd {
+                fd: libc::STDIN_FILENO,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid `pollfd`, and the count says one.
+            let ready = unsafe { libc::poll(&mut fd, 1, 100) };
+            // Data, end of input or an error: the read below tells which. A signal
+            // (EINTR) or the timeout: look at the flag and wait again.
+            if ready > 0
+                || (ready < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted)
+            {
+                break;
+            }
+            if self.stop.load(Ordering::Relaxed) != 0 {
+                return Err(io::Error::other("the run was stopped"));
+            }
+        }
+        // SAFETY: reads at most `buf.len()` bytes into `buf`, which is valid for writes.
+        let read = unsafe { libc::read(libc::STDIN_FILENO, buf.as_mut_ptr().cast(), buf.len()) };
+        // A negative count is an error; EINTR comes back as `Interrupted`, which callers retry.
+        usize::try_from(read).map_err(|_| io::Error::last_os_error())
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let _ = &self.stop;
+        io::stdin().read(buf)
+    }
+}
 
 /// How much of the input is read up front to detect its encoding: enough that a file
 /// whose first rows are plain ASCII still shows its Japanese further down.
@@ -58,10 +102,29 @@ impl Source {
     /// A missing or unreadable input, an empty or header-only input, no email column, or
     /// a named column that does not exist.
     pub fn open(input: &Input, options: &ReadOptions) -> Result<Source, Error> {
+        Source::open_until(input, options, None)
+    }
+
+    /// [`Source::open`], for a run that `stop` can stop (set to non-zero, by a signal
+    /// handler): reading standard input then gives up waiting for data when it is set,
+    /// with an error. (A read from a file never waits long.)
+    ///
+    /// # Errors
+    /// As [`Source::open`].
+    pub fn open_until(
+        input: &Input,
+        options: &ReadOptions,
+        stop: Option<&Arc<AtomicUsize>>,
+    ) -> Result<Source, Error> {
         let what = input.describe();
         let bytes_read = Arc::new(AtomicU64::new(0));
         let raw: Box<dyn Read + Send> = match input {
-            Input::Stdin => Box::new(io::stdin()),
+            Input::Stdin => match stop {
+                Some(stop) => Box::new(StoppableStdin {
+                    stop: Arc::clone(stop),
+                }),
+                None => Box::new(io::stdin()),
+            },
             Input::Path(path) => {
                 Box::new(File::open(path).map_err(|source| match source.kind() {
                     io::ErrorKind::NotFound => Error::InputMissing { path: path.clone() },
