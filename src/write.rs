@@ -472,7 +472,7 @@ impl CsvOutput {
                     EmailCell::Original => true,
                 }
             })
-            && !(self.format.formula_guard && record.iter().any(is_formula));
+            && !record.iter().any(|cell| self.needs_guard(cell));
         if unchanged {
             out.extend_from_slice(record.raw());
         } else {
@@ -486,7 +486,7 @@ impl CsvOutput {
                         if f > 0 {
                             out.push(dialect.delimiter);
                         }
-                        if self.format.formula_guard && is_formula(value) {
+                        if self.needs_guard(value) {
                             out.push(b'\'');
                         }
                         out.extend_from_slice(value);
@@ -519,14 +519,13 @@ impl CsvOutput {
         } else {
             record.len().max(1)
         };
-        let guarded = |value: &[u8]| self.format.formula_guard && is_formula(value);
         if record.too_large {
             // Only the row's first bytes were kept: they go in the first cell.
             self.push_guarded(out, record.raw(), true);
             for _ in 1..width {
                 dialect.push_field(out, b"", false);
             }
-        } else if record.len() == width && !record.iter().any(guarded) {
+        } else if record.len() == width && !record.iter().any(|cell| self.needs_guard(cell)) {
             out.extend_from_slice(record.raw());
         } else {
             for f in 0..width {
@@ -597,14 +596,15 @@ impl CsvOutput {
         }
     }
 
-    /// Writes a cell, with a leading `'` when a spreadsheet would run it as a formula
-    /// (OWASP "CSV injection"): cells starting with `=`, `+`, `-`, `@`, tab or CR.
+    /// Whether a cell goes out with a leading `'`, because a spreadsheet would run it as a
+    /// formula (OWASP "CSV injection"): cells starting with `=`, `+`, `-`, `@`, tab or CR.
+    fn needs_guard(&self, cell: &[u8]) -> bool {
+        self.format.formula_guard && is_formula(cell)
+    }
+
+    /// Writes a cell, guarded when it [needs it](CsvOutput::needs_guard).
     fn push_guarded(&self, out: &mut Vec<u8>, cell: &[u8], first: bool) {
-        let prefix: &[u8] = if self.format.formula_guard && is_formula(cell) {
-            b"'"
-        } else {
-            b""
-        };
+        let prefix: &[u8] = if self.needs_guard(cell) { b"'" } else { b"" };
         self.format
             .dialect
             .push_field_after(out, prefix, cell, first);

@@ -167,12 +167,12 @@ impl Batch {
         (0..self.len).map(|i| self.row(i))
     }
 
-    /// The `i`-th decided row.
     /// The verdicts of the rows, in order.
     pub fn verdicts(&self) -> impl Iterator<Item = &Verdict> {
         self.rows[..self.len].iter().map(|row| &row.verdict)
     }
 
+    /// The `i`-th decided row.
     pub fn row(&self, i: usize) -> Row<'_> {
         let row = &self.rows[i];
         Row {
