@@ -184,32 +184,4 @@ impl Batch {
             email_columns: &self.email_columns,
         }
     }
-
-    /// The domains whose DNS outcome this batch's decision needs, by hash, with the row and
-    /// email column to get the text from ([`Batch::domain`]) when the hash is new.
-    pub(super) fn domains(&self) -> impl Iterator<Item = (u64, usize, usize)> + '_ {
-        self.rows[..self.len]
-            .iter()
-            .enumerate()
-            .filter(|(_, row)| row.broken.is_none())
-            .flat_map(move |(i, _)| {
-                let cells = &self.cells[i * self.columns..(i + 1) * self.columns];
-                cells
-                    .iter()
-                    .enumerate()
-                    .filter_map(move |(col, cell)| match cell {
-                        CellEval {
-                            candidate: Some(c),
-                            error: None,
-                        } => Some((c.domain_hash, i, col)),
-                        _ => None,
-                    })
-            })
-    }
-
-    /// The domain of row `i`'s address in email column `col`, if it has one.
-    pub(super) fn domain(&self, i: usize, col: usize) -> Option<&str> {
-        let c = self.cells.get(i * self.columns + col)?.candidate.as_ref()?;
-        Some(c.domain(self.records.get(i).field(self.email_columns[col])))
-    }
 }

@@ -5,7 +5,7 @@ use super::DomainStage;
 use super::batch::{Batch, Candidate, CellEval, RowEval};
 use crate::dns::DomainOutcome;
 use crate::policy::{DuplicateSet, prefetch};
-use crate::read::records::Record;
+use crate::read::records::Records;
 use crate::verdict::{Flags, Reason, Status, Verdict};
 
 /// The ordered step: decides each row of a checked batch.
@@ -155,8 +155,8 @@ impl Decider<'_> {
                 };
                 continue;
             }
-            // Only DNS needs the record: for its domain's text.
-            let record = self.dns.is_some().then(|| batch.records.get(i));
+            // Only DNS needs the record: for the text of a domain not seen before.
+            let record = self.dns.is_some().then_some((&batch.records, i));
             row.verdict = self.decide_row(row, cells, record, &batch.email_columns);
         }
     }
@@ -165,7 +165,7 @@ impl Decider<'_> {
         &mut self,
         row: &mut RowEval,
         cells: &[CellEval],
-        record: Option<Record<'_>>,
+        record: Option<(&Records, usize)>,
         email_columns: &[usize],
     ) -> Verdict {
         let mut first_problem: Option<(usize, Reason, Option<&'static str>)> = None;
@@ -180,8 +180,8 @@ impl Decider<'_> {
                     // Without DNS there is no outcome to look up, and no domain text needed.
                     let (outcome, rejection) = match (&mut self.dns, record) {
                         (Some(answers), Some(record)) => {
-                            let cell = record.field(email_columns[col]);
-                            let domain = || c.domain(cell);
+                            let (records, i) = record;
+                            let domain = || c.domain(records.get(i).field(email_columns[col]));
                             let outcome = answers.outcome(c.domain_hash, domain);
                             (outcome, dns_rejection(outcome, domain))
                         }

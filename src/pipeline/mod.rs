@@ -19,7 +19,6 @@ mod prefetch;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
-use rustc_hash::FxHashSet;
 
 use crate::checkpoint;
 use crate::dns::DomainOutcome;
@@ -227,26 +226,8 @@ fn process(
             }
             Ok(())
         });
-        // Each domain goes to DNS once, as soon as its first row is checked. Most rows have
-        // one of a few domains, which a small memo of recent ones settles before the set.
-        let mut asked: FxHashSet<u64> = FxHashSet::default();
-        let mut recent: [Option<u64>; 256] = [None; 256];
         while let Ok(mut batch) = full.recv() {
-            pool.install(|| check_batch(&mut batch, checker));
-            if let Some(dns) = dns {
-                for (hash, i, col) in batch.domains() {
-                    let memo = &mut recent[hash as usize % recent.len()];
-                    if *memo == Some(hash) {
-                        continue;
-                    }
-                    *memo = Some(hash);
-                    if asked.insert(hash)
-                        && let Some(domain) = batch.domain(i, col)
-                    {
-                        dns.submit(domain);
-                    }
-                }
-            }
+            pool.install(|| check_batch(&mut batch, checker, dns));
             if checked_tx.send(batch).is_err() {
                 break; // The decider stopped; its error says why.
             }
@@ -290,8 +271,9 @@ impl Checkpoints {
     }
 }
 
-/// Runs the per-row checks of a batch on the worker threads.
-fn check_batch(batch: &mut Batch, checker: &Checker<'_>) {
+/// Runs the per-row checks of a batch on the worker threads. Each domain goes to DNS as
+/// soon as the first address that needs it is checked.
+fn check_batch(batch: &mut Batch, checker: &Checker<'_>, dns: Option<&dyn DomainStage>) {
     use batch::{CellEval, RowEval};
     use rayon::prelude::*;
     let (len, columns) = (batch.len, batch.columns);
@@ -303,7 +285,21 @@ fn check_batch(batch: &mut Batch, checker: &Checker<'_>) {
         .zip(batch.cells[..len * columns].par_chunks_mut(columns))
         .enumerate()
         .with_min_len(256)
-        .for_each(|(i, (row, cells))| checker.eval(records.get(i), row, cells));
+        .for_each(|(i, (row, cells))| {
+            let record = records.get(i);
+            checker.eval(record, row, cells);
+            let Some(dns) = dns else { return };
+            for (cell, &col) in cells.iter().zip(checker.email_columns) {
+                if let CellEval {
+                    candidate: Some(c),
+                    error: None,
+                } = cell
+                    && checker.policy.first_asked(c.domain_hash)
+                {
+                    dns.submit(c.domain(record.field(col)));
+                }
+            }
+        });
 }
 
 #[cfg(test)]

@@ -126,6 +126,12 @@ impl Policy {
             .is_some_and(|facts| facts.well_formed)
     }
 
+    /// Marks a domain as sent to DNS: true the first time, when the caller is to send it.
+    /// A domain whose entry was evicted is sent again (DNS answers a repeat from memory).
+    pub fn first_asked(&self, domain_hash: u64) -> bool {
+        self.facts.mark_asked(domain_hash)
+    }
+
     /// Starts fetching the table entries of a domain into the cache, for a look-up a little
     /// later ([`Policy::is_known_well_formed`], [`Policy::check_with_suggestion`]).
     pub fn prefetch_domain(&self, domain_hash: u64) {
@@ -183,6 +189,9 @@ struct Facts {
     seen: Mutex<FxHashSet<u64>>,
 }
 
+/// The bit of a facts word that says the domain was sent to DNS.
+const ASKED: u64 = 1 << 5;
+
 /// Slots in the table: 2 MiB, room for a few hundred thousand domains.
 const FACTS_SLOTS: usize = 1 << 18;
 const FACTS_WAYS: usize = 4;
@@ -225,6 +234,23 @@ impl Facts {
             .map(DomainFacts::unpack)
     }
 
+    /// Sets the domain's [`ASKED`] bit; true when this call set it, or when the domain
+    /// has no entry.
+    fn mark_asked(&self, hash: u64) -> bool {
+        let (slots, tag) = self.set(hash);
+        for slot in slots {
+            let word = slot.load(Ordering::Relaxed);
+            if word >> 24 == tag {
+                // Of threads marking the same domain at once, one wins.
+                return word & ASKED == 0
+                    && slot
+                        .compare_exchange(word, word | ASKED, Ordering::Relaxed, Ordering::Relaxed)
+                        .is_ok();
+            }
+        }
+        true
+    }
+
     fn of(&self, domain: &str, hash: u64) -> DomainFacts {
         if let Some(facts) = self.known(hash) {
             return facts;
@@ -248,7 +274,7 @@ impl DomainFacts {
     }
 
     /// The facts in the low 24 bits of a word: four flags, whether there is a suggestion,
-    /// and its index.
+    /// and its index. Bit 5 ([`ASKED`]) is the pipeline's, not a fact.
     fn pack(self) -> u64 {
         u64::from(self.special_use)
             | u64::from(self.disposable) << 1
