@@ -58,8 +58,6 @@ pub fn run(
             .stale_after
             .map(|(period, today)| period.cutoff(today)),
     );
-    // Before any output exists, so that name servers that never answer stop the run
-    // (exit 75) without leaving files behind.
     let dns = config.dns.as_ref().map(DnsStage::start).transpose()?;
     let dir = output_dir(config);
     if !dir.as_os_str().is_empty() {
@@ -140,7 +138,8 @@ pub fn run(
         &mut sinks,
     )
     .map_err(|e| stopped(config, e))?;
-    let dns = dns.map(DnsStage::finish);
+    // Name servers that never answer stop the run (exit 75) before any output is in place.
+    let dns = dns.map(DnsStage::finish).transpose()?;
     if rows_in != tally.cleaned + tally.rejected || rows_in != tally.rows {
         return Err(Error::Conservation {
             rows_in,

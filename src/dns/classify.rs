@@ -46,7 +46,8 @@ pub(crate) struct Decision {
 }
 
 impl Decision {
-    fn unknown() -> Decision {
+    /// No outcome could be told: never stored, never a rejection.
+    pub(crate) fn unknown() -> Decision {
         Decision {
             outcome: DomainOutcome::Unknown,
             ttl: None,

@@ -42,7 +42,7 @@ const WORKER_THREADS: usize = 2;
 /// if stage.outcome("example-shoji.co.jp", true) == Some(DomainOutcome::Deliverable) {
 ///     println!("example-shoji.co.jp receives mail");
 /// }
-/// let stats = stage.finish();
+/// let stats = stage.finish()?;
 /// println!("{}", stats.summary());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -82,6 +82,19 @@ struct State {
     awaited: Vec<Box<str>>,
     first_submit: Option<Instant>,
     last_answer: Option<Instant>,
+    /// Whether some domain went to the name servers (was not in the persistent cache).
+    looked_up: bool,
+    startup: Startup,
+}
+
+/// What came of the start-up query, as far as a lookup has needed to know.
+#[derive(Debug, Default, PartialEq, Eq)]
+enum Startup {
+    #[default]
+    Pending,
+    Answered,
+    /// No name server answered; why.
+    Silent(String),
 }
 
 /// A domain to look up, and whether this is its second try.
@@ -91,15 +104,17 @@ struct Job {
 }
 
 impl DnsStage {
-    /// Starts the runtime and the resolver, opens the persistent cache, and checks that the
-    /// name servers answer at all: one query for the root's NS, one try within the
-    /// configured timeout, where any response (even REFUSED) counts.
+    /// Starts the runtime and the resolver, opens the persistent cache, and sends the
+    /// start-up query that tells whether the name servers answer at all: the root's NS,
+    /// one try within the configured timeout, where any response (even REFUSED) counts.
+    /// No lookup goes out before it is answered. A run that needs no lookup (every domain
+    /// in the persistent cache) does not wait for it.
     ///
     /// # Errors
-    /// [`Error::DnsUnavailable`] when no name server answers the start-up query (exit code
-    /// 75: try again later, or run with `--no-dns`), or the resolver cannot be set up;
-    /// [`Error::DnsSetup`] when the runtime or the cache writer thread cannot start. A
-    /// cache file that cannot be used is not an error: it is a warning in the stats.
+    /// [`Error::DnsUnavailable`] when the resolver cannot be set up; [`Error::DnsSetup`]
+    /// when the runtime or the cache writer thread cannot start. A cache file that cannot
+    /// be used is not an error: it is a warning in the stats. Name servers that do not
+    /// answer are told by [`DomainStage::failure`] and [`DnsStage::finish`].
     pub fn start(options: &DnsOptions) -> Result<DnsStage, Error> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(WORKER_THREADS)
@@ -107,19 +122,13 @@ impl DnsStage {
             .enable_all()
             .build()
             .map_err(|source| Error::DnsSetup { source })?;
-        // The persistent cache is read while the start-up query waits for its answer.
-        let (resolver, (cache, cached, warnings)) = std::thread::scope(|scope| {
-            let cache = scope.spawn(|| read_cache(options));
-            let resolver = runtime.block_on(async {
-                Resolver::canary(options).await?;
-                Resolver::new(options)
-            });
-            let cache = cache.join().unwrap_or_else(|_| {
-                let warning = "reading the DNS cache failed; looking everything up".to_owned();
-                (None, FxHashMap::default(), vec![warning])
-            });
-            resolver.map(|resolver| (resolver, cache))
-        })?;
+        let canary = {
+            let options = options.clone();
+            runtime.spawn(async move { Resolver::canary(&options).await })
+        };
+        let resolver = runtime.block_on(async { Resolver::new(options) })?;
+        // Read while the start-up query waits for its answer.
+        let (cache, cached, warnings) = read_cache(options);
         let writer = cache
             .as_ref()
             .map(PersistentCache::writer)
@@ -140,6 +149,7 @@ impl DnsStage {
         let resolver = Arc::new(resolver);
         runtime.spawn(dispatch(
             jobs,
+            canary,
             permits,
             Arc::clone(&resolver),
             Arc::clone(&shared),
@@ -155,7 +165,12 @@ impl DnsStage {
 
     /// Stops the lookups still running (none, once the pipeline has every outcome it
     /// asked for), writes the rest of the persistent cache and returns the figures.
-    pub fn finish(self) -> DnsStats {
+    ///
+    /// # Errors
+    /// [`Error::DnsUnavailable`] when some domain needed a lookup and no name server
+    /// answered the start-up query (exit code 75: try again later, or run with
+    /// `--no-dns`): the outcomes of this run are then not worth keeping.
+    pub fn finish(self) -> Result<DnsStats, Error> {
         let DnsStage {
             shared,
             resolver,
@@ -163,12 +178,26 @@ impl DnsStage {
             writer,
             mut warnings,
         } = self;
+        let mut state = shared.lock();
+        // The dispatcher records the start-up query's answer before its first lookup.
+        while state.looked_up && state.startup == Startup::Pending {
+            state = shared
+                .answered
+                .wait(state)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+        drop(state);
         // Tasks still running are dropped; their domains were never waited on.
         runtime.shutdown_background();
         if let Some(writer) = writer {
             warnings.extend(writer.finish());
         }
         let state = shared.lock();
+        if let Startup::Silent(detail) = &state.startup {
+            return Err(Error::DnsUnavailable {
+                detail: detail.clone(),
+            });
+        }
         let mut outcomes: std::collections::BTreeMap<&'static str, u64> =
             DomainOutcome::ALL.iter().map(|o| (o.code(), 0)).collect();
         for outcome in state.domains.values().flatten() {
@@ -178,7 +207,7 @@ impl DnsStage {
             (Some(first), Some(last)) => last.saturating_duration_since(first).as_secs_f64(),
             _ => 0.0,
         };
-        DnsStats {
+        Ok(DnsStats {
             unique_domains: state.unique,
             lookups: resolver.lookups.load(Ordering::Relaxed),
             cache_hits_run: state.hits_run,
@@ -187,7 +216,7 @@ impl DnsStage {
             seconds,
             retries: state.retries,
             warnings,
-        }
+        })
     }
 }
 
@@ -223,6 +252,21 @@ impl Shared {
         }
     }
 
+    /// Records what came of the start-up query and wakes whoever waits to know it; true
+    /// when a name server answered.
+    fn startup_answered(&self, result: Result<Result<(), Error>, tokio::task::JoinError>) -> bool {
+        let startup = match result {
+            Ok(Ok(())) => Startup::Answered,
+            Ok(Err(Error::DnsUnavailable { detail })) => Startup::Silent(detail),
+            Ok(Err(other)) => Startup::Silent(other.to_string()),
+            Err(error) => Startup::Silent(format!("the start-up query failed: {error}")),
+        };
+        let answered = startup == Startup::Answered;
+        self.lock().startup = startup;
+        self.answered.notify_all();
+        answered
+    }
+
     /// Submits `domain` unless it is known; returns its outcome if it has one.
     fn submit(&self, domain: &str) -> Option<DomainOutcome> {
         let mut state = self.lock();
@@ -238,6 +282,7 @@ impl Shared {
         state.domains.insert(domain.into(), cached);
         if cached.is_none() {
             state.waiting += 1;
+            state.looked_up = true;
         }
         if cached.is_some() {
             state.hits_persistent += 1;
@@ -255,14 +300,7 @@ impl Shared {
             })
             .is_err()
         {
-            self.complete(
-                domain,
-                Decision {
-                    outcome: DomainOutcome::Unknown,
-                    ttl: None,
-                    positive: false,
-                },
-            );
+            self.complete(domain, Decision::unknown());
         }
         None
     }
@@ -275,6 +313,15 @@ impl DomainStage for DnsStage {
 
     fn backlog(&self) -> usize {
         self.shared.lock().waiting
+    }
+
+    fn failure(&self) -> Option<Error> {
+        match &self.shared.lock().startup {
+            Startup::Silent(detail) => Some(Error::DnsUnavailable {
+                detail: detail.clone(),
+            }),
+            Startup::Pending | Startup::Answered => None,
+        }
     }
 
     fn outcome(&self, domain: &str, wait: bool) -> Option<DomainOutcome> {
@@ -340,13 +387,25 @@ fn read_cache(
 
 /// Takes queued domains in order and starts a lookup for each as permits free up, so
 /// that at most `permits` queries are in flight (each lookup asks one question at a time).
+/// Before the first, it waits for the start-up query: when no name server answered it,
+/// every domain is unknown at once, and [`DomainStage::failure`] says why.
 async fn dispatch(
     mut jobs: mpsc::UnboundedReceiver<Job>,
+    canary: tokio::task::JoinHandle<Result<(), Error>>,
     permits: Arc<Semaphore>,
     resolver: Arc<Resolver>,
     shared: Arc<Shared>,
 ) {
+    let mut canary = Some(canary);
+    let mut answered = false;
     while let Some(job) = jobs.recv().await {
+        if let Some(canary) = canary.take() {
+            answered = shared.startup_answered(canary.await);
+        }
+        if !answered {
+            shared.complete(&job.domain, Decision::unknown());
+            continue;
+        }
         let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
             return;
         };
@@ -390,14 +449,7 @@ struct Pending<'a> {
 impl Drop for Pending<'_> {
     fn drop(&mut self) {
         if !self.done {
-            self.shared.complete(
-                self.domain,
-                Decision {
-                    outcome: DomainOutcome::Unknown,
-                    ttl: None,
-                    positive: false,
-                },
-            );
+            self.shared.complete(self.domain, Decision::unknown());
         }
     }
 }

@@ -68,6 +68,9 @@ pub trait DomainStage: Send + Sync {
     fn outcome(&self, domain: &str, wait: bool) -> Option<DomainOutcome>;
     /// How many submitted domains have no final outcome yet.
     fn backlog(&self) -> usize;
+    /// Why no outcome of this run can be trusted, once that is known: no name server
+    /// answers. The run then stops before writing what it decided.
+    fn failure(&self) -> Option<Error>;
 }
 
 /// Runs the pipeline over `source`, pushing every decided batch to each sink in turn.
@@ -211,6 +214,9 @@ fn process(
         let deciding = scope.spawn(move || -> Result<(), Error> {
             for mut batch in checked_rx {
                 decider.decide(&mut batch);
+                if let Some(error) = dns.and_then(DomainStage::failure) {
+                    return Err(error);
+                }
                 pool.install(|| sinks.iter_mut().try_for_each(|sink| sink.batch(&batch)))?;
                 rows += batch.len as u64;
                 if let Some(checkpoints) = checkpoints.as_deref_mut() {

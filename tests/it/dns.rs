@@ -246,6 +246,39 @@ fn a_closed_port_stops_the_run_too() {
     assert!(run.cleaned.is_none());
 }
 
+#[test]
+fn a_run_answered_wholly_from_the_cache_needs_no_name_server() {
+    let lab = lab();
+    let dir = Workdir::new();
+    dir.write("list.csv", "id,email\n1,a@acme-corp.com\n2,b@nullmx.com\n");
+    let first = clean(&dir, "list.csv", &lab, &["--cache", "dns.cache"]);
+    let (_socket, addr) = silent_socket().expect("a silent socket");
+    let addr = addr.to_string();
+    let offline = [
+        "--resolver",
+        &addr,
+        "--dns-timeout",
+        "0.2",
+        "--dns-attempts",
+        "1",
+        "--cache",
+        "dns.cache",
+    ];
+    let cached = dir.clean("list.csv", &offline);
+    assert_eq!(cached.code(), 0, "{}", cached.stderr());
+    assert_eq!(cached.report()["dns"]["lookups"], 0);
+    assert_eq!(cached.cleaned, first.cleaned);
+    assert_eq!(cached.rejected, first.rejected);
+    // One domain that is not in the cache needs the name servers: the run stops.
+    dir.write(
+        "more.csv",
+        "id,email\n1,a@acme-corp.com\n2,c@a-public.com\n",
+    );
+    let more = dir.clean("more.csv", &offline);
+    assert_eq!(more.code(), 75, "{}", more.stderr());
+    assert!(more.cleaned.is_none() && more.rejected.is_none() && more.report.is_none());
+}
+
 /// Cleans list.csv against `resolver` with one short try per query.
 fn clean_with_short_timeout(dir: &Workdir, resolver: &str) -> Run {
     dir.clean(
@@ -370,7 +403,7 @@ fn cached_lifetimes_are_the_ttls_clamped_to_our_ranges() {
             DomainOutcome::Unknown
         ]
     );
-    let stats = stage.finish();
+    let stats = stage.finish().expect("the lab answers");
     assert!(stats.warnings.is_empty(), "{:?}", stats.warnings);
 
     let mut warnings = Vec::new();
@@ -415,7 +448,7 @@ fn outcome_without_submit_still_resolves() {
         stage.outcome("nullmx.com", false),
         Some(DomainOutcome::NullMx)
     );
-    let stats = stage.finish();
+    let stats = stage.finish().expect("the lab answers");
     assert_eq!(stats.unique_domains, 1);
     assert_eq!(stats.lookups, 1);
     assert_eq!(stats.cache_hits_run, 1);
