@@ -111,9 +111,11 @@ impl<'a> Row<'a> {
             let cell = self.record.field(self.email_columns[i]);
             return EmailCell::Address(candidate.changed.as_deref().map_or(cell, str::as_bytes));
         }
-        match cell.error {
-            Some(Reason::Empty) | None => EmailCell::Original,
-            Some(_) => EmailCell::Cleared,
+        // An address that is not usable was removed: by its checks, by DNS or as a
+        // duplicate. A cell that holds no address stays as it was.
+        match (&cell.candidate, &cell.error) {
+            (None, Some(Reason::Empty) | None) => EmailCell::Original,
+            _ => EmailCell::Cleared,
         }
     }
 

@@ -187,8 +187,8 @@ impl Decider<'_> {
                         }
                         _ => (DomainOutcome::Unknown, None),
                     };
-                    match rejection {
-                        None => {
+                    match rejection.map_or_else(|| self.first_seen(c, row.line), Err) {
+                        Ok(()) => {
                             row.usable |= 1 << col;
                             if c.flags.contains(Flags::NORMALIZED) {
                                 flags.insert(Flags::NORMALIZED);
@@ -196,7 +196,8 @@ impl Decider<'_> {
                             primary.get_or_insert((col, c, outcome));
                             continue;
                         }
-                        Some(reason) => (reason, c.suggestion),
+                        Err(reason @ Reason::Duplicate { .. }) => (reason, None),
+                        Err(reason) => (reason, c.suggestion),
                     }
                 }
                 CellEval {
@@ -223,7 +224,7 @@ impl Decider<'_> {
                 first_problem = Some((col, reason, suggestion));
             }
         }
-        let Some((col, candidate, outcome)) = primary else {
+        let Some((_, candidate, outcome)) = primary else {
             let (column, reason, suggestion) = first_problem.unwrap_or((0, Reason::Empty, None));
             return Verdict::Reject {
                 reason,
@@ -231,18 +232,6 @@ impl Decider<'_> {
                 suggestion,
             };
         };
-        match self.duplicates.first_seen(candidate.key, row.line) {
-            Ok(entry) if self.journaling => self.kept.push(entry),
-            Ok(_) => {}
-            Err(first_line) => {
-                row.usable = 0;
-                return Verdict::Reject {
-                    reason: Reason::Duplicate { first_line },
-                    column: Some(col),
-                    suggestion: None,
-                };
-            }
-        }
         flags.insert(candidate.flags);
         if row.stale {
             flags.insert(Flags::STALE);
@@ -261,6 +250,24 @@ impl Decider<'_> {
             status,
             flags,
             suggestion: candidate.suggestion,
+        }
+    }
+}
+
+impl Decider<'_> {
+    /// Records an address that is otherwise usable as kept on `line`; a duplicate when an
+    /// earlier row kept it. The same address twice in one row (main and sub column) is
+    /// one contact's, not a duplicate.
+    fn first_seen(&mut self, candidate: &Candidate, line: u64) -> Result<(), Reason> {
+        match self.duplicates.first_seen(candidate.key, line) {
+            Ok(entry) => {
+                if self.journaling {
+                    self.kept.push(entry);
+                }
+                Ok(())
+            }
+            Err(first_line) if first_line == line => Ok(()),
+            Err(first_line) => Err(Reason::Duplicate { first_line }),
         }
     }
 }

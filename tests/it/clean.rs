@@ -214,6 +214,42 @@ fn several_email_columns() {
 }
 
 #[test]
+fn duplicates_are_told_in_every_email_column() {
+    let dir = Workdir::new();
+    dir.write(
+        "two.csv",
+        "id,email,sub email\n1,a@acme.jp,\n2,b@acme.jp,A@acme.jp\n3,a@acme.jp,c@acme.jp\n\
+         4,c@acme.jp,\n5,d@acme.jp,d@acme.jp\n",
+    );
+    let run = dir.clean("two.csv", &["--no-dns"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let cleaned = run.cleaned_rows();
+    // A sub address kept before is removed, like any unusable one; a row whose main
+    // address was kept before keeps its new sub address; the same address twice in one
+    // row is one contact's.
+    assert_eq!(column(&cleaned, "id"), ["1", "2", "3", "5"]);
+    assert_eq!(
+        column(&cleaned, "email"),
+        ["a@acme.jp", "b@acme.jp", "", "d@acme.jp"]
+    );
+    assert_eq!(
+        column(&cleaned, "sub email"),
+        ["", "", "c@acme.jp", "d@acme.jp"]
+    );
+    assert_eq!(
+        column(&cleaned, "email_flags"),
+        ["", "other_address_removed", "other_address_removed", ""]
+    );
+    let rejected = run.rejected_rows();
+    assert_eq!(column(&rejected, "id"), ["4"]);
+    assert_eq!(column(&rejected, "reject_reason"), ["duplicate"]);
+    assert!(
+        column(&rejected, "reject_detail")[0].contains("line 4"),
+        "{rejected:?}"
+    );
+}
+
+#[test]
 fn suppression_lists_match_like_duplicates() {
     let dir = Workdir::new();
     dir.write("suppress.txt", "ＧＯＮＥ＠ａｃｍｅ.jp\nunsub@acme.jp\n");

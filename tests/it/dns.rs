@@ -247,6 +247,22 @@ fn a_closed_port_stops_the_run_too() {
 }
 
 #[test]
+fn a_sub_address_dns_rejects_is_removed_from_a_kept_row() {
+    let lab = lab();
+    let dir = Workdir::new();
+    dir.write(
+        "two.csv",
+        "id,email,sub email\n1,a@acme-corp.com,h@gone-company.com\n2,b@nullmx.com,\n",
+    );
+    let run = clean(&dir, "two.csv", &lab, &[]);
+    let cleaned = run.cleaned_rows();
+    assert_eq!(column(&cleaned, "email"), ["a@acme-corp.com"]);
+    assert_eq!(column(&cleaned, "sub email"), [""]);
+    assert_eq!(column(&cleaned, "email_flags"), ["other_address_removed"]);
+    assert_eq!(column(&run.rejected_rows(), "reject_reason"), ["null_mx"]);
+}
+
+#[test]
 fn a_run_answered_wholly_from_the_cache_needs_no_name_server() {
     let lab = lab();
     let dir = Workdir::new();
