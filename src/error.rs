@@ -39,6 +39,11 @@ pub enum Error {
     HeaderOnly { what: String },
     #[error("no email column found in {what} (columns: {columns}); name one with --email-column")]
     NoEmailColumn { what: String, columns: String },
+    #[error(
+        "no column of addresses found (columns: {columns}); give a CSV with an email column, or \
+         one address per line"
+    )]
+    NoSuppressColumn { columns: String },
     #[error("{option} {spec:?}: no such column in {what} (columns: {columns})")]
     NoSuchColumn {
         option: &'static str,
@@ -104,6 +109,7 @@ impl Error {
             Error::EmptyInput { .. }
             | Error::HeaderOnly { .. }
             | Error::NoEmailColumn { .. }
+            | Error::NoSuppressColumn { .. }
             | Error::UnterminatedQuote { .. }
             | Error::Resume { .. } => exit::DATA,
             Error::NoSuchColumn { .. } => exit::USAGE,

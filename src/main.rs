@@ -143,7 +143,19 @@ struct DnsArgs {
 struct Usage(String);
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // Help and version go to stdout with success; anything else is a usage error,
+            // with the exit code every usage error has.
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(exit::USAGE as u8)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     match cli.command {
         Command::Clean(args) => clean_command(args),
     }

@@ -320,7 +320,7 @@ fn output_dir(config: &CleanConfig) -> PathBuf {
 
 /// Loads suppression lists: CSV files with an email column, or one address per line.
 /// Entries are normalized like the input, so `ＴＡＲＯ＠Example.jp` suppresses
-/// `taro@example.jp`; entries that are not addresses are skipped.
+/// `taro@example.jp`; entries that are not addresses are skipped, and so are empty lists.
 fn load_suppression(paths: &[PathBuf]) -> Result<FxHashSet<u128>, Error> {
     let mut keys = FxHashSet::default();
     for path in paths {
@@ -328,8 +328,16 @@ fn load_suppression(paths: &[PathBuf]) -> Result<FxHashSet<u128>, Error> {
             path: path.clone(),
             source: Box::new(source),
         };
-        let mut source =
-            Source::open(&Input::Path(path.clone()), &ReadOptions::default()).map_err(wrap)?;
+        let mut source = match Source::open(&Input::Path(path.clone()), &ReadOptions::default()) {
+            Ok(source) => source,
+            // An empty list suppresses nothing: a nightly export of the day's unsubscribes
+            // often is.
+            Err(Error::EmptyInput { .. } | Error::HeaderOnly { .. }) => continue,
+            Err(Error::NoEmailColumn { columns, .. }) => {
+                return Err(wrap(Error::NoSuppressColumn { columns }));
+            }
+            Err(e) => return Err(wrap(e)),
+        };
         let mut batch = crate::read::records::Records::default();
         let columns = source.email_columns.clone();
         let encoding = source.dialect.cell_encoding;

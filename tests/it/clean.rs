@@ -277,6 +277,37 @@ fn suppression_lists_match_like_duplicates() {
 }
 
 #[test]
+fn an_empty_suppression_list_suppresses_nothing() {
+    let dir = Workdir::new();
+    dir.write("none.txt", "");
+    dir.write("header-only.csv", "email,unsubscribed_at\r\n");
+    dir.write("notes.csv", "name,notes\nTaro,called twice\n");
+    dir.write("list.csv", "email\na@acme.jp\n");
+    let run = dir.clean(
+        "list.csv",
+        &[
+            "--no-dns",
+            "--suppress",
+            "none.txt",
+            "--suppress",
+            "header-only.csv",
+        ],
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(column(&run.cleaned_rows(), "email"), ["a@acme.jp"]);
+    // A list with rows but no addresses is a mistake worth stopping for, with advice
+    // that fits a suppression list.
+    let wrong = dir.clean("list.csv", &["--no-dns", "--suppress", "notes.csv"]);
+    assert_eq!(wrong.code(), 65, "{}", wrong.stderr());
+    assert!(
+        wrong.stderr().contains("one address per line")
+            && !wrong.stderr().contains("--email-column"),
+        "{}",
+        wrong.stderr()
+    );
+}
+
+#[test]
 fn typo_suggestions_carry_the_whole_address() {
     let dir = Workdir::new();
     dir.write("typo.csv", "email\nken@gmail.con\nyui@gmial.com\n");
@@ -442,6 +473,11 @@ fn unusable_inputs_are_clear_errors_without_outputs() {
     }
     let run = dir.clean("nomail.csv", &["--no-dns", "--email-column", "nope"]);
     assert_eq!(run.code(), 64, "{}", run.stderr());
+    // Options the argument parser refuses are usage errors too.
+    for wrong in [&["--bogus"][..], &["--lang", "fr"], &["--jobs", "many"]] {
+        let run = dir.clean("nomail.csv", wrong);
+        assert_eq!(run.code(), 64, "{wrong:?}: {}", run.stderr());
+    }
 }
 
 #[test]
