@@ -9,6 +9,7 @@
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{Sender, bounded};
@@ -276,6 +277,8 @@ pub struct CsvOutput {
     /// Status and flag codes, and valid addresses, go out without a look for what to quote.
     plain_codes: bool,
     plain_addresses: bool,
+    /// The first character the output encoding could not hold, if any.
+    unmappable: OnceLock<char>,
 }
 
 impl CsvOutput {
@@ -312,6 +315,7 @@ impl CsvOutput {
             cleaned.write_all(bom)?;
             rejected.write_all(bom)?;
         }
+        let unmappable = OnceLock::new();
         if let Some(header) = format.header.as_ref().filter(|_| !resuming) {
             for (file, extra) in [
                 (&mut cleaned, CLEANED_COLUMNS),
@@ -331,12 +335,14 @@ impl CsvOutput {
                 }
                 format.dialect.end_row(&mut row);
                 let mut encoded = Vec::new();
-                encoding::convert(
+                if let Some(c) = encoding::convert(
                     &row,
                     format.dialect.cell_encoding,
                     format.encoding,
                     &mut encoded,
-                );
+                ) {
+                    let _ = unmappable.set(c);
+                }
                 file.write_all(&encoded)?;
             }
         }
@@ -380,6 +386,7 @@ impl CsvOutput {
             writer: Some(writer),
             plain_codes,
             plain_addresses,
+            unmappable,
         })
     }
 
@@ -391,6 +398,12 @@ impl CsvOutput {
         let (cleaned, rejected) = self.join()?;
         cleaned.commit()?;
         rejected.commit()
+    }
+
+    /// The first character the output encoding could not hold: it and any others went out
+    /// as HTML numeric references.
+    pub fn unmappable(&self) -> Option<char> {
+        self.unmappable.get().copied()
     }
 
     fn join(&mut self) -> Result<(AtomicFile, AtomicFile), Error> {
@@ -416,12 +429,14 @@ impl CsvOutput {
         let convert = |bytes: Vec<u8>| {
             if self.needs_conversion() {
                 let mut out = Vec::with_capacity(bytes.len() * 2);
-                encoding::convert(
+                if let Some(c) = encoding::convert(
                     &bytes,
                     self.format.dialect.cell_encoding,
                     self.format.encoding,
                     &mut out,
-                );
+                ) {
+                    let _ = self.unmappable.set(c);
+                }
                 out
             } else {
                 bytes

@@ -147,6 +147,7 @@ pub fn run(
             rejected: tally.rejected,
         });
     }
+    let unmappable = output.unmappable();
     output.finish()?;
     if config.checkpoint_every.is_some() {
         checkpoint_files.remove();
@@ -188,6 +189,16 @@ pub fn run(
         },
     };
     report.warnings = warnings(&report);
+    if let Some(c) = unmappable {
+        report.warnings.push(format!(
+            "{} cannot hold some characters, such as {c:?} (U+{:04X}): they were written as HTML \
+             references like &#{};, so nothing is lost; give --output-encoding utf-8-bom to write \
+             every character as it is",
+            output_encoding.name(),
+            u32::from(c),
+            u32::from(c)
+        ));
+    }
     if let Some(dns) = &report.dns {
         report.warnings.extend(dns.warnings.iter().cloned());
     }

@@ -395,8 +395,19 @@ fn output_encoding_can_be_chosen() {
             "名前,email,email_status,email_flags,email_suggestion\n山田,taro@yamada.jp,unknown,,\n"
         )
     );
+    assert_eq!(run.report()["warnings"], serde_json::json!([]));
     let run = dir.clean("u.csv", &["--no-dns", "--output-encoding", "utf-8-bom"]);
     assert!(run.cleaned.clone().unwrap().starts_with(b"\xEF\xBB\xBF"));
+    // What CP932 cannot hold is kept as a reference, and the run says so.
+    dir.write("de.csv", "name,email\nMüller,m@acme.de\n");
+    let run = dir.clean("de.csv", &["--no-dns", "--output-encoding", "cp932"]);
+    assert_eq!(run.cleaned_rows()[1][0], "M&#252;ller");
+    assert!(
+        run.stderr()
+            .contains("cp932 cannot hold some characters, such as 'ü'"),
+        "{}",
+        run.stderr()
+    );
 }
 
 #[test]
