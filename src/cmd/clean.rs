@@ -189,6 +189,14 @@ pub fn run(
         },
     };
     report.warnings = warnings(&report);
+    let unread_dates = policy.unread_dates();
+    if unread_dates > 0 {
+        report.warnings.push(format!(
+            "{unread_dates} last-contact cells are not dates listclean reads (it reads \
+             2026-03-12, 2026/3/12, 2026年3月12日, 令和8年3月12日, not 03/12/2026): those rows \
+             were not judged stale"
+        ));
+    }
     if let Some(c) = unmappable {
         report.warnings.push(format!(
             "{} cannot hold some characters, such as {c:?} (U+{:04X}): they were written as HTML \

@@ -32,6 +32,8 @@ pub struct Policy {
     pub stale_cutoff: Option<NaiveDate>,
     /// What this run has worked out about each domain.
     facts: Facts,
+    /// Last-contact cells that held something other than a date [`stale::parse_date`] reads.
+    unread_dates: AtomicU64,
 }
 
 /// What the policy says about an address that may be kept.
@@ -54,6 +56,7 @@ impl Policy {
             reject_role,
             stale_cutoff,
             facts: Facts::default(),
+            unread_dates: AtomicU64::new(0),
         }
     }
 
@@ -145,14 +148,27 @@ impl Policy {
     }
 
     /// Whether a last-contact cell makes the row stale. A cell that is empty or not a
-    /// date we can read is not stale: no evidence is not old evidence.
+    /// date we can read is not stale: no evidence is not old evidence. The cells of the
+    /// second kind are counted ([`Policy::unread_dates`]).
     pub fn is_stale(&self, last_contact: &str) -> bool {
-        match self.stale_cutoff {
-            Some(cutoff) => {
-                stale::parse_date(last_contact).is_some_and(|date| stale::is_stale(date, cutoff))
+        let Some(cutoff) = self.stale_cutoff else {
+            return false;
+        };
+        match stale::parse_date(last_contact) {
+            Some(date) => stale::is_stale(date, cutoff),
+            None => {
+                if !last_contact.trim().is_empty() {
+                    self.unread_dates.fetch_add(1, Ordering::Relaxed);
+                }
+                false
             }
-            None => false,
         }
+    }
+
+    /// How many last-contact cells were not empty and yet not a date this run could read:
+    /// their rows were not judged stale or not.
+    pub fn unread_dates(&self) -> u64 {
+        self.unread_dates.load(Ordering::Relaxed)
     }
 }
 

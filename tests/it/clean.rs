@@ -363,7 +363,8 @@ fn stale_contacts_are_flagged() {
     let dir = Workdir::new();
     dir.write(
         "stale.csv",
-        "email,最終接触日\nold@acme.jp,2001/03/12\nnew@acme.jp,2999-01-01\nnone@acme.jp,\n",
+        "email,最終接触日\nold@acme.jp,2001/03/12\nnew@acme.jp,2999-01-01\nnone@acme.jp,\n\
+         us@acme.jp,03/12/2001\n",
     );
     let run = dir.clean(
         "stale.csv",
@@ -377,10 +378,17 @@ fn stale_contacts_are_flagged() {
     );
     assert_eq!(run.code(), 0, "{}", run.stderr());
     let cleaned = run.cleaned_rows();
-    assert_eq!(column(&cleaned, "email_flags"), ["stale", "", ""]);
+    assert_eq!(column(&cleaned, "email_flags"), ["stale", "", "", ""]);
     assert_eq!(
         column(&cleaned, "email_status"),
-        ["risky", "unknown", "unknown"]
+        ["risky", "unknown", "unknown", "unknown"]
+    );
+    // The date it could not read is not judged, and the run says so; the empty cell is
+    // no date to read.
+    let warnings = run.report()["warnings"].to_string();
+    assert!(
+        warnings.contains("1 last-contact cells are not dates"),
+        "{warnings}"
     );
 }
 
