@@ -173,6 +173,10 @@ impl Resolver {
             Ok(lookup) => Ok(Lookup::Answer(lookup)),
             Err(NetError::Dns(DnsError::NoRecordsFound(nr))) => match nr.response_code {
                 ResponseCode::NXDomain => Ok(Lookup::NxDomain(nr.negative_ttl)),
+                // Name servers without an SOA are a referral, not an answer (RFC 2308
+                // §2.2): the data is on servers that were not asked, as a forwarder may
+                // pass on from a zone cut.
+                ResponseCode::NoError if nr.soa.is_none() && nr.ns.is_some() => Err(Transient),
                 ResponseCode::NoError => Ok(Lookup::NoData(nr.negative_ttl)),
                 _ => Err(Transient),
             },

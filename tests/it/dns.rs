@@ -247,6 +247,20 @@ fn a_closed_port_stops_the_run_too() {
 }
 
 #[test]
+fn a_referral_is_not_an_answer() {
+    // A server that hands out a zone cut's name servers has not said whether the domain
+    // receives mail: the address is kept, unverified.
+    let lab = lab();
+    let dir = Workdir::new();
+    dir.write("list.csv", "email\nsales@delegated.com\n");
+    let run = clean(&dir, "list.csv", &lab, &[]);
+    let cleaned = run.cleaned_rows();
+    assert_eq!(column(&cleaned, "email"), ["sales@delegated.com"]);
+    assert_eq!(column(&cleaned, "email_flags"), ["role;dns_unknown"]);
+    assert_eq!(run.report()["dns"]["outcomes"]["unknown"], 1);
+}
+
+#[test]
 fn a_sub_address_dns_rejects_is_removed_from_a_kept_row() {
     let lab = lab();
     let dir = Workdir::new();
