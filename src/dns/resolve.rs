@@ -128,34 +128,50 @@ impl Resolver {
         })
     }
 
-    /// Checks that the name servers answer at all: one query for the root's NS, one try
-    /// with the configured timeout. Any response counts, even REFUSED or NXDOMAIN; only
-    /// silence (timeouts, connection errors) fails. Must run inside the stage's runtime.
+    /// Checks that the name servers answer at all: one query for the root's NS to each,
+    /// at once, one try with the configured timeout. One answer is enough, so that a dead
+    /// server listed first does not fail the check. Any response counts, even REFUSED or
+    /// NXDOMAIN; only silence (timeouts, connection errors) fails. Must run inside the
+    /// stage's runtime.
     ///
     /// # Errors
     /// [`Error::DnsUnavailable`] when no name server answered.
     pub async fn canary(options: &DnsOptions) -> Result<(), Error> {
         let config = resolver_config(options)?;
-        let servers: Vec<String> = config
-            .name_servers()
-            .iter()
-            .map(|s| match s.connections.first() {
-                Some(c) => SocketAddr::new(s.ip, c.port).to_string(),
-                None => s.ip.to_string(),
-            })
-            .collect();
-        let resolver = build(config, resolver_opts(options, 1))?;
-        let error = match resolver.lookup(Name::root(), RecordType::NS).await {
-            Ok(_) => return Ok(()),
-            Err(error) => error,
-        };
-        if answered(&error) {
-            return Ok(());
+        let mut asks = tokio::task::JoinSet::new();
+        for server in config.name_servers() {
+            let name = match server.connections.first() {
+                Some(c) => SocketAddr::new(server.ip, c.port).to_string(),
+                None => server.ip.to_string(),
+            };
+            let one = ResolverConfig::from_name_servers(vec![server.clone()]);
+            let resolver = build(one, resolver_opts(options, 1))?;
+            asks.spawn(async move {
+                match resolver.lookup(Name::root(), RecordType::NS).await {
+                    Ok(_) => Ok(()),
+                    Err(error) if answered(&error) => Ok(()),
+                    Err(error) => Err(format!("{name} ({error})")),
+                }
+            });
+        }
+        if asks.is_empty() {
+            return Err(Error::DnsUnavailable {
+                detail: "no name server is configured".into(),
+            });
+        }
+        let mut silent = Vec::new();
+        while let Some(ask) = asks.join_next().await {
+            match ask {
+                // The other questions are dropped with the set.
+                Ok(Ok(())) => return Ok(()),
+                Ok(Err(detail)) => silent.push(detail),
+                Err(error) => silent.push(error.to_string()),
+            }
         }
         Err(Error::DnsUnavailable {
             detail: format!(
-                "no answer from {} within {:.1} s ({error})",
-                servers.join(", "),
+                "no answer from {} within {:.1} s",
+                silent.join(", "),
                 options.timeout.as_secs_f64()
             ),
         })

@@ -233,6 +233,31 @@ fn a_silent_resolver_stops_the_run_before_any_output() {
 }
 
 #[test]
+fn one_answering_name_server_is_enough_to_start() {
+    let lab = lab();
+    let (_socket, dead) = silent_socket().expect("a silent socket");
+    let (dead, live) = (dead.to_string(), lab.addr().to_string());
+    let dir = Workdir::new();
+    dir.write("list.csv", "email\na@acme-corp.com\n");
+    // Whichever server the resolver would try first, the dead one listed first must
+    // not stop the run.
+    for _ in 0..3 {
+        let run = dir.clean(
+            "list.csv",
+            &[
+                "--resolver",
+                &dead,
+                "--resolver",
+                &live,
+                "--dns-timeout",
+                "0.3",
+            ],
+        );
+        assert_eq!(run.code(), 0, "{}", run.stderr());
+    }
+}
+
+#[test]
 fn a_closed_port_stops_the_run_too() {
     let addr = {
         let (socket, addr) = silent_socket().expect("a socket");
