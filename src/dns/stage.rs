@@ -7,9 +7,9 @@
 //! one lookup per free concurrency permit. A domain that could not be told (SERVFAIL,
 //! timeout, ...) goes once more to the back of the queue before it is finally unknown.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use rustc_hash::FxHashMap;
 use tokio::runtime::Runtime;
@@ -21,6 +21,9 @@ use super::resolve::Resolver;
 use super::{DnsOptions, DnsStats, DomainOutcome, TtlRange};
 use crate::error::Error;
 use crate::pipeline::DomainStage;
+
+/// How often a wait for an outcome looks whether the run is stopping.
+const STOP_CHECK: Duration = Duration::from_millis(100);
 
 /// Worker threads of the stage's runtime: the work is waiting on sockets, and the
 /// pipeline needs the cores for checking rows.
@@ -38,8 +41,10 @@ const WORKER_THREADS: usize = 2;
 /// };
 /// let stage = DnsStage::start(&options)?;
 /// stage.submit("example-shoji.co.jp");
-/// // With `wait`, there is always an outcome; `Unknown` only after the second try.
-/// if stage.outcome("example-shoji.co.jp", true) == Some(DomainOutcome::Deliverable) {
+/// // Waiting (on a stop flag never set), there is always an outcome; `Unknown` only after
+/// // the second try.
+/// let never = std::sync::atomic::AtomicUsize::new(0);
+/// if stage.outcome("example-shoji.co.jp", Some(&never)) == Some(DomainOutcome::Deliverable) {
 ///     println!("example-shoji.co.jp receives mail");
 /// }
 /// let stats = stage.finish()?;
@@ -324,7 +329,7 @@ impl DomainStage for DnsStage {
         }
     }
 
-    fn outcome(&self, domain: &str, wait: bool) -> Option<DomainOutcome> {
+    fn outcome(&self, domain: &str, wait: Option<&AtomicUsize>) -> Option<DomainOutcome> {
         let shared = &self.shared;
         let mut state = shared.lock();
         match state.domains.get(domain) {
@@ -339,22 +344,21 @@ impl DomainStage for DnsStage {
                 state = shared.lock();
             }
         }
-        if !wait {
-            return None;
-        }
+        let stop = wait?;
         state.awaited.push(domain.into());
         loop {
-            if let Some(Some(outcome)) = state.domains.get(domain) {
-                let outcome = *outcome;
+            let outcome = state.domains.get(domain).copied().flatten();
+            if outcome.is_some() || stop.load(Ordering::Relaxed) != 0 {
                 if let Some(i) = state.awaited.iter().position(|d| **d == *domain) {
                     state.awaited.swap_remove(i);
                 }
-                return Some(outcome);
+                return outcome;
             }
             state = shared
                 .answered
-                .wait(state)
-                .unwrap_or_else(|e| e.into_inner());
+                .wait_timeout(state, STOP_CHECK)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
     }
 }

@@ -1,6 +1,8 @@
 //! The ordered step: decides each checked row, in input order, from its checks, its
 //! domains' DNS outcomes and the addresses kept before it.
 
+use std::sync::atomic::AtomicUsize;
+
 use super::DomainStage;
 use super::batch::{Batch, Candidate, CellEval, RowEval};
 use crate::dns::DomainOutcome;
@@ -23,25 +25,28 @@ pub(super) struct Decider<'a> {
 pub(super) struct Answers<'a> {
     pub(super) dns: &'a dyn DomainStage,
     known: Known,
+    /// Set when the run is stopping: waits for DNS then end at once.
+    stop: &'a AtomicUsize,
 }
 
 impl<'a> Answers<'a> {
-    pub(super) fn new(dns: &'a dyn DomainStage) -> Answers<'a> {
+    pub(super) fn new(dns: &'a dyn DomainStage, stop: &'a AtomicUsize) -> Answers<'a> {
         Answers {
             dns,
             known: Known::default(),
+            stop,
         }
     }
 
-    /// The domain's final outcome, waiting for it if need be. The domain's text is worked
-    /// out only for a domain not seen before.
+    /// The domain's final outcome, waiting for it if need be (unknown if the run stops
+    /// meanwhile). The domain's text is worked out only for a domain not seen before.
     fn outcome<'d>(&mut self, hash: u64, domain: impl FnOnce() -> &'d str) -> DomainOutcome {
         if let Some(outcome) = self.known.get(hash) {
             return outcome;
         }
         let outcome = self
             .dns
-            .outcome(domain(), true)
+            .outcome(domain(), Some(self.stop))
             .unwrap_or(DomainOutcome::Unknown);
         self.known.insert(hash, outcome);
         outcome

@@ -64,8 +64,9 @@ pub trait Sink {
 pub trait DomainStage: Send + Sync {
     /// Starts checking a domain, if it was never asked about. Must not block for long.
     fn submit(&self, domain: &str);
-    /// The domain's final outcome; with `wait`, blocks until there is one.
-    fn outcome(&self, domain: &str, wait: bool) -> Option<DomainOutcome>;
+    /// The domain's final outcome. With `wait`, blocks until there is one, or until the
+    /// flag is set (non-zero: the run is stopping), which it looks at every 100 ms.
+    fn outcome(&self, domain: &str, wait: Option<&AtomicUsize>) -> Option<DomainOutcome>;
     /// How many submitted domains have no final outcome yet.
     fn backlog(&self) -> usize;
     /// Why no outcome of this run can be trusted, once that is known: no name server
@@ -120,7 +121,7 @@ pub fn run(
         }
         let mut decider = Decider {
             duplicates,
-            dns: dns.map(Answers::new),
+            dns: dns.map(|dns| Answers::new(dns, stop)),
             journaling: checkpoints.is_some(),
             kept: Vec::new(),
         };
@@ -129,6 +130,7 @@ pub fn run(
             &empty_tx,
             pool,
             checker,
+            stop,
             &mut decider,
             checkpoints.as_mut(),
             skip,
@@ -203,6 +205,7 @@ fn process(
     empty: &Sender<Batch>,
     pool: &rayon::ThreadPool,
     checker: &Checker<'_>,
+    stop: &AtomicUsize,
     decider: &mut Decider<'_>,
     mut checkpoints: Option<&mut Checkpoints>,
     mut rows: u64,
@@ -216,6 +219,12 @@ fn process(
                 decider.decide(&mut batch);
                 if let Some(error) = dns.and_then(DomainStage::failure) {
                     return Err(error);
+                }
+                // A wait for DNS ends early when the run is stopped, leaving the batch
+                // decided on answers it did not get: it must not reach the outputs.
+                match stop.load(Ordering::Relaxed) {
+                    0 => {}
+                    signal => return Err(Error::Interrupted { signal }),
                 }
                 pool.install(|| sinks.iter_mut().try_for_each(|sink| sink.batch(&batch)))?;
                 rows += batch.len as u64;

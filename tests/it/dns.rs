@@ -4,6 +4,7 @@
 //! once however many rows share it.
 
 use std::path::PathBuf;
+use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, SystemTime};
 
 use listclean::dns::cache::PersistentCache;
@@ -258,6 +259,49 @@ fn one_answering_name_server_is_enough_to_start() {
 }
 
 #[test]
+fn a_signal_ends_a_wait_for_dns() {
+    let lab = lab();
+    let dir = Workdir::new();
+    dir.write("list.csv", "email\na@timeout.com\nb@acme-corp.com\n");
+    let addr = lab.addr().to_string();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_listclean"))
+        .current_dir(dir.path(""))
+        .args(["clean", "list.csv", "--quiet", "--resolver", &addr])
+        .args(["--dns-timeout", "30", "--dns-attempts", "1"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first row waits for an answer that never comes (30 s, and once more at the end).
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: signalling our own child, which has not been waited for yet.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
+        0
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the run did not stop on SIGTERM while waiting for DNS");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(143),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let left: Vec<String> = std::fs::read_dir(dir.path(""))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name != "list.csv")
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
 fn a_closed_port_stops_the_run_too() {
     let addr = {
         let (socket, addr) = silent_socket().expect("a socket");
@@ -446,7 +490,11 @@ fn cached_lifetimes_are_the_ttls_clamped_to_our_ranges() {
     }
     let outcomes: Vec<_> = domains
         .iter()
-        .map(|d| stage.outcome(d, true).expect("an outcome"))
+        .map(|d| {
+            stage
+                .outcome(d, Some(&AtomicUsize::new(0)))
+                .expect("an outcome")
+        })
         .collect();
     assert_eq!(
         outcomes,
@@ -494,13 +542,13 @@ fn outcome_without_submit_still_resolves() {
     };
     let stage = DnsStage::start(&options).expect("stage");
     assert_eq!(
-        stage.outcome("nullmx.com", true),
+        stage.outcome("nullmx.com", Some(&AtomicUsize::new(0))),
         Some(DomainOutcome::NullMx)
     );
     // Asked again: from memory.
     stage.submit("nullmx.com");
     assert_eq!(
-        stage.outcome("nullmx.com", false),
+        stage.outcome("nullmx.com", None),
         Some(DomainOutcome::NullMx)
     );
     let stats = stage.finish().expect("the lab answers");
