@@ -115,7 +115,8 @@ pub struct DnsStats {
     pub unique_domains: u64,
     /// Queries sent to the name servers (MX, A and AAAA, second tries included).
     pub lookups: u64,
-    /// Domains asked about again within the run, answered from memory.
+    /// Addresses whose domain was already asked about in this run, for an earlier
+    /// address: answered from memory.
     pub cache_hits_run: u64,
     /// Domains answered from the persistent cache.
     pub cache_hits_persistent: u64,

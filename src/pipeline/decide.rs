@@ -27,6 +27,8 @@ pub(super) struct Answers<'a> {
     known: Known,
     /// Set when the run is stopping: waits for DNS then end at once.
     stop: &'a AtomicUsize,
+    /// Addresses whose domain's outcome was already known.
+    pub(super) repeats: u64,
 }
 
 impl<'a> Answers<'a> {
@@ -35,6 +37,7 @@ impl<'a> Answers<'a> {
             dns,
             known: Known::default(),
             stop,
+            repeats: 0,
         }
     }
 
@@ -42,6 +45,7 @@ impl<'a> Answers<'a> {
     /// meanwhile). The domain's text is worked out only for a domain not seen before.
     fn outcome<'d>(&mut self, hash: u64, domain: impl FnOnce() -> &'d str) -> DomainOutcome {
         if let Some(outcome) = self.known.get(hash) {
+            self.repeats += 1;
             return outcome;
         }
         let outcome = self

@@ -69,6 +69,9 @@ pub trait DomainStage: Send + Sync {
     fn outcome(&self, domain: &str, wait: Option<&AtomicUsize>) -> Option<DomainOutcome>;
     /// How many submitted domains have no final outcome yet.
     fn backlog(&self) -> usize;
+    /// Counts addresses whose domain's outcome the run already had, from an earlier
+    /// address, for the figures.
+    fn answered_from_memory(&self, addresses: u64);
     /// Why no outcome of this run can be trusted, once that is known: no name server
     /// answers. The run then stops before writing what it decided.
     fn failure(&self) -> Option<Error>;
@@ -238,6 +241,9 @@ fn process(
                 }
                 // The reader may have stopped (end of input); the batch is then dropped.
                 let _ = empty.send(batch);
+            }
+            if let Some(answers) = &decider.dns {
+                answers.dns.answered_from_memory(answers.repeats);
             }
             Ok(())
         });

@@ -408,6 +408,7 @@ fn each_domain_is_asked_once_however_many_rows_share_it() {
     // acme-corp: MX; a-private: MX, A, AAAA; gone-company: MX.
     assert_eq!(lab.queries(), CANARY + 5);
     assert_eq!(run.report()["dns"]["unique_domains"], 3);
+    assert_eq!(run.report()["dns"]["cache_hits_run"], 20_000 - 3);
     assert_eq!(run.report()["rows_cleaned"], 6667);
     assert_eq!(run.report()["reasons"]["no_mail_host"], 6667);
     assert_eq!(run.report()["reasons"]["domain_not_found"], 6666);
@@ -554,7 +555,6 @@ fn outcome_without_submit_still_resolves() {
     let stats = stage.finish().expect("the lab answers");
     assert_eq!(stats.unique_domains, 1);
     assert_eq!(stats.lookups, 1);
-    assert_eq!(stats.cache_hits_run, 1);
 }
 
 #[test]
