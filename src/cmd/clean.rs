@@ -109,8 +109,12 @@ pub fn run(
         cell_encoding: source.dialect.cell_encoding,
         max_record_bytes: source.max_record_bytes,
     };
-    let (input_encoding, dialect, has_header) =
-        (source.encoding, source.dialect, source.header.is_some());
+    let (input_encoding, dialect, has_header, encoding_from_ascii) = (
+        source.encoding,
+        source.dialect,
+        source.header.is_some(),
+        source.encoding_from_ascii,
+    );
     let column_names: Vec<String> = email_columns
         .iter()
         .map(|&c| source.names[c].clone())
@@ -121,8 +125,15 @@ pub fn run(
         .map_err(|e| Error::Internal(format!("starting worker threads: {e}")))?;
     // With DNS, a second reader runs ahead to submit domains early (files only: standard
     // input cannot be read twice). If it cannot open, the run only loses that head start.
+    // It is told the encoding found, rather than scanning a long ASCII start again.
     let prefetch = match (&dns, &config.input) {
-        (Some(_), Input::Path(_)) => Source::open(&config.input, &config.read).ok(),
+        (Some(_), Input::Path(_)) => {
+            let read = ReadOptions {
+                encoding: Some(input_encoding),
+                ..config.read.clone()
+            };
+            Source::open(&config.input, &read).ok()
+        }
         _ => None,
     };
     let mut sinks: [&mut (dyn Sink + Send); 3] = [&mut output, &mut tally, &mut progress];
@@ -188,7 +199,7 @@ pub fn run(
             report: paths.report.display().to_string(),
         },
     };
-    report.warnings = warnings(&report);
+    report.warnings = warnings(&report, encoding_from_ascii);
     let unread_dates = policy.unread_dates();
     if unread_dates > 0 {
         report.warnings.push(format!(
@@ -227,7 +238,10 @@ fn stopped(config: &CleanConfig, error: Error) -> Error {
     }
 }
 
-fn warnings(report: &Report) -> Vec<String> {
+/// The report's warnings. `encoding_from_ascii`: the input's encoding was guessed from a
+/// first part that was all ASCII (standard input), so any encoding error may mean the
+/// guess was wrong.
+fn warnings(report: &Report, encoding_from_ascii: bool) -> Vec<String> {
     let mut warnings = Vec::new();
     if report.estimated_bounce_rate > crate::report::BOUNCE_RATE_LIMIT {
         warnings.push(format!(
@@ -238,7 +252,15 @@ fn warnings(report: &Report) -> Vec<String> {
         ));
     }
     let encoding_errors = report.reasons.get("encoding_error").copied().unwrap_or(0);
-    if encoding_errors * 20 > report.rows_in && encoding_errors > 0 {
+    if encoding_from_ascii && encoding_errors > 0 {
+        warnings.push(format!(
+            "{encoding_errors} rows have bytes invalid in {}, which was only a guess: the first \
+             {} MiB of standard input were plain ASCII; if the input is in another encoding \
+             (cp932 from Excel on Japanese Windows, say), give it with --input-encoding",
+            report.encoding,
+            crate::read::DETECT_BYTES >> 20
+        ));
+    } else if encoding_errors * 20 > report.rows_in && encoding_errors > 0 {
         warnings.push(format!(
             "{encoding_errors} rows have bytes invalid in {}: if the file is in another encoding, \
              give it with --input-encoding",

@@ -11,7 +11,7 @@ pub mod records;
 pub mod sniff;
 
 use std::fs::File;
-use std::io::{self, Cursor, Read};
+use std::io::{self, Cursor, Read, Seek, SeekFrom};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
@@ -67,7 +67,7 @@ impl Read for StoppableStdin {
 
 /// How much of the input is read up front to detect its encoding: enough that a file
 /// whose first rows are plain ASCII still shows its Japanese further down.
-const DETECT_BYTES: usize = 1 << 20;
+pub const DETECT_BYTES: usize = 1 << 20;
 /// How many rows are looked at to find the email column by content.
 const SAMPLE_ROWS: usize = 1000;
 
@@ -76,6 +76,10 @@ pub struct Source {
     /// The input's name, for messages.
     pub what: String,
     pub encoding: Encoding,
+    /// The encoding was guessed from a first part of the input that was all ASCII, and
+    /// the rest could not be looked at (standard input): rows in another encoding show up
+    /// only as encoding errors.
+    pub encoding_from_ascii: bool,
     pub dialect: Dialect,
     /// The header's cells as read (in the cells' encoding), if the file has one.
     pub header: Option<Vec<Vec<u8>>>,
@@ -152,9 +156,24 @@ impl Source {
         if prefix.is_empty() {
             return Err(Error::EmptyInput { what });
         }
-        let encoding = options
+        let mut encoding = options
             .encoding
             .unwrap_or_else(|| encoding::detect(&prefix));
+        // A sample of plain ASCII says nothing about the encoding: a large list whose
+        // romanised names come first shows its CP932 only further down. A file is scanned
+        // on to its first other bytes; standard input cannot be read twice, so its guess
+        // stays, and is said to be one.
+        let mut encoding_from_ascii = false;
+        if options.encoding.is_none() && prefix.len() == DETECT_BYTES && prefix.is_ascii() {
+            match input {
+                Input::Path(path) => {
+                    if let Some(window) = scan_past(path, prefix.len() as u64)? {
+                        encoding = encoding::utf8_or_cp932(&window);
+                    }
+                }
+                Input::Stdin => encoding_from_ascii = true,
+            }
+        }
         let bom = if prefix.starts_with(encoding.bom()) {
             encoding.bom().len()
         } else {
@@ -249,6 +268,7 @@ impl Source {
         Ok(Source {
             what,
             encoding,
+            encoding_from_ascii,
             dialect,
             header,
             names,
@@ -314,6 +334,22 @@ impl Source {
     pub fn bytes_read(&self) -> Arc<AtomicU64> {
         Arc::clone(&self.bytes_read)
     }
+}
+
+/// Scans a file from `offset` to its first bytes that are not ASCII and returns a
+/// detection sample from there, or `None` if it is ASCII to the end. Opened on its own,
+/// so the reader's position is untouched.
+fn scan_past(path: &std::path::Path, offset: u64) -> Result<Option<Vec<u8>>, Error> {
+    let mut file = File::open(path).map_err(|source| Error::Open {
+        path: path.to_owned(),
+        source,
+    })?;
+    let read_error = |source| Error::Read {
+        what: path.display().to_string(),
+        source,
+    };
+    file.seek(SeekFrom::Start(offset)).map_err(read_error)?;
+    encoding::first_non_ascii(file, DETECT_BYTES).map_err(read_error)
 }
 
 /// Decodes a cell for detection and messages, replacing what cannot be decoded.

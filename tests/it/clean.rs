@@ -183,6 +183,61 @@ fn invalid_bytes_reject_only_their_row() {
     );
 }
 
+/// 50,000 romanised rows (over the 1 MiB detection sample) before the first Japanese one.
+fn late_japanese() -> Vec<u8> {
+    let mut text = String::from("name,email,note\r\n");
+    for i in 0..50_000 {
+        text += &format!("user{i},user{i}@acme.jp,ok\r\n");
+    }
+    text += "山田,yamada@acme.jp,日本語メモ\r\n";
+    cp932(&text)
+}
+
+#[test]
+fn cp932_after_a_long_ascii_start_is_still_cp932() {
+    let dir = Workdir::new();
+    let input = late_japanese();
+    assert!(input[..1 << 20].is_ascii());
+    dir.write("late.csv", &input);
+    let run = dir.clean("late.csv", &["--no-dns"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(run.report()["encoding"], "cp932");
+    assert_eq!(run.report()["rows_rejected"], 0);
+    let cleaned = run.cleaned.unwrap();
+    let last = cp932("山田,yamada@acme.jp,日本語メモ,unknown,,\r\n");
+    assert!(cleaned.ends_with(&last));
+}
+
+#[test]
+fn a_guess_from_ascii_standard_input_is_named_when_rows_fail() {
+    use std::io::Write;
+    let dir = Workdir::new();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_listclean"))
+        .current_dir(dir.path(""))
+        .args(["clean", "-", "--no-dns"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&late_japanese()).unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path("stdin.report.json")).unwrap()).unwrap();
+    assert_eq!(report["encoding"], "utf-8");
+    assert_eq!(report["reasons"]["encoding_error"], 1);
+    let warnings = report["warnings"].to_string();
+    assert!(warnings.contains("--input-encoding"), "{warnings}");
+    assert!(warnings.contains("plain ASCII"), "{warnings}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("warning:") && stderr.contains("--input-encoding"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn several_email_columns() {
     let dir = Workdir::new();
