@@ -99,6 +99,54 @@ pub fn looks_like_address(cell: &str) -> bool {
         .any(|(i, c)| (c == '@' || c == '＠') && i > 0 && i + c.len_utf8() < cell.len())
 }
 
+/// Cells that stand for "no address" in an email column: a first row holding one is a
+/// row without an address, not a header. Compared after [`header_key`] folding.
+const NO_ADDRESS: &[&str] = &[
+    "なし",
+    "無し",
+    "無",
+    "不明",
+    "未登録",
+    "未記入",
+    "未定",
+    "該当なし",
+    "na",
+    "none",
+    "null",
+    "nil",
+    "unknown",
+    "",
+    "ー",
+    "―",
+    "‐",
+    "×",
+];
+
+/// Whether a first-row cell, in a column found to hold addresses by its content, could be
+/// that column's header. Not when it is empty, holds an `@` (`＠`) or a `.` (a broken or
+/// partial address), an obfuscated at sign (`taro(at)acme.jp`, `[at]`), or a stand-in
+/// for "no address" (`なし`, `N/A`, `-`): those are a first data row. `Contact`, `連絡先`,
+/// `Kontakt` are headers.
+pub fn could_be_header(cell: &str) -> bool {
+    let folded: String = cell.trim().nfkc().flat_map(char::to_lowercase).collect();
+    let obfuscated = [
+        "(at)",
+        "[at]",
+        "{at}",
+        "<at>",
+        "(a)",
+        "[@]",
+        "(@)",
+        "アットマーク",
+    ]
+    .iter()
+    .any(|at| folded.contains(at));
+    !(folded.is_empty()
+        || folded.contains(['@', '.'])
+        || obfuscated
+        || NO_ADDRESS.contains(&header_key(&folded).as_str()))
+}
+
 /// Chooses the email columns from the header (if any) and a sample of rows.
 ///
 /// Columns whose header names an email column are taken when their sampled cells do not
@@ -230,6 +278,37 @@ mod tests {
         assert_eq!(find_email_columns(Some(&header), &sample), [1]);
         assert_eq!(find_email_columns(None, &sample), [1]);
         assert!(find_email_columns(None, &rows(&[&["1", "x"]])).is_empty());
+    }
+
+    #[test]
+    fn header_cells_of_content_columns() {
+        for cell in [
+            "Contact",
+            "連絡先",
+            "Kontakt",
+            "Adresse",
+            "宛先",
+            "Correo",
+            "E-Mail-Adresse",
+        ] {
+            assert!(could_be_header(cell), "{cell}");
+        }
+        for cell in [
+            "",
+            "  ",
+            "taro(at)acme.jp",
+            "taro [at] acme.jp",
+            "taro＠acme",
+            "taro@",
+            "acme.jp",
+            "ｔａｒｏ．ａｃｍｅ",
+            "なし",
+            "N/A",
+            "-",
+            "不明",
+        ] {
+            assert!(!could_be_header(cell), "{cell:?}");
+        }
     }
 
     #[test]

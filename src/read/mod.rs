@@ -213,8 +213,22 @@ impl Source {
                 .collect()
         };
         let first_text = decode(replay.get(0));
-        let has_header =
+        let mut has_header =
             !options.no_header && !first_text.iter().any(|c| columns::looks_like_address(c));
+        // A first row with no address in it is not yet a header: in a file without one, a
+        // first row whose address is missing or broken (`taro(at)acme.jp`, empty, なし)
+        // would become the header. Unless a cell names an email column, the rows after it
+        // tell which column holds addresses, and its cell in that column must read like a
+        // column name.
+        if has_header
+            && options.email_columns.is_empty()
+            && !first_text.iter().any(|c| columns::is_email_header(c))
+        {
+            let rest: Vec<Vec<String>> = replay.iter().skip(1).map(decode).collect();
+            has_header = columns::find_email_columns(None, &rest).iter().all(|&col| {
+                columns::could_be_header(first_text.get(col).map_or("", String::as_str))
+            });
+        }
         let (header, replayed) = if has_header {
             (
                 Some(replay.get(0).iter().map(<[u8]>::to_vec).collect::<Vec<_>>()),

@@ -398,6 +398,53 @@ fn headerless_files_and_quoted_newlines() {
 }
 
 #[test]
+fn a_first_row_without_an_address_is_data_unless_it_reads_like_a_header() {
+    let dir = Workdir::new();
+    for (first, reason) in [
+        ("Taro,taro(at)acme.jp,Acme", "syntax.no_at_sign"),
+        ("Taro,,Acme", "empty"),
+        ("Taro,taro@,Acme", "syntax.empty_domain"),
+        ("Taro,なし,Acme", "syntax.no_at_sign"),
+    ] {
+        dir.write(
+            "f.csv",
+            format!("{first}\nHana,h@acme.jp,Acme\nJiro,j@acme.jp,Acme\n"),
+        );
+        let run = dir.clean("f.csv", &["--no-dns"]);
+        assert_eq!(run.code(), 0, "{first}: {}", run.stderr());
+        assert_eq!(run.report()["header"], false, "{first}");
+        assert_eq!(run.report()["rows_in"], 3, "{first}");
+        assert_eq!(run.report()["email_columns"][0], "column 2", "{first}");
+        let rejected = run.rejected_rows();
+        assert_eq!(rejected[0][3], reason, "{first}");
+        assert_eq!(run.cleaned_rows()[0][0], "Hana", "{first}");
+    }
+    dir.write("one.csv", "なし\na@acme.jp\nb@acme.jp\n");
+    let run = dir.clean("one.csv", &["--no-dns"]);
+    assert_eq!(run.report()["header"], false);
+    assert_eq!(run.report()["rows_in"], 3);
+
+    for header in [
+        "Name,Contact,Company",
+        "氏名,連絡先,会社",
+        "Name,E-Mail-Adresse,Firma",
+        "Name,Kontakt,Firma",
+    ] {
+        dir.write(
+            "h.csv",
+            format!("{header}\nHana,h@acme.jp,Acme\nJiro,j@acme.jp,Acme\n"),
+        );
+        let run = dir.clean("h.csv", &["--no-dns"]);
+        assert_eq!(run.code(), 0, "{header}: {}", run.stderr());
+        assert_eq!(run.report()["header"], true, "{header}");
+        assert_eq!(run.report()["rows_in"], 2, "{header}");
+        let name = header.split(',').nth(1).unwrap();
+        assert_eq!(run.report()["email_columns"][0], name, "{header}");
+        assert_eq!(run.cleaned_rows()[0][1], name, "{header}");
+    }
+}
+
+#[test]
 fn ragged_rows() {
     let dir = Workdir::new();
     dir.write(
