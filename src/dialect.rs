@@ -13,6 +13,9 @@ pub struct Dialect {
     pub quote_all: bool,
     /// The encoding of the bytes the parser sees and the writer writes.
     pub cell_encoding: CellEncoding,
+    /// The file started with Excel's `sep=X` line, which the outputs repeat so that Excel
+    /// opens them the same way.
+    pub sep_line: bool,
 }
 
 impl Dialect {
@@ -69,6 +72,16 @@ impl Dialect {
         out.extend_from_slice(field);
     }
 
+    /// Excel's `sep=X` line for the outputs, with its line ending, if the input had one.
+    pub fn sep_line(&self) -> Option<Vec<u8>> {
+        self.sep_line.then(|| {
+            let mut line = b"sep=".to_vec();
+            line.push(self.delimiter);
+            self.end_row(&mut line);
+            line
+        })
+    }
+
     /// Ends an output row.
     pub fn end_row(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(if self.crlf { b"\r\n" } else { b"\n" });
@@ -86,6 +99,7 @@ mod tests {
             crlf: true,
             quote_all: false,
             cell_encoding: CellEncoding::Utf8,
+            sep_line: false,
         };
         let mut out = Vec::new();
         for (i, field) in ["a", "b,c", "say \"hi\"", "", "line\nbreak"]

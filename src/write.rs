@@ -282,7 +282,8 @@ pub struct CsvOutput {
 }
 
 impl CsvOutput {
-    /// Creates both files (under temporary names) and writes their headers.
+    /// Creates both files (under temporary names) and writes their starts: the BOM, Excel's
+    /// `sep=` line and the header, as the input had them.
     ///
     /// # Errors
     /// [`Error::Create`] or [`Error::Write`].
@@ -312,8 +313,17 @@ impl CsvOutput {
         let resuming = partial.is_some_and(|p| p.lengths.is_some());
         let bom = format.encoding.bom();
         if !resuming {
-            cleaned.write_all(bom)?;
-            rejected.write_all(bom)?;
+            let mut start = bom.to_vec();
+            if let Some(line) = format.dialect.sep_line() {
+                encoding::convert(
+                    &line,
+                    format.dialect.cell_encoding,
+                    format.encoding,
+                    &mut start,
+                );
+            }
+            cleaned.write_all(&start)?;
+            rejected.write_all(&start)?;
         }
         let unmappable = OnceLock::new();
         if let Some(header) = format.header.as_ref().filter(|_| !resuming) {

@@ -180,14 +180,19 @@ impl Source {
             0
         };
         let sample_text = sample_text(&prefix[bom..], encoding);
+        // Excel's `sep=;` line names the delimiter; it is neither header nor row.
+        let sep_line = sniff::excel_sep_line(&sample_text);
+        let sample_text = &sample_text[sep_line.map_or(0, |(_, len)| len)..];
         let delimiter = options
             .delimiter
-            .unwrap_or_else(|| sniff::delimiter(&sample_text));
+            .or(sep_line.map(|(delimiter, _)| delimiter))
+            .unwrap_or_else(|| sniff::delimiter(sample_text));
         let dialect = Dialect {
             delimiter,
-            crlf: sniff::crlf(&sample_text),
-            quote_all: sniff::quotes_everything(&sample_text, delimiter),
+            crlf: sniff::crlf(sample_text),
+            quote_all: sniff::quotes_everything(sample_text, delimiter),
             cell_encoding: encoding.cell_encoding(delimiter),
+            sep_line: sep_line.is_some(),
         };
         let stream = Cursor::new(prefix).chain(raw);
         let mut stream: Box<dyn Read + Send> = Box::new(stream);
@@ -198,7 +203,15 @@ impl Source {
         if needs_transcoding {
             stream = Box::new(Transcoder::new(stream, encoding));
         }
-        let mut reader = RecordReader::new(stream, delimiter, options.max_record_bytes);
+        // The `sep=` line is ASCII, so it is as long in the parser's bytes as in the sample;
+        // rows are numbered from the line after it.
+        let mut first_line = 1;
+        if let Some((_, len)) = sep_line {
+            io::copy(&mut (&mut stream).take(len as u64), &mut io::sink()).map_err(read_error)?;
+            first_line = 2;
+        }
+        let mut reader = RecordReader::new(stream, delimiter, options.max_record_bytes)
+            .starting_at_line(first_line);
         let mut replay = Records::default();
         reader
             .read(&mut replay, SAMPLE_ROWS + 1)

@@ -242,6 +242,13 @@ impl<R: Read> RecordReader<R> {
         }
     }
 
+    /// Numbers the input's lines from `line` rather than 1, for an input whose first lines
+    /// were read before it (Excel's `sep=` line).
+    pub fn starting_at_line(mut self, line: u64) -> RecordReader<R> {
+        self.line = line;
+        self
+    }
+
     /// The line a quoted field started on when the input ended inside it, if it did.
     pub fn unterminated_quote(&self) -> Option<u64> {
         self.unterminated

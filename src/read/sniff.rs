@@ -69,6 +69,25 @@ pub fn delimiter(sample: &str) -> u8 {
     best.0
 }
 
+/// Excel's first line `sep=X` (written by Excel in locales whose lists use `;`, and
+/// understood by it everywhere), which names the delimiter. Returns the delimiter and the
+/// line's length with its line ending; `None` unless the first line is exactly `sep=`
+/// and one ASCII character that can be a delimiter.
+pub fn excel_sep_line(sample: &str) -> Option<(u8, usize)> {
+    let rest = sample.strip_prefix("sep=")?;
+    let &delimiter = rest.as_bytes().first()?;
+    if !delimiter.is_ascii() || matches!(delimiter, b'\r' | b'\n' | b'"') {
+        return None;
+    }
+    let ending = match &rest.as_bytes()[1..] {
+        [] => 0,
+        [b'\r', b'\n', ..] => 2,
+        [b'\r' | b'\n', ..] => 1,
+        _ => return None,
+    };
+    Some((delimiter, "sep=".len() + 1 + ending))
+}
+
 /// Whether lines end in CRLF, judged by the first line.
 pub fn crlf(sample: &str) -> bool {
     logical_lines(sample, 1)
@@ -112,6 +131,25 @@ mod tests {
         ];
         for (sample, expected) in cases {
             assert_eq!(delimiter(sample) as char, expected as char, "{sample:?}");
+        }
+    }
+
+    #[test]
+    fn reads_excels_sep_line() {
+        let cases = [
+            ("sep=;\r\nname;email\r\n", Some((b';', 7))),
+            ("sep=,\nname,email\n", Some((b',', 6))),
+            ("sep=\t\rname\temail\r", Some((b'\t', 6))),
+            ("sep=|", Some((b'|', 5))),
+            ("sep=;;\r\n", None),
+            ("sep=\r\n", None),
+            ("Sep=;\n", None),
+            ("sep=、\n", None),
+            ("name,email\n", None),
+            ("sep", None),
+        ];
+        for (sample, expected) in cases {
+            assert_eq!(excel_sep_line(sample), expected, "{sample:?}");
         }
     }
 

@@ -445,6 +445,53 @@ fn a_first_row_without_an_address_is_data_unless_it_reads_like_a_header() {
 }
 
 #[test]
+fn excels_sep_line_sets_the_delimiter_and_is_repeated() {
+    let dir = Workdir::new();
+    dir.write(
+        "sep.csv",
+        "sep=;\r\nname;email\r\nTaro;taro@acme.jp\r\nHana;bad\r\nJiro;TARO@acme.jp\r\n",
+    );
+    let run = dir.clean("sep.csv", &["--no-dns"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(run.report()["delimiter"], ";");
+    assert_eq!(run.report()["header"], true);
+    assert_eq!(run.report()["rows_in"], 3);
+    assert_eq!(
+        run.cleaned.as_deref().unwrap(),
+        b"sep=;\r\nname;email;email_status;email_flags;email_suggestion\r\n\
+          Taro;taro@acme.jp;unknown;;\r\n"
+    );
+    let rejected = String::from_utf8(run.rejected.clone().unwrap()).unwrap();
+    assert!(
+        rejected.starts_with("sep=;\r\nname;email;reject_reason;"),
+        "{rejected}"
+    );
+    // Lines are counted in the file: the sep line is line 1.
+    assert!(rejected.contains("same address as line 3"), "{rejected}");
+
+    // After a BOM, in the output's encoding, with the delimiter actually used.
+    let mut bom = b"\xEF\xBB\xBF".to_vec();
+    bom.extend_from_slice(b"sep=;\nname;email\nTaro;taro@acme.jp\n");
+    dir.write("bom.csv", bom);
+    let run = dir.clean("bom.csv", &["--no-dns"]);
+    assert!(
+        run.cleaned
+            .unwrap()
+            .starts_with(b"\xEF\xBB\xBFsep=;\nname;email;")
+    );
+    let run = dir.clean("bom.csv", &["--no-dns", "--output-encoding", "utf-16le"]);
+    assert!(
+        run.cleaned
+            .unwrap()
+            .starts_with(&utf16le_bom("sep=;\nname;"))
+    );
+    dir.write("over.csv", "sep=;\nname,email\nTaro,taro@acme.jp\n");
+    let run = dir.clean("over.csv", &["--no-dns", "--delimiter", ","]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert!(run.cleaned.unwrap().starts_with(b"sep=,\nname,email,"));
+}
+
+#[test]
 fn ragged_rows() {
     let dir = Workdir::new();
     dir.write(
