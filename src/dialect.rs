@@ -4,11 +4,30 @@
 
 use crate::read::encoding::CellEncoding;
 
+/// How the lines of a file end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineEnding {
+    Lf,
+    /// Excel on Windows.
+    CrLf,
+    /// Classic Mac OS, and Excel for Mac's "CSV (Macintosh)".
+    Cr,
+}
+
+impl LineEnding {
+    pub fn bytes(self) -> &'static [u8] {
+        match self {
+            LineEnding::Lf => b"\n",
+            LineEnding::CrLf => b"\r\n",
+            LineEnding::Cr => b"\r",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Dialect {
     pub delimiter: u8,
-    /// Lines end in CRLF (Excel on Windows) rather than LF.
-    pub crlf: bool,
+    pub line_ending: LineEnding,
     /// Every field was quoted, as many CRM exports do; otherwise only where needed.
     pub quote_all: bool,
     /// The encoding of the bytes the parser sees and the writer writes.
@@ -84,7 +103,7 @@ impl Dialect {
 
     /// Ends an output row.
     pub fn end_row(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(if self.crlf { b"\r\n" } else { b"\n" });
+        out.extend_from_slice(self.line_ending.bytes());
     }
 }
 
@@ -96,7 +115,7 @@ mod tests {
     fn quotes_like_rfc_4180() {
         let dialect = Dialect {
             delimiter: b',',
-            crlf: true,
+            line_ending: LineEnding::CrLf,
             quote_all: false,
             cell_encoding: CellEncoding::Utf8,
             sep_line: false,

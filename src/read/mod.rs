@@ -189,7 +189,7 @@ impl Source {
             .unwrap_or_else(|| sniff::delimiter(sample_text));
         let dialect = Dialect {
             delimiter,
-            crlf: sniff::crlf(sample_text),
+            line_ending: sniff::line_ending(sample_text),
             quote_all: sniff::quotes_everything(sample_text, delimiter),
             cell_encoding: encoding.cell_encoding(delimiter),
             sep_line: sep_line.is_some(),

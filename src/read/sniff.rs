@@ -1,5 +1,7 @@
 //! Sniffing the CSV dialect from the first lines: delimiter, line ending and quoting.
 
+use crate::dialect::LineEnding;
+
 /// The delimiters we sniff for, in order of preference when the evidence ties.
 pub const DELIMITERS: [u8; 4] = [b',', b'\t', b';', b'|'];
 
@@ -88,11 +90,25 @@ pub fn excel_sep_line(sample: &str) -> Option<(u8, usize)> {
     Some((delimiter, "sep=".len() + 1 + ending))
 }
 
-/// Whether lines end in CRLF, judged by the first line.
-pub fn crlf(sample: &str) -> bool {
-    logical_lines(sample, 1)
-        .first()
-        .is_some_and(|line| line.ends_with('\r'))
+/// How lines end, judged by the first line break outside quotes: CRLF, LF, or a CR alone
+/// (old Mac files). A sample with no line break is taken as LF.
+pub fn line_ending(sample: &str) -> LineEnding {
+    let bytes = sample.as_bytes();
+    let mut quoted = false;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => return LineEnding::Lf,
+            b'\r' if !quoted => {
+                return match bytes.get(i + 1) {
+                    Some(b'\n') => LineEnding::CrLf,
+                    _ => LineEnding::Cr,
+                };
+            }
+            _ => {}
+        }
+    }
+    LineEnding::Lf
 }
 
 /// Whether the writer of the file quoted every field (as Salesforce and many CRMs do):
@@ -155,8 +171,16 @@ mod tests {
 
     #[test]
     fn sniffs_line_endings_and_quoting() {
-        assert!(crlf("a,b\r\n1,2\r\n"));
-        assert!(!crlf("a,b\n1,2\r\n"));
+        for (sample, expected) in [
+            ("a,b\r\n1,2\r\n", LineEnding::CrLf),
+            ("a,b\n1,2\r\n", LineEnding::Lf),
+            ("a,b\r1,2\r", LineEnding::Cr),
+            ("a,b\r", LineEnding::Cr),
+            ("\"x\r\ny\",b\r1,2\r", LineEnding::Cr),
+            ("a,b", LineEnding::Lf),
+        ] {
+            assert_eq!(line_ending(sample), expected, "{sample:?}");
+        }
         assert!(quotes_everything("\"a\",\"b\"\r\n\"1\",\"x, y\"\r\n", b','));
         assert!(!quotes_everything("a,\"b\"\n", b','));
     }

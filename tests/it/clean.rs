@@ -492,6 +492,25 @@ fn excels_sep_line_sets_the_delimiter_and_is_repeated() {
 }
 
 #[test]
+fn cr_only_line_endings_are_kept() {
+    let dir = Workdir::new();
+    dir.write(
+        "mac.csv",
+        "name,email\rTaro,taro@acme.jp\rHana,bad\rJiro,TARO@acme.jp\r",
+    );
+    let run = dir.clean("mac.csv", &["--no-dns"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(run.report()["rows_in"], 3);
+    assert_eq!(
+        run.cleaned.as_deref().unwrap(),
+        b"name,email,email_status,email_flags,email_suggestion\rTaro,taro@acme.jp,unknown,,\r"
+    );
+    let rejected = run.rejected.unwrap();
+    assert!(!rejected.contains(&b'\n'));
+    assert!(String::from_utf8_lossy(&rejected).contains("same address as line 2"));
+}
+
+#[test]
 fn ragged_rows() {
     let dir = Workdir::new();
     dir.write(
