@@ -35,6 +35,12 @@ pub enum Error {
     },
     #[error("{what} is empty: there is nothing to clean")]
     EmptyInput { what: String },
+    #[error("{what} is {kind}, not a CSV file: {advice}")]
+    NotCsv {
+        what: String,
+        kind: &'static str,
+        advice: &'static str,
+    },
     #[error("{what} has a header but no rows")]
     HeaderOnly { what: String },
     #[error("no email column found in {what} (columns: {columns}); name one with --email-column")]
@@ -107,6 +113,7 @@ impl Error {
             }
             Error::Open { .. } | Error::Read { .. } | Error::Write { .. } => exit::IO,
             Error::EmptyInput { .. }
+            | Error::NotCsv { .. }
             | Error::HeaderOnly { .. }
             | Error::NoEmailColumn { .. }
             | Error::NoSuppressColumn { .. }

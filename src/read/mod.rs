@@ -103,8 +103,9 @@ impl Source {
     /// Opens the input and reads enough of it to learn its shape.
     ///
     /// # Errors
-    /// A missing or unreadable input, an empty or header-only input, no email column, or
-    /// a named column that does not exist.
+    /// A missing or unreadable input, an empty or header-only input, a file that is not
+    /// CSV (an Excel workbook, a ZIP, PDF or gzip file), no email column, or a named column
+    /// that does not exist.
     pub fn open(input: &Input, options: &ReadOptions) -> Result<Source, Error> {
         Source::open_until(input, options, None)
     }
@@ -155,6 +156,9 @@ impl Source {
             .map_err(read_error)?;
         if prefix.is_empty() {
             return Err(Error::EmptyInput { what });
+        }
+        if let Some((kind, advice)) = sniff::binary_format(&prefix) {
+            return Err(Error::NotCsv { what, kind, advice });
         }
         let mut encoding = options
             .encoding

@@ -658,6 +658,26 @@ fn unusable_inputs_are_clear_errors_without_outputs() {
             "{file} left outputs"
         );
     }
+    let mut xls = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1".to_vec();
+    xls.extend((0..=255u8).cycle().take(5000));
+    dir.write("old.xls", xls);
+    dir.write(
+        "book.xlsx",
+        b"PK\x03\x04\x14\0\x06\0\x08\0\0\0!\0\xFF\xFE[Content_Types].xml\0\x01xl/workbook.xml",
+    );
+    for file in ["old.xls", "book.xlsx"] {
+        let run = dir.clean(file, &["--no-dns"]);
+        assert_eq!(run.code(), 65, "{file}: {}", run.stderr());
+        assert!(
+            run.stderr().contains(&format!(
+                "{file} is an Excel workbook, not a CSV file: save it as CSV"
+            )),
+            "{file}: {}",
+            run.stderr()
+        );
+        assert!(run.stderr().is_ascii(), "{file}: {}", run.stderr());
+        assert!(run.cleaned.is_none() && run.report.is_none(), "{file}");
+    }
     let run = dir.clean("nomail.csv", &["--no-dns", "--email-column", "nope"]);
     assert_eq!(run.code(), 64, "{}", run.stderr());
     // Options the argument parser refuses are usage errors too.
