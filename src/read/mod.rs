@@ -215,7 +215,8 @@ impl Source {
             first_line = 2;
         }
         let mut reader = RecordReader::new(stream, delimiter, options.max_record_bytes)
-            .starting_at_line(first_line);
+            .starting_at_line(first_line)
+            .in_encoding(dialect.cell_encoding);
         let mut replay = Records::default();
         reader
             .read(&mut replay, SAMPLE_ROWS + 1)

@@ -11,9 +11,51 @@ use std::io::{self, Read};
 
 use csv_core::{ReadRecordResult, Reader, ReaderBuilder};
 
-/// How many bytes of a too-large record are kept, so that the rejected file shows which
-/// row it was.
+use super::encoding::CellEncoding;
+
+/// How many bytes of a too-large record are kept, at most, so that the rejected file
+/// shows which row it was.
 const KEPT_OF_TOO_LARGE: usize = 1024;
+
+/// How many of a too-large record's first bytes to keep: up to [`KEPT_OF_TOO_LARGE`], cut
+/// where a character ends in the record's encoding, so that the rejected file stays valid
+/// in it. Only bytes before the cut are looked at (the rest may not have been read).
+fn kept_len(record: &[u8], encoding: CellEncoding) -> usize {
+    let max = KEPT_OF_TOO_LARGE.min(record.len());
+    match encoding {
+        CellEncoding::Utf8 => {
+            // The last character may be cut: find its first byte, at most 3 bytes back,
+            // and see whether all its bytes are in.
+            for back in 1..=max.min(3) {
+                let b = record[max - back];
+                let len = match b {
+                    0x80..=0xBF => continue,
+                    0xF0.. => 4,
+                    0xE0.. => 3,
+                    0xC0.. => 2,
+                    _ => 1,
+                };
+                return if len > back { max - back } else { max };
+            }
+            max
+        }
+        CellEncoding::Cp932 => {
+            // A trail byte can look like anything, so characters are walked from the start.
+            let mut at = 0;
+            while at < max {
+                let len = match record[at] {
+                    0x81..=0x9F | 0xE0..=0xFC => 2,
+                    _ => 1,
+                };
+                if at + len > max {
+                    break;
+                }
+                at += len;
+            }
+            at
+        }
+    }
+}
 /// The read buffer; it grows to hold a record longer than this, up to the record limit.
 const READ_BUFFER: usize = 256 * 1024;
 
@@ -217,6 +259,8 @@ pub struct RecordReader<R> {
     started: bool,
     /// Whether plain lines skip the parser: always, but in tests that compare both ways.
     plain_lines: bool,
+    /// The encoding of the bytes read, to cut a too-large record between characters.
+    encoding: CellEncoding,
 }
 
 impl<R: Read> RecordReader<R> {
@@ -239,7 +283,15 @@ impl<R: Read> RecordReader<R> {
             scratch_ends: vec![0; 256],
             started: false,
             plain_lines: true,
+            encoding: CellEncoding::Utf8,
         }
+    }
+
+    /// Says what encoding the input's bytes are in (UTF-8 unless told), so that the part
+    /// kept of a too-large record ends between characters.
+    pub fn in_encoding(mut self, encoding: CellEncoding) -> RecordReader<R> {
+        self.encoding = encoding;
+        self
     }
 
     /// Numbers the input's lines from `line` rather than 1, for an input whose first lines
@@ -309,7 +361,7 @@ impl<R: Read> RecordReader<R> {
             if self.pos == self.filled && !self.eof {
                 let keep_from = match (start, &kept) {
                     (Some(s), None) if self.filled - s >= self.max_record_bytes => {
-                        let keep = KEPT_OF_TOO_LARGE.min(self.filled - s);
+                        let keep = kept_len(&self.buf[s..self.filled], self.encoding);
                         kept = Some(self.buf[s..s + keep].to_vec());
                         quoting = quoting.feed(&self.buf[s..self.pos], self.delimiter, self.quote);
                         records.fields_used = field_start;
@@ -397,7 +449,8 @@ impl<R: Read> RecordReader<R> {
                     let whole = self.pos - start.unwrap_or(self.pos);
                     if kept.is_none() && whole > self.max_record_bytes {
                         let s = start.unwrap_or(self.pos);
-                        kept = Some(self.buf[s..s + KEPT_OF_TOO_LARGE.min(whole)].to_vec());
+                        let keep = kept_len(&self.buf[s..s + whole], self.encoding);
+                        kept = Some(self.buf[s..s + keep].to_vec());
                         records.fields_used = field_start;
                         records.ends_used = ends_start;
                     }
@@ -813,6 +866,66 @@ mod tests {
             (rows[3].0, rows[3].1.clone()),
             (4, vec!["3".to_string(), "after".to_string()])
         );
+    }
+
+    #[test]
+    fn too_large_records_are_cut_between_characters() {
+        use encoding_rs::SHIFT_JIS;
+        // "あ" is two bytes in CP932 and three in UTF-8; after "2,x" neither divides 1024.
+        let japanese = "あ".repeat(3000);
+        for (encoding, bytes) in [
+            (
+                CellEncoding::Cp932,
+                SHIFT_JIS.encode(&japanese).0.into_owned(),
+            ),
+            (CellEncoding::Utf8, japanese.into_bytes()),
+        ] {
+            for chunk in [usize::MAX, 100] {
+                let mut input = b"1,short
+2,x"
+                .to_vec();
+                input.extend_from_slice(&bytes);
+                input.extend_from_slice(
+                    b"
+3,after
+",
+                );
+                let mut reader = RecordReader::new(&input[..], b',', 2000).in_encoding(encoding);
+                if chunk != usize::MAX {
+                    // The record is found too large while it is still being read.
+                    reader.buf = vec![0; chunk];
+                }
+                let mut records = Records::default();
+                while reader.read(&mut records, 2).unwrap() > 0 {}
+                let kept = records.get(1);
+                assert!(kept.too_large);
+                assert!(kept.raw().len() > KEPT_OF_TOO_LARGE - 3, "{encoding:?}");
+                assert!(
+                    super::super::encoding::is_valid_cell(kept.raw(), encoding),
+                    "{encoding:?}: cut inside a character"
+                );
+                assert_eq!(records.get(2).raw(), b"3,after");
+            }
+        }
+        // Cut points, one by one.
+        let utf8 = |text: &str| kept_len(text.as_bytes(), CellEncoding::Utf8);
+        let ascii = "a".repeat(1022);
+        assert_eq!(utf8(&(ascii.clone() + "あい")), 1022);
+        assert_eq!(utf8(&(ascii.clone() + "a" + "あ")), 1023);
+        assert_eq!(utf8(&(ascii.clone() + "aa" + "あ")), 1024);
+        assert_eq!(utf8(&(ascii.clone() + "é")), 1024);
+        assert_eq!(utf8(&(ascii.clone() + "a" + "é")), 1023);
+        assert_eq!(utf8("short あ"), 9);
+        let cp932 = |bytes: &[u8]| kept_len(bytes, CellEncoding::Cp932);
+        let mut bytes = vec![b'a'; 1023];
+        bytes.extend_from_slice(b"\x82\xA0\x82\xA0");
+        assert_eq!(cp932(&bytes), 1023);
+        bytes.insert(0, b'\xB1'); // a one-byte half-width katakana
+        assert_eq!(cp932(&bytes), 1024);
+        // A trail byte in the lead range (0x82 0x82) does not start a character.
+        let mut bytes = vec![b'a'; 1021];
+        bytes.extend_from_slice(b"\x82\x82\x82\xA0");
+        assert_eq!(cp932(&bytes), 1023);
     }
 
     #[test]

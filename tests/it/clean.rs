@@ -511,6 +511,33 @@ fn cr_only_line_endings_are_kept() {
 }
 
 #[test]
+fn the_kept_start_of_a_too_long_row_is_whole_characters() {
+    let dir = Workdir::new();
+    let text = format!(
+        "name,email,note\r\nA,a@acme.jp,short\r\nB,b@acme.jp,x{}\r\nC,c@acme.jp,x\r\n",
+        "あ".repeat(3000)
+    );
+    dir.write("cp932.csv", cp932(&text));
+    dir.write("utf8.csv", &text);
+    dir.write("utf16.csv", utf16le_bom(&text));
+    for file in ["cp932.csv", "utf8.csv", "utf16.csv"] {
+        let run = dir.clean(file, &["--no-dns", "--max-record-bytes", "2000"]);
+        assert_eq!(run.code(), 0, "{file}: {}", run.stderr());
+        assert_eq!(run.report()["reasons"]["malformed_row"], 1, "{file}");
+        let rejected = run.rejected.unwrap();
+        let decoded = match file {
+            "cp932.csv" => SHIFT_JIS.decode_without_bom_handling_and_without_replacement(&rejected),
+            "utf8.csv" => std::str::from_utf8(&rejected).ok().map(Into::into),
+            _ => encoding_rs::UTF_16LE
+                .decode_without_bom_handling_and_without_replacement(&rejected[2..]),
+        };
+        let decoded = decoded.unwrap_or_else(|| panic!("{file}: the rejected file is not valid"));
+        assert!(!decoded.contains('\u{FFFD}'), "{file}");
+        assert!(decoded.contains("B,b@acme.jp,xあ"), "{file}");
+    }
+}
+
+#[test]
 fn ragged_rows() {
     let dir = Workdir::new();
     dir.write(
