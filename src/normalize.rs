@@ -19,6 +19,9 @@ const INVISIBLE: &[char] = &['\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u
 /// What separates several addresses written into one cell.
 const SEPARATORS: &[char] = &[',', ';', ' ', '/', '|', '\u{3001}', '\n', '\r', '\t'];
 
+/// What may wrap one piece of a cell holding several addresses: `"a@x.jp"`, `(a@x.jp)`.
+const PIECE_WRAPPING: &[char] = &['"', '\'', '`', '(', ')', ':', '.', '\u{3002}'];
+
 /// Punctuation that sticks to the end of an address copied from a sentence or a list.
 const TRAILING: &[char] = &[',', ';', ':', '.', '\u{3002}', '\u{3001}'];
 
@@ -99,19 +102,17 @@ fn normalize_once(cell: &str) -> Result<Address<'_>, Reason> {
             text = Cow::Owned(folded);
         }
     }
+    // Before unwrapping, which keeps only the last `<…>` of a cell: `A <a@x.jp>, B <b@y.jp>`
+    // would otherwise come out as `b@y.jp`, silently dropping the first address.
+    if memchr::memchr_iter(b'@', text.as_bytes()).nth(1).is_some() && holds_several_addresses(&text)
+    {
+        return Err(Reason::MultipleAddresses);
+    }
     text = unwrap(text);
     if text.is_empty() {
         return Err(Reason::Empty);
     }
-    // One pass for what the checks below need to know.
-    let (mut ats, mut parentheses) = (0, false);
-    for &b in text.as_bytes() {
-        ats += usize::from(b == b'@');
-        parentheses |= b == b'(' || b == b')';
-    }
-    if ats >= 2 && holds_several_addresses(&text) {
-        return Err(Reason::MultipleAddresses);
-    }
+    let parentheses = memchr::memchr2(b'(', b')', text.as_bytes()).is_some();
     let (local, domain) = split(&text).map_err(Reason::Syntax)?;
     if parentheses {
         return Err(Reason::Syntax(SyntaxError::Comment));
@@ -198,12 +199,35 @@ fn wrapping_quotes_removed(s: &str) -> &str {
     s
 }
 
-/// Two or more pieces, split at separators, that each contain an `@`.
+/// Whether a cell (not yet unwrapped) holds two or more addresses: pieces, split at
+/// separators and angle brackets, with something on both sides of an `@`.
+///
+/// A display name may repeat the address it names (`a@x.jp <a@x.jp>`): that cell holds one
+/// address. Any other second address counts, whatever its shape: `A <a@x.jp>, B <b@x.jp>`,
+/// `<a@x.jp>; <b@x.jp>`, `a@x.jp <b@y.jp>`. An `@` with nothing on one side (`@taro <t@x.jp>`)
+/// is not an address; a cell like `a@@x.jp` is left to the syntax check.
 fn holds_several_addresses(text: &str) -> bool {
-    text.split(SEPARATORS)
-        .filter(|piece| piece.contains('@'))
-        .count()
-        >= 2
+    let mut addresses = text
+        .split(|c| SEPARATORS.contains(&c) || c == '<' || c == '>')
+        .map(|piece| {
+            let piece = piece.trim_matches(PIECE_WRAPPING);
+            strip_prefix_ignore_case(piece, "mailto:").unwrap_or(piece)
+        })
+        .filter(|piece| {
+            piece
+                .split_once('@')
+                .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
+        });
+    let (Some(first), Some(second)) = (addresses.next(), addresses.next()) else {
+        return false;
+    };
+    let name_repeats_address = addresses.next().is_none()
+        && first.eq_ignore_ascii_case(second)
+        && text.matches('<').count() == 1
+        && text
+            .trim_end_matches(|c: char| c.is_whitespace() || TRAILING.contains(&c))
+            .ends_with('>');
+    !name_repeats_address
 }
 
 /// Lowercases the domain and converts an internationalized domain to A-labels (UTS #46).
@@ -275,6 +299,14 @@ mod tests {
             (",john@acme.com", "john@acme.com"),
             ("info@日本語.jp", "info@xn--wgv71a119e.jp"),
             ("yamada－taro@example.co.jp", "yamada-taro@example.co.jp"),
+            // A display name that repeats the address it names, or holds a lone `@`.
+            ("a@x.jp <a@x.jp>", "a@x.jp"),
+            ("\"a@x.jp\" <A@X.JP>, ", "A@x.jp"),
+            ("mailto:a@x.jp <mailto:a@x.jp>", "a@x.jp"),
+            ("@taro <t@x.jp>", "t@x.jp"),
+            ("\"Yamada, Taro\" <t@x.jp>", "t@x.jp"),
+            ("Taro (work) <t@x.jp>", "t@x.jp"),
+            ("\"Taro (t@x.jp)\" <t@x.jp>", "t@x.jp"),
         ];
         for (input, expected) in cases {
             assert_eq!(
@@ -306,6 +338,22 @@ mod tests {
                 Reason::MultipleAddresses,
             ),
             ("a@x.com b@y.com", Reason::MultipleAddresses),
+            // A cell of display-name addresses must not come out as its last address.
+            (
+                "Aさん <c3@acme.jp>, Bさん <c4@acme.jp>",
+                Reason::MultipleAddresses,
+            ),
+            ("<c1@acme.jp>; <c2@acme.jp>", Reason::MultipleAddresses),
+            ("<c1@acme.jp><c2@acme.jp>", Reason::MultipleAddresses),
+            (
+                "Ａ＜c1@acme.jp＞、Ｂ＜c2@acme.jp＞",
+                Reason::MultipleAddresses,
+            ),
+            ("a@x.jp <b@y.jp>", Reason::MultipleAddresses),
+            ("\"a@x.jp\" <b@y.jp>", Reason::MultipleAddresses),
+            ("<a@x.jp, b@y.jp>", Reason::MultipleAddresses),
+            ("mailto:a@x.jp,b@y.jp", Reason::MultipleAddresses),
+            ("a@x.jp a@x.jp", Reason::MultipleAddresses),
             ("taro(at)example.co.jp", Reason::Syntax(NoAtSign)),
             ("なし", Reason::Syntax(NoAtSign)),
             ("hoge@@@hoge.co.jp", Reason::Syntax(MultipleAtSigns)),

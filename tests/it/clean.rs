@@ -847,3 +847,38 @@ fn explicit_dialect_and_columns() {
         "{rejected}"
     );
 }
+
+#[test]
+fn a_cell_of_several_display_name_addresses_is_rejected_whole() {
+    let dir = Workdir::new();
+    // CP932 from Excel: full-width angle brackets and the ideographic comma included.
+    dir.write(
+        "multi.csv",
+        cp932(
+            "id,email\r\n1,\"Aさん <c3@acme.jp>, Bさん <c4@acme.jp>\"\r\n2,<c1@acme.jp>; <c2@acme.jp>\r\n\
+             3,Ａ＜c5@acme.jp＞、Ｂ＜c6@acme.jp＞\r\n4,c7@acme.jp <c8@acme.jp>\r\n\
+             5,c9@acme.jp <c9@acme.jp>\r\n6,\"\"\"Yamada, Taro\"\" <t@acme.jp>\"\r\n",
+        ),
+    );
+    let run = dir.clean("multi.csv", &["--no-dns"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let rejected = SHIFT_JIS
+        .decode(run.rejected.as_deref().unwrap())
+        .0
+        .into_owned();
+    let rejected = rows(rejected.as_bytes());
+    assert_eq!(column(&rejected, "id"), ["1", "2", "3", "4"]);
+    assert_eq!(
+        column(&rejected, "reject_reason"),
+        ["multiple_addresses"; 4]
+    );
+    let cleaned = SHIFT_JIS
+        .decode(run.cleaned.as_deref().unwrap())
+        .0
+        .into_owned();
+    assert_eq!(
+        cleaned,
+        "id,email,email_status,email_flags,email_suggestion\r\n\
+         5,c9@acme.jp,unknown,normalized,\r\n6,t@acme.jp,unknown,normalized,\r\n"
+    );
+}
