@@ -19,8 +19,37 @@ const INVISIBLE: &[char] = &['\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u
 /// What separates several addresses written into one cell.
 const SEPARATORS: &[char] = &[',', ';', ' ', '/', '|', '\u{3001}', '\n', '\r', '\t'];
 
-/// What may wrap one piece of a cell holding several addresses: `"a@x.jp"`, `(a@x.jp)`.
-const PIECE_WRAPPING: &[char] = &['"', '\'', '`', '(', ')', ':', '.', '\u{3002}'];
+/// Quotes and brackets, as (opening, closing), that wrap a whole address and are removed:
+/// straight and curly quotes (a word processor's autocorrect, or the same quote at both
+/// ends), and the brackets Japanese text quotes with. NFKC has already made `＂` and `｢｣`
+/// of their full-width and half-width forms.
+const WRAPPERS: &[(char, char)] = &[
+    ('"', '"'),
+    ('\'', '\''),
+    ('`', '`'),
+    ('\u{201C}', '\u{201D}'), // “ ”
+    ('\u{201D}', '\u{201D}'),
+    ('\u{201C}', '\u{201C}'),
+    ('\u{2018}', '\u{2019}'), // ‘ ’
+    ('\u{2019}', '\u{2019}'),
+    ('\u{2018}', '\u{2018}'),
+    ('\u{300C}', '\u{300D}'), // 「 」
+    ('\u{300E}', '\u{300F}'), // 『 』
+    ('\u{3010}', '\u{3011}'), // 【 】
+    ('\u{3008}', '\u{3009}'), // 〈 〉
+    ('\u{300A}', '\u{300B}'), // 《 》
+    ('\u{3014}', '\u{3015}'), // 〔 〕
+];
+
+fn is_wrapper(c: char) -> bool {
+    WRAPPERS
+        .iter()
+        .any(|&(open, close)| c == open || c == close)
+}
+
+/// What may wrap one piece of a cell holding several addresses (`"a@x.jp"`, `(a@x.jp)`),
+/// besides [`WRAPPERS`].
+const PIECE_WRAPPING: &[char] = &['(', ')', ':', '.', '\u{3002}'];
 
 /// Punctuation that sticks to the end of an address copied from a sentence or a list.
 const TRAILING: &[char] = &[',', ';', ':', '.', '\u{3002}', '\u{3001}'];
@@ -186,12 +215,12 @@ fn display_name_removed(s: &str) -> &str {
     }
 }
 
-/// `"taro@example.jp"` → `taro@example.jp`, but `"taro"@example.jp` is left alone: that is
-/// a quoted local part, which validation rejects.
+/// `"taro@example.jp"`, `“taro@example.jp”` or `「taro@example.jp」` → `taro@example.jp`, but
+/// `"taro"@example.jp` is left alone: that is a quoted local part, which validation rejects.
 fn wrapping_quotes_removed(s: &str) -> &str {
-    for quote in ['"', '\'', '`'] {
-        if let Some(inner) = s.strip_prefix(quote).and_then(|s| s.strip_suffix(quote))
-            && !inner.contains(quote)
+    for &(open, close) in WRAPPERS {
+        if let Some(inner) = s.strip_prefix(open).and_then(|s| s.strip_suffix(close))
+            && !inner.contains([open, close])
         {
             return inner.trim();
         }
@@ -200,7 +229,8 @@ fn wrapping_quotes_removed(s: &str) -> &str {
 }
 
 /// Whether a cell (not yet unwrapped) holds two or more addresses: pieces, split at
-/// separators and angle brackets, with something on both sides of an `@`.
+/// separators, angle brackets and the non-ASCII [`WRAPPERS`], with something on both sides
+/// of an `@`.
 ///
 /// A display name may repeat the address it names (`a@x.jp <a@x.jp>`): that cell holds one
 /// address. Any other second address counts, whatever its shape: `A <a@x.jp>, B <b@x.jp>`,
@@ -208,9 +238,11 @@ fn wrapping_quotes_removed(s: &str) -> &str {
 /// is not an address; a cell like `a@@x.jp` is left to the syntax check.
 fn holds_several_addresses(text: &str) -> bool {
     let mut addresses = text
-        .split(|c| SEPARATORS.contains(&c) || c == '<' || c == '>')
+        .split(|c: char| {
+            SEPARATORS.contains(&c) || c == '<' || c == '>' || (!c.is_ascii() && is_wrapper(c))
+        })
         .map(|piece| {
-            let piece = piece.trim_matches(PIECE_WRAPPING);
+            let piece = piece.trim_matches(|c| PIECE_WRAPPING.contains(&c) || is_wrapper(c));
             strip_prefix_ignore_case(piece, "mailto:").unwrap_or(piece)
         })
         .filter(|piece| {
@@ -299,6 +331,21 @@ mod tests {
             (",john@acme.com", "john@acme.com"),
             ("info@日本語.jp", "info@xn--wgv71a119e.jp"),
             ("yamada－taro@example.co.jp", "yamada-taro@example.co.jp"),
+            ("“a11@acme.jp”", "a11@acme.jp"),
+            ("”a11@acme.jp”", "a11@acme.jp"),
+            ("‘a@x.jp’", "a@x.jp"),
+            ("「a1@acme.jp」", "a1@acme.jp"),
+            ("｢a1@acme.jp｣", "a1@acme.jp"),
+            ("『a@x.jp』", "a@x.jp"),
+            ("【a2@acme.jp】", "a2@acme.jp"),
+            ("〈a@x.jp〉", "a@x.jp"),
+            ("《a@x.jp》", "a@x.jp"),
+            ("〔a@x.jp〕", "a@x.jp"),
+            ("「 a@x.jp 」、", "a@x.jp"),
+            ("山田＜「a@x.jp」＞", "a@x.jp"),
+            ("“a@x.jp” <a@x.jp>", "a@x.jp"),
+            // Brackets around the local part alone are not a wrapper; validation refuses them.
+            ("「taro」@example.co.jp", "「taro」@example.co.jp"),
             // A display name that repeats the address it names, or holds a lone `@`.
             ("a@x.jp <a@x.jp>", "a@x.jp"),
             ("\"a@x.jp\" <A@X.JP>, ", "A@x.jp"),
@@ -360,6 +407,8 @@ mod tests {
             ("taro@example.co.jp（自宅）", Reason::Syntax(Comment)),
             ("taro\u{FFFD}example.co.jp", Reason::EncodingError),
             ("\"taro\"@example.co.jp", Reason::Syntax(QuotedLocalPart)),
+            ("「a@x.jp」「b@y.jp」", Reason::MultipleAddresses),
+            ("“a@x.jp” <b@y.jp>", Reason::MultipleAddresses),
         ];
         for (input, expected) in cases {
             assert_eq!(normalize(input), Err(expected), "{input}");
