@@ -1,7 +1,7 @@
 //! Normalizing: repair what a person or a spreadsheet did to an address cell.
 //!
-//! Owns the repairs (full width, stray spaces and invisible characters, quotes and trailing
-//! punctuation, `mailto:`, display names, domain case and IDN). It refuses to guess: a cell
+//! Owns the repairs (full width, stray spaces and invisible characters, quotes, brackets and
+//! trailing punctuation, Excel's `="…"`, `mailto:`, display names, domain case and IDN). It refuses to guess: a cell
 //! with several addresses, an obfuscated `(at)` or an annotation is returned as an error,
 //! not repaired. Whether the repaired address is acceptable is [`crate::validate`]'s job.
 
@@ -176,6 +176,7 @@ fn unwrap(mut text: Cow<'_, str>) -> Cow<'_, str> {
                 .map(|rest| rest.split('?').next().unwrap_or(rest))
                 .unwrap_or(s);
             let s = display_name_removed(s);
+            let s = excel_text_formula_removed(s);
             let s = wrapping_quotes_removed(s);
             s.trim_start_matches([',', ';', ':'])
                 .trim_end_matches(TRAILING)
@@ -211,6 +212,17 @@ fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 fn display_name_removed(s: &str) -> &str {
     match s.strip_suffix('>').map(|inner| (inner, inner.rfind('<'))) {
         Some((inner, Some(open))) => inner[open + 1..].trim(),
+        _ => s,
+    }
+}
+
+/// `="taro@example.jp"` → `"taro@example.jp"`, whose quotes come off next: a formula
+/// whose value is the text, which is how Excel users keep a cell from being converted.
+fn excel_text_formula_removed(s: &str) -> &str {
+    match s.strip_prefix('=') {
+        Some(quoted) if quoted.len() >= 2 && quoted.starts_with('"') && quoted.ends_with('"') => {
+            quoted
+        }
         _ => s,
     }
 }
@@ -346,6 +358,8 @@ mod tests {
             ("“a@x.jp” <a@x.jp>", "a@x.jp"),
             // Brackets around the local part alone are not a wrapper; validation refuses them.
             ("「taro」@example.co.jp", "「taro」@example.co.jp"),
+            ("=\"ichiro@takahashi.jp\"", "ichiro@takahashi.jp"),
+            (" =\" ichiro@takahashi.jp\" ", "ichiro@takahashi.jp"),
             // A display name that repeats the address it names, or holds a lone `@`.
             ("a@x.jp <a@x.jp>", "a@x.jp"),
             ("\"a@x.jp\" <A@X.JP>, ", "A@x.jp"),
@@ -408,6 +422,7 @@ mod tests {
             ("taro\u{FFFD}example.co.jp", Reason::EncodingError),
             ("\"taro\"@example.co.jp", Reason::Syntax(QuotedLocalPart)),
             ("「a@x.jp」「b@y.jp」", Reason::MultipleAddresses),
+            ("=\"a\"\"b@x.jp\"", Reason::Syntax(QuotedLocalPart)),
             ("“a@x.jp” <b@y.jp>", Reason::MultipleAddresses),
         ];
         for (input, expected) in cases {

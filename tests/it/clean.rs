@@ -882,3 +882,23 @@ fn a_cell_of_several_display_name_addresses_is_rejected_whole() {
          5,c9@acme.jp,unknown,normalized,\r\n6,t@acme.jp,unknown,normalized,\r\n"
     );
 }
+
+#[test]
+fn excel_text_formulas_are_unwrapped() {
+    let dir = Workdir::new();
+    dir.write(
+        "formula.csv",
+        "id,email\r\n1,=\"ichiro@takahashi.jp\"\r\n2,\"=\"\"jiro@takahashi.jp\"\"\"\r\n",
+    );
+    let run = dir.clean("formula.csv", &["--no-dns"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let cleaned = run.cleaned_rows();
+    assert_eq!(
+        column(&cleaned, "email"),
+        ["ichiro@takahashi.jp", "jiro@takahashi.jp"]
+    );
+    assert_eq!(
+        column(&cleaned, "email_flags"),
+        ["normalized", "normalized"]
+    );
+}
