@@ -10,6 +10,7 @@ use std::borrow::Cow;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::address::{Address, split};
+use crate::validate::LOOKALIKE_DASHES;
 use crate::verdict::{Reason, SyntaxError};
 
 /// Characters that are invisible and never part of an address: zero-width space and
@@ -296,9 +297,37 @@ fn normalize_domain(domain: &str) -> Result<Cow<'_, str>, SyntaxError> {
     if dotted.is_ascii() {
         return Ok(Cow::Owned(dotted.to_ascii_lowercase()));
     }
+    if let Some(ch) = lookalike_dash(dotted) {
+        return Err(SyntaxError::DomainLookalikeCharacter { ch });
+    }
     idna::domain_to_ascii(dotted)
         .map(Cow::Owned)
         .map_err(|_| SyntaxError::InvalidIdn)
+}
+
+/// The prolonged sound mark, full and half width: a letter of Japanese words, at home in a
+/// Japanese label (`コーヒー.jp`), unlike the other look-alike dashes, which are
+/// punctuation that IDNA2008 disallows in every label.
+const PROLONGED_SOUND_MARKS: &[char] = &['\u{30FC}', '\u{FF70}'];
+
+/// The first look-alike dash in a domain that stands for a hyphen: `acme−x.jp` or
+/// `acme‐x.jp` anywhere, and `acmeーx.jp`, where `ー` sits among ASCII letters and digits
+/// only. UTS #46 would turn them into punycode for a domain that surely does not exist.
+fn lookalike_dash(domain: &str) -> Option<char> {
+    domain.split('.').find_map(|label| {
+        let (mut mark, mut ascii_alphanumeric, mut japanese) = (None, false, false);
+        for c in label.chars() {
+            if PROLONGED_SOUND_MARKS.contains(&c) {
+                mark = mark.or(Some(c));
+            } else if LOOKALIKE_DASHES.contains(&c) {
+                return Some(c);
+            } else {
+                ascii_alphanumeric |= c.is_ascii_alphanumeric();
+                japanese |= !c.is_ascii();
+            }
+        }
+        mark.filter(|_| ascii_alphanumeric && !japanese)
+    })
 }
 
 #[cfg(test)]
@@ -359,6 +388,13 @@ mod tests {
             // Brackets around the local part alone are not a wrapper; validation refuses them.
             ("「taro」@example.co.jp", "「taro」@example.co.jp"),
             ("=\"ichiro@takahashi.jp\"", "ichiro@takahashi.jp"),
+            // Japanese domains keep their prolonged sound mark; a full-width hyphen-minus
+            // is a hyphen.
+            ("a@コーヒー.jp", "a@xn--tck2c4fb.jp"),
+            ("a@ｺｰﾋｰ.jp", "a@xn--tck2c4fb.jp"),
+            ("a@日本ーテスト.jp", "a@xn--zckzah9r912wcvb.jp"),
+            ("a@コーヒーshop.jp", "a@xn--shop-zm4c4g7kb.jp"),
+            ("a@acme－x.jp", "a@acme-x.jp"),
             (" =\" ichiro@takahashi.jp\" ", "ichiro@takahashi.jp"),
             // A display name that repeats the address it names, or holds a lone `@`.
             ("a@x.jp <a@x.jp>", "a@x.jp"),
@@ -387,6 +423,7 @@ mod tests {
     #[test]
     fn refuses_to_guess() {
         use SyntaxError::*;
+        let lookalike = |ch| Reason::Syntax(DomainLookalikeCharacter { ch });
         let cases = [
             ("", Reason::Empty),
             ("  \u{3000}", Reason::Empty),
@@ -423,6 +460,18 @@ mod tests {
             ("\"taro\"@example.co.jp", Reason::Syntax(QuotedLocalPart)),
             ("「a@x.jp」「b@y.jp」", Reason::MultipleAddresses),
             ("=\"a\"\"b@x.jp\"", Reason::Syntax(QuotedLocalPart)),
+            // Look-alike dashes in a domain are typos, not internationalized domains.
+            ("user@acme−x.jp", lookalike('−')),
+            ("user@acme‐x.jp", lookalike('‐')),
+            ("user@acme‑x.jp", lookalike('‐')),
+            ("user@acme–x.jp", lookalike('–')),
+            ("user@acme—x.jp", lookalike('—')),
+            ("user@acme―x.jp", lookalike('―')),
+            ("user@日本−テスト.jp", lookalike('−')),
+            ("user2@acmeーx.jp", lookalike('ー')),
+            ("user2@acmeｰx.jp", lookalike('ー')),
+            ("user2@mail.acme1ー2.co.jp", lookalike('ー')),
+            ("ｕｓｅｒ＠ａｃｍｅ−ｘ．ｊｐ", lookalike('−')),
             ("“a@x.jp” <b@y.jp>", Reason::MultipleAddresses),
         ];
         for (input, expected) in cases {

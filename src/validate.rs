@@ -13,8 +13,9 @@ use crate::verdict::{Flags, Reason, SyntaxError};
 
 /// Characters that stand where a hyphen belongs when a Japanese IME or a JIS table was
 /// involved. NFKC maps the full-width hyphen-minus but none of these, so they are
-/// rejected for a human to look at rather than guessed at.
-const LOOKALIKE_DASHES: &[char] = &[
+/// rejected for a human to look at rather than guessed at (in a domain, by
+/// [`crate::normalize`], before IDNA would turn them into punycode).
+pub(crate) const LOOKALIKE_DASHES: &[char] = &[
     '\u{2010}', '\u{2011}', '\u{2012}', '\u{2013}', '\u{2014}', '\u{2015}', '\u{2212}', '\u{30FC}',
     '\u{FF70}', '\u{301C}', '\u{FF5E}',
 ];

@@ -160,6 +160,7 @@ pub enum SyntaxError {
     EmptyDomain,
     DomainLabel { label: String },
     DomainInvalidCharacter { ch: char },
+    DomainLookalikeCharacter { ch: char },
     DomainTooLong { len: usize },
     SingleLabelDomain,
     NumericTld,
@@ -190,6 +191,7 @@ impl SyntaxError {
             EmptyDomain => "syntax.empty_domain",
             DomainLabel { .. } => "syntax.domain_label",
             DomainInvalidCharacter { .. } => "syntax.domain_invalid_character",
+            DomainLookalikeCharacter { .. } => "syntax.domain_lookalike_character",
             DomainTooLong { .. } => "syntax.domain_too_long",
             SingleLabelDomain => "syntax.single_label_domain",
             NumericTld => "syntax.numeric_tld",
@@ -259,6 +261,12 @@ impl SyntaxError {
             DomainInvalidCharacter { ch } => {
                 format!("the character {ch:?} is not allowed in a domain")
             }
+            DomainLookalikeCharacter { ch } if ja => format!(
+                "ドメインにハイフンに似た文字 {ch:?} があります（半角の - か確認してください）"
+            ),
+            DomainLookalikeCharacter { ch } => format!(
+                "the look-alike character {ch:?} stands in the domain where a hyphen probably belongs; check it by hand"
+            ),
             DomainTooLong { len } if ja => {
                 format!("ドメインが {len} バイトあり、上限の 253 を超えています")
             }
@@ -561,6 +569,10 @@ mod tests {
             (
                 DomainInvalidCharacter { ch: ',' },
                 "syntax.domain_invalid_character",
+            ),
+            (
+                DomainLookalikeCharacter { ch: '−' },
+                "syntax.domain_lookalike_character",
             ),
             (DomainTooLong { len: 300 }, "syntax.domain_too_long"),
             (SingleLabelDomain, "syntax.single_label_domain"),
