@@ -210,9 +210,16 @@ fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 }
 
 /// `Yamada Taro <taro@example.jp>` → `taro@example.jp`; the name may hold anything.
+///
+/// Empty brackets hold nothing, and come off alone: `taro@example.jp <>` →
+/// `taro@example.jp`, and `Yamada Taro <>` → `Yamada Taro`, which has no `@`. Taking the
+/// empty brackets for the address would call a cell with an address in it empty.
 fn display_name_removed(s: &str) -> &str {
     match s.strip_suffix('>').map(|inner| (inner, inner.rfind('<'))) {
-        Some((inner, Some(open))) => inner[open + 1..].trim(),
+        Some((inner, Some(open))) => match inner[open + 1..].trim() {
+            "" => inner[..open].trim(),
+            address => address,
+        },
         _ => s,
     }
 }
@@ -396,6 +403,8 @@ mod tests {
             ("a@コーヒーshop.jp", "a@xn--shop-zm4c4g7kb.jp"),
             ("a@acme－x.jp", "a@acme-x.jp"),
             (" =\" ichiro@takahashi.jp\" ", "ichiro@takahashi.jp"),
+            ("d7@acme.jp <>", "d7@acme.jp"),
+            ("d7@acme.jp＜ ＞", "d7@acme.jp"),
             // A display name that repeats the address it names, or holds a lone `@`.
             ("a@x.jp <a@x.jp>", "a@x.jp"),
             ("\"a@x.jp\" <A@X.JP>, ", "A@x.jp"),
@@ -436,6 +445,8 @@ mod tests {
                 Reason::MultipleAddresses,
             ),
             ("a@x.com b@y.com", Reason::MultipleAddresses),
+            ("<>", Reason::Empty),
+            ("Yamada Taro <>", Reason::Syntax(NoAtSign)),
             // A cell of display-name addresses must not come out as its last address.
             (
                 "Aさん <c3@acme.jp>, Bさん <c4@acme.jp>",
