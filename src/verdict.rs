@@ -297,7 +297,8 @@ pub enum Reason {
     MultipleAddresses,
     /// A pre-2009 docomo/ezweb address with dots RFC 5321 forbids.
     LegacyCarrierAddress,
-    /// A domain reserved by RFC 2606/6761 (example.com, .test, .invalid, ...).
+    /// A domain reserved by RFC 2606/6761 (example.com, .test, .invalid, ...), by JPRS
+    /// (example.jp, example.co.jp, ...) or by ICANN for private use (.internal).
     SpecialUseDomain {
         domain: String,
     },

@@ -339,9 +339,25 @@ pub fn domain_hash(domain: &str) -> u64 {
 }
 
 /// Domains reserved by RFC 2606 and RFC 6761 (and `.local`, `.onion`, and `.arpa`, which
-/// holds only infrastructure): they never receive mail from the internet.
+/// holds only infrastructure), the names JPRS reserves for examples under `.jp`, and
+/// `.internal`, which ICANN reserves for private networks: they never receive mail from
+/// the internet. Subdomains count (`mail.example.co.jp`).
 pub fn is_special_use(domain: &str) -> bool {
-    const NAMES: &[&str] = &["example.com", "example.net", "example.org"];
+    const NAMES: &[&str] = &[
+        "example.com",
+        "example.net",
+        "example.org",
+        "example.jp",
+        "example.ac.jp",
+        "example.ad.jp",
+        "example.co.jp",
+        "example.ed.jp",
+        "example.go.jp",
+        "example.gr.jp",
+        "example.lg.jp",
+        "example.ne.jp",
+        "example.or.jp",
+    ];
     const TLDS: &[&str] = &[
         "example",
         "test",
@@ -350,15 +366,10 @@ pub fn is_special_use(domain: &str) -> bool {
         "local",
         "onion",
         "arpa",
+        "internal",
     ];
     let tld = domain.rsplit('.').next().unwrap_or(domain);
-    TLDS.contains(&tld)
-        || NAMES.iter().any(|name| {
-            domain == *name
-                || domain
-                    .strip_suffix(name)
-                    .is_some_and(|sub| sub.ends_with('.'))
-        })
+    TLDS.contains(&tld) || parents(domain).any(|d| NAMES.contains(&d))
 }
 
 /// The disposable-domain list, loaded into a hash set once.
@@ -578,14 +589,28 @@ mod tests {
             "printer.local",
             "abc.onion",
             "a.invalid",
+            "example.jp",
+            "example.co.jp",
+            "www.example.ne.jp",
+            "example.or.jp",
+            "example.ac.jp",
+            "example.go.jp",
+            "example.ad.jp",
+            "example.ed.jp",
+            "example.gr.jp",
+            "example.lg.jp",
+            "db.corp.internal",
         ] {
             assert!(is_special_use(d), "{d}");
         }
         for d in [
-            "example.co.jp",
             "notexample.com",
             "testing.jp",
             "example-shoji.co.jp",
+            "myexample.co.jp",
+            "example.tokyo.jp",
+            "example.co.uk",
+            "internal.co.jp",
         ] {
             assert!(!is_special_use(d), "{d}");
         }
