@@ -342,6 +342,18 @@ mod tests {
     use super::*;
 
     proptest::proptest! {
+        /// Normalizing what normalizing gave changes nothing, for cells made of the
+        /// wrappers, separators and look-alikes the repairs deal in.
+        #[test]
+        fn normalizing_is_idempotent(
+            cell in "(a@b\\.jp|A@B\\.JP|c@d|<|>| |,|“|”|「|」|=|\"|<>|ーx|mailto:|@|；|、|\\.){0,8}"
+        ) {
+            if let Ok(once) = normalize(&cell) {
+                let once = once.as_str().to_owned();
+                proptest::prop_assert_eq!(normalize(&once).map(|a| a.as_str().to_owned()), Ok(once));
+            }
+        }
+
         /// The shortcut for cells that need no repair agrees with the repairs.
         #[test]
         fn already_normal_cells_are_what_repair_leaves_alone(
