@@ -238,11 +238,19 @@ fn excel_text_formula_removed(s: &str) -> &str {
 /// `"taro@example.jp"`, `“taro@example.jp”` or `「taro@example.jp」` → `taro@example.jp`, but
 /// `"taro"@example.jp` is left alone: that is a quoted local part, which validation rejects.
 fn wrapping_quotes_removed(s: &str) -> &str {
+    let (Some(first), Some(last)) = (s.chars().next(), s.chars().next_back()) else {
+        return s;
+    };
+    // Most cells reaching here start with a letter or digit: no wrapper to look up.
+    if first.is_ascii_alphanumeric() {
+        return s;
+    }
     for &(open, close) in WRAPPERS {
-        if let Some(inner) = s.strip_prefix(open).and_then(|s| s.strip_suffix(close))
-            && !inner.contains([open, close])
-        {
-            return inner.trim();
+        if first == open && last == close && s.len() >= open.len_utf8() + close.len_utf8() {
+            let inner = &s[open.len_utf8()..s.len() - close.len_utf8()];
+            if !inner.contains([open, close]) {
+                return inner.trim();
+            }
         }
     }
     s
