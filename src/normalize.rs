@@ -1,9 +1,10 @@
 //! Normalizing: repair what a person or a spreadsheet did to an address cell.
 //!
 //! Owns the repairs (full width, stray spaces and invisible characters, quotes, brackets and
-//! trailing punctuation, Excel's `="…"`, `mailto:`, display names, domain case and IDN). It refuses to guess: a cell
-//! with several addresses, an obfuscated `(at)` or an annotation is returned as an error,
-//! not repaired. Whether the repaired address is acceptable is [`crate::validate`]'s job.
+//! trailing punctuation, Excel's `="…"`, `mailto:`, display names, domain case and IDN). It
+//! refuses to guess: a cell with several addresses, an obfuscated `(at)`, an annotation or
+//! a look-alike dash in the domain is returned as an error, not repaired. Whether the
+//! repaired address is acceptable is [`crate::validate`]'s job.
 
 use std::borrow::Cow;
 
@@ -42,6 +43,7 @@ const WRAPPERS: &[(char, char)] = &[
     ('\u{3014}', '\u{3015}'), // 〔 〕
 ];
 
+/// Whether `c` opens or closes one of the [`WRAPPERS`].
 fn is_wrapper(c: char) -> bool {
     WRAPPERS
         .iter()
