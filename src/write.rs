@@ -647,12 +647,19 @@ fn is_plain(raw: &[u8]) -> bool {
     memchr::memchr(b'"', raw).is_none()
 }
 
-/// Whether a spreadsheet would read a cell starting like this as a formula.
+/// Whether a spreadsheet would read a cell starting like this as a formula that can do
+/// harm. A sign before nothing but digits, spaces and `.-+()/` is a phone number or a
+/// number (`+81 3-1234-5678`, `-12.5`, a lone `-`): no function, reference or command can
+/// be written with those, and guarding them would put a `'` into every international
+/// phone number a CRM imports.
 pub fn is_formula(cell: &[u8]) -> bool {
-    matches!(
-        cell.first(),
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
-    )
+    match cell.first() {
+        Some(b'=' | b'@' | b'\t' | b'\r') => true,
+        Some(b'+' | b'-') => !cell
+            .iter()
+            .all(|&b| b.is_ascii_digit() || b" .-+()/".contains(&b)),
+        _ => false,
+    }
 }
 
 impl Drop for CsvOutput {

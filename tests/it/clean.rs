@@ -651,13 +651,21 @@ fn formula_cells_are_guarded() {
     let dir = Workdir::new();
     dir.write(
         "f.csv",
-        "email,note,phone\n-taro@acme.jp,=HYPERLINK(\"x\"),+81 3 1234\n=cmd|x,@SUM(1),ok\n",
+        "email,note,phone\n-taro@acme.jp,=HYPERLINK(\"x\"),+81 3 1234\n=cmd|x,@SUM(1),ok\n\
+         a@acme.jp,+cmd|' /C calc'!A0,-\nb@acme.jp,-2+3+cmd|' /C calc'!A0,+1 (212) 555-0116\n",
     );
     let run = dir.clean("f.csv", &["--no-dns"]);
     let cleaned = run.cleaned_rows();
+    // A phone number or a placeholder `-` stays as it is: only a formula that can do harm
+    // is guarded.
     assert_eq!(
         cleaned[1][..3],
-        ["-taro@acme.jp", "'=HYPERLINK(\"x\")", "'+81 3 1234"]
+        ["-taro@acme.jp", "'=HYPERLINK(\"x\")", "+81 3 1234"]
+    );
+    assert_eq!(cleaned[2][1..3], ["'+cmd|' /C calc'!A0", "-"]);
+    assert_eq!(
+        cleaned[3][1..3],
+        ["'-2+3+cmd|' /C calc'!A0", "+1 (212) 555-0116"]
     );
     let rejected = run.rejected_rows();
     assert_eq!(rejected[1][..3], ["'=cmd|x", "'@SUM(1)", "ok"]);
