@@ -651,15 +651,25 @@ fn is_plain(raw: &[u8]) -> bool {
 /// harm. A sign before nothing but digits, spaces and `.-+()/` is a phone number or a
 /// number (`+81 3-1234-5678`, `-12.5`, a lone `-`): no function, reference or command can
 /// be written with those, and guarding them would put a `'` into every international
-/// phone number a CRM imports.
+/// phone number a CRM imports. Excel's text formula `="0312345678"`, which keeps leading
+/// zeros, yields its text and nothing else: it is left as written too.
 pub fn is_formula(cell: &[u8]) -> bool {
     match cell.first() {
-        Some(b'=' | b'@' | b'\t' | b'\r') => true,
+        Some(b'=') => !is_text_formula(cell),
+        Some(b'@' | b'\t' | b'\r') => true,
         Some(b'+' | b'-') => !cell
             .iter()
             .all(|&b| b.is_ascii_digit() || b" .-+()/".contains(&b)),
         _ => false,
     }
+}
+
+/// `="…"` with no other quote: a formula whose value is its text.
+fn is_text_formula(cell: &[u8]) -> bool {
+    cell.len() >= 3
+        && cell.starts_with(b"=\"")
+        && cell.ends_with(b"\"")
+        && !cell[2..cell.len() - 1].contains(&b'"')
 }
 
 impl Drop for CsvOutput {

@@ -652,7 +652,8 @@ fn formula_cells_are_guarded() {
     dir.write(
         "f.csv",
         "email,note,phone\n-taro@acme.jp,=HYPERLINK(\"x\"),+81 3 1234\n=cmd|x,@SUM(1),ok\n\
-         a@acme.jp,+cmd|' /C calc'!A0,-\nb@acme.jp,-2+3+cmd|' /C calc'!A0,+1 (212) 555-0116\n",
+         a@acme.jp,+cmd|' /C calc'!A0,-\nb@acme.jp,-2+3+cmd|' /C calc'!A0,+1 (212) 555-0116\n\
+         c@acme.jp,\"=\"\"0312345678\"\"\",\"=\"\"a\"\"&B1\"\n",
     );
     let run = dir.clean("f.csv", &["--no-dns"]);
     let cleaned = run.cleaned_rows();
@@ -667,6 +668,8 @@ fn formula_cells_are_guarded() {
         cleaned[3][1..3],
         ["'-2+3+cmd|' /C calc'!A0", "+1 (212) 555-0116"]
     );
+    // Excel's text formula only shows its text; anything more is a formula.
+    assert_eq!(cleaned[4][1..3], ["=\"0312345678\"", "'=\"a\"&B1"]);
     let rejected = run.rejected_rows();
     assert_eq!(rejected[1][..3], ["'=cmd|x", "'@SUM(1)", "ok"]);
     let run = dir.clean("f.csv", &["--no-dns", "--no-formula-guard"]);
