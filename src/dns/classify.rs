@@ -25,11 +25,13 @@ pub(crate) enum Reply<T> {
     Transient,
 }
 
-/// One MX record: its preference, and whether its exchange is the root (`.`).
+/// One MX record: its preference, whether its exchange is the root (`.`), and whether it
+/// is `localhost` (or a name under it), where a sender can only deliver to itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Mx {
     pub preference: u16,
     pub root: bool,
+    pub loopback: bool,
 }
 
 /// A domain's outcome and for how long, in seconds, the answers behind it hold.
@@ -73,12 +75,15 @@ pub(crate) enum MxStep {
 /// the root is a null MX: RFC 7505 defines it as the single record `0 .`; a root exchange
 /// with another preference is a misconfigured null MX with the same effect (`.` is no host
 /// to deliver to), so it is classified the same way. A null MX is a positive answer, so it
-/// is kept like one.
+/// is kept like one. A set whose other exchanges are all `localhost` (as parked domains
+/// publish) names no host that mail can reach: no mail host.
 pub(crate) fn classify_mx(reply: &Reply<Mx>) -> MxStep {
     match reply {
         Reply::Records(records, ttl) if !records.is_empty() => {
             let outcome = if records.iter().all(|mx| mx.root) {
                 DomainOutcome::NullMx
+            } else if records.iter().all(|mx| mx.root || mx.loopback) {
+                DomainOutcome::NoMailHost
             } else {
                 DomainOutcome::Deliverable
             };
@@ -348,10 +353,17 @@ mod tests {
     const MX: Mx = Mx {
         preference: 10,
         root: false,
+        loopback: false,
     };
     const NULL: Mx = Mx {
         preference: 0,
         root: true,
+        loopback: false,
+    };
+    const LOCALHOST: Mx = Mx {
+        preference: 10,
+        root: false,
+        loopback: true,
     };
 
     fn decided(outcome: DomainOutcome, ttl: Option<u32>, positive: bool) -> MxStep {
@@ -379,10 +391,23 @@ mod tests {
                 decided(NullMx, Some(600), true),
             ),
             (
+                Reply::Records(vec![LOCALHOST], 600),
+                decided(NoMailHost, Some(600), true),
+            ),
+            (
+                Reply::Records(vec![LOCALHOST, NULL], 600),
+                decided(NoMailHost, Some(600), true),
+            ),
+            (
+                Reply::Records(vec![LOCALHOST, MX], 600),
+                decided(Deliverable, Some(600), true),
+            ),
+            (
                 Reply::Records(
                     vec![Mx {
                         preference: 10,
                         root: true,
+                        loopback: false,
                     }],
                     600,
                 ),

@@ -330,6 +330,18 @@ fn a_referral_is_not_an_answer() {
 }
 
 #[test]
+fn an_mx_naming_localhost_is_no_mail_host() {
+    let lab = lab();
+    let dir = Workdir::new();
+    dir.write("list.csv", "email\ntaro@parked.com\n");
+    let run = clean(&dir, "list.csv", &lab, &[]);
+    assert_eq!(
+        column(&run.rejected_rows(), "reject_reason"),
+        ["no_mail_host"]
+    );
+}
+
+#[test]
 fn a_sub_address_dns_rejects_is_removed_from_a_kept_row() {
     let lab = lab();
     let dir = Workdir::new();
