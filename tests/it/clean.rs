@@ -2,7 +2,7 @@
 
 use encoding_rs::SHIFT_JIS;
 
-use crate::support::{Workdir, column, rows};
+use crate::support::{Workdir, column, files_besides, rows, terminate};
 
 fn cp932(text: &str) -> Vec<u8> {
     let (bytes, _, unmappable) = SHIFT_JIS.encode(text);
@@ -766,21 +766,8 @@ fn a_signal_stops_the_run_without_touching_earlier_outputs() {
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(input.as_bytes()).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(300));
-    // SAFETY: signalling our own child, which has not been waited for yet.
-    assert_eq!(
-        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
-        0
-    );
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while child.try_wait().unwrap().is_none() {
-        if std::time::Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("the run did not stop on SIGTERM while waiting for input");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let output = terminate(child, "input");
     drop(stdin);
-    let output = child.wait_with_output().unwrap();
     assert_eq!(
         output.status.code(),
         Some(143),
@@ -792,11 +779,7 @@ fn a_signal_stops_the_run_without_touching_earlier_outputs() {
         std::fs::read_to_string(dir.path("stdin.cleaned.csv")).unwrap(),
         "an earlier run's output\n"
     );
-    let left: Vec<String> = std::fs::read_dir(dir.path(""))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name != "stdin.cleaned.csv")
-        .collect();
+    let left = files_besides(&dir, "stdin.cleaned.csv");
     assert!(left.is_empty(), "left behind: {left:?}");
 }
 

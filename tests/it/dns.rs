@@ -12,7 +12,7 @@ use listclean::dns::{DnsOptions, DnsStage, DomainOutcome};
 use listclean::pipeline::DomainStage;
 
 use crate::support::labdns::{LabConfig, LabDns, silent_socket};
-use crate::support::{Run, Workdir, column};
+use crate::support::{Run, Workdir, column, files_besides, terminate};
 
 fn lab() -> LabDns {
     LabDns::start(LabConfig {
@@ -264,7 +264,7 @@ fn a_signal_ends_a_wait_for_dns() {
     let dir = Workdir::new();
     dir.write("list.csv", "email\na@timeout.com\nb@acme-corp.com\n");
     let addr = lab.addr().to_string();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_listclean"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_listclean"))
         .current_dir(dir.path(""))
         .args(["clean", "list.csv", "--quiet", "--resolver", &addr])
         .args(["--dns-timeout", "30", "--dns-attempts", "1"])
@@ -273,31 +273,14 @@ fn a_signal_ends_a_wait_for_dns() {
         .unwrap();
     // The first row waits for an answer that never comes (30 s, and once more at the end).
     std::thread::sleep(Duration::from_millis(500));
-    // SAFETY: signalling our own child, which has not been waited for yet.
-    assert_eq!(
-        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
-        0
-    );
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while child.try_wait().unwrap().is_none() {
-        if std::time::Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("the run did not stop on SIGTERM while waiting for DNS");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let output = child.wait_with_output().unwrap();
+    let output = terminate(child, "DNS");
     assert_eq!(
         output.status.code(),
         Some(143),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let left: Vec<String> = std::fs::read_dir(dir.path(""))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name != "list.csv")
-        .collect();
+    let left = files_besides(&dir, "list.csv");
     assert!(left.is_empty(), "left behind: {left:?}");
 }
 

@@ -5,7 +5,8 @@
 pub mod labdns;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
+use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
@@ -120,5 +121,33 @@ pub fn column(rows: &[Vec<String>], name: &str) -> Vec<String> {
     rows[1..]
         .iter()
         .map(|r| r.get(index).cloned().unwrap_or_default())
+        .collect()
+}
+
+/// Sends SIGTERM to a running child and waits for it to end, at most 10 s: past that, kills
+/// it and fails the test, saying what the run was `waiting_for`.
+pub fn terminate(mut child: Child, waiting_for: &str) -> Output {
+    // SAFETY: signalling our own child, which has not been waited for yet.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
+        0
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the run did not stop on SIGTERM while waiting for {waiting_for}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// The names of the files in the folder other than `keep`.
+pub fn files_besides(dir: &Workdir, keep: &str) -> Vec<String> {
+    std::fs::read_dir(dir.path(""))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name != keep)
         .collect()
 }
