@@ -168,14 +168,21 @@ impl Source {
         // on to its first other bytes; standard input cannot be read twice, so its guess
         // stays, and is said to be one.
         let mut encoding_from_ascii = false;
-        if options.encoding.is_none() && prefix.len() == DETECT_BYTES && prefix.is_ascii() {
+        // (UTF-16 of ASCII text is ASCII bytes too, but its detection is already sure.)
+        if options.encoding.is_none()
+            && encoding == Encoding::Utf8
+            && prefix.len() == DETECT_BYTES
+            && prefix.is_ascii()
+        {
             match input {
-                Input::Path(path) => {
+                // Only a regular file can be read twice: a pipe given by name (`<(zcat …)`,
+                // a FIFO) is like standard input.
+                Input::Path(path) if std::fs::metadata(path).is_ok_and(|m| m.is_file()) => {
                     if let Some(window) = scan_past(path, prefix.len() as u64)? {
                         encoding = encoding::utf8_or_cp932(&window);
                     }
                 }
-                Input::Stdin => encoding_from_ascii = true,
+                Input::Path(_) | Input::Stdin => encoding_from_ascii = true,
             }
         }
         let bom = if prefix.starts_with(encoding.bom()) {

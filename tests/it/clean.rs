@@ -209,12 +209,37 @@ fn cp932_after_a_long_ascii_start_is_still_cp932() {
 }
 
 #[test]
+fn utf16_without_a_bom_after_a_long_ascii_start_is_still_utf16() {
+    let dir = Workdir::new();
+    let mut text = String::from("name,email\r\n");
+    for i in 0..60_000 {
+        text += &format!("user{i},user{i}@acme.jp\r\n");
+    }
+    text += "Müller,m@acme.de\r\n山田,yamada@acme.jp\r\n";
+    let input: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    dir.write("wide.csv", &input);
+    let run = dir.clean("wide.csv", &["--no-dns"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(run.report()["encoding"], "utf-16le");
+    assert_eq!(run.report()["rows_in"], 60_002);
+    assert_eq!(run.report()["rows_rejected"], 0);
+}
+
+#[test]
 fn a_guess_from_ascii_standard_input_is_named_when_rows_fail() {
+    // Standard input as `-`, and by a name that is a pipe (as `<(zcat list.csv.gz)` is):
+    // neither can be read twice.
+    for input in ["-", "/dev/stdin"] {
+        guess_from_ascii_is_named(input);
+    }
+}
+
+fn guess_from_ascii_is_named(input: &str) {
     use std::io::Write;
     let dir = Workdir::new();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_listclean"))
         .current_dir(dir.path(""))
-        .args(["clean", "-", "--no-dns"])
+        .args(["clean", input, "--no-dns", "-o", "."])
         .stdin(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -223,7 +248,11 @@ fn a_guess_from_ascii_standard_input_is_named_when_rows_fail() {
     stdin.write_all(&late_japanese()).unwrap();
     drop(stdin);
     let output = child.wait_with_output().unwrap();
-    assert!(output.status.success());
+    assert!(
+        output.status.success(),
+        "{input}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path("stdin.report.json")).unwrap()).unwrap();
     assert_eq!(report["encoding"], "utf-8");
