@@ -33,6 +33,9 @@ pub struct Tally {
     pub empty: u64,
     /// Rejected rows per domain, for the report's worst domains.
     rejected_by_domain: FxHashMap<String, u64>,
+    /// Rows whose last-contact cell is not a date we can read.
+    #[serde(default)]
+    pub unread_dates: u64,
 }
 
 impl Sink for Tally {
@@ -42,6 +45,7 @@ impl Sink for Tally {
     }
 
     fn batch(&mut self, batch: &Batch) -> Result<(), Error> {
+        self.unread_dates += batch.unread_dates() as u64;
         for (i, verdict) in batch.verdicts().enumerate() {
             self.rows += 1;
             match verdict {

@@ -345,14 +345,7 @@ impl CsvOutput {
                 }
                 format.dialect.end_row(&mut row);
                 let mut encoded = Vec::new();
-                if let Some(c) = encoding::convert(
-                    &row,
-                    format.dialect.cell_encoding,
-                    format.encoding,
-                    &mut encoded,
-                ) {
-                    let _ = unmappable.set(c);
-                }
+                convert_noting(&row, &format, &mut encoded, &unmappable);
                 file.write_all(&encoded)?;
             }
         }
@@ -439,14 +432,7 @@ impl CsvOutput {
         let convert = |bytes: Vec<u8>| {
             if self.needs_conversion() {
                 let mut out = Vec::with_capacity(bytes.len() * 2);
-                if let Some(c) = encoding::convert(
-                    &bytes,
-                    self.format.dialect.cell_encoding,
-                    self.format.encoding,
-                    &mut out,
-                ) {
-                    let _ = self.unmappable.set(c);
-                }
+                convert_noting(&bytes, &self.format, &mut out, &self.unmappable);
                 out
             } else {
                 bytes
@@ -661,6 +647,23 @@ pub fn is_formula(cell: &[u8]) -> bool {
             .iter()
             .all(|&b| b.is_ascii_digit() || b" .-+()/".contains(&b)),
         _ => false,
+    }
+}
+
+/// Converts output from the cells' encoding into the output encoding, noting the first
+/// character the output encoding cannot hold (looked for only until one is noted).
+fn convert_noting(
+    bytes: &[u8],
+    format: &OutputFormat,
+    out: &mut Vec<u8>,
+    unmappable: &OnceLock<char>,
+) {
+    let lossy = encoding::convert(bytes, format.dialect.cell_encoding, format.encoding, out);
+    if lossy
+        && unmappable.get().is_none()
+        && let Some(c) = encoding::first_unmappable(bytes)
+    {
+        let _ = unmappable.set(c);
     }
 }
 

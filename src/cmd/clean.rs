@@ -200,7 +200,7 @@ pub fn run(
         },
     };
     report.warnings = warnings(&report, encoding_from_ascii);
-    let unread_dates = policy.unread_dates();
+    let unread_dates = tally.unread_dates;
     if unread_dates > 0 {
         report.warnings.push(format!(
             "{unread_dates} last-contact cells are not dates listclean reads (it reads \

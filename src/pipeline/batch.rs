@@ -47,6 +47,8 @@ pub struct RowEval {
     /// A problem with the whole row (encoding, CSV shape) found before any address check.
     pub(super) broken: Option<Reason>,
     pub(super) stale: bool,
+    /// The last-contact cell holds something that is not a date we can read.
+    pub(super) unread_date: bool,
     pub(super) verdict: Verdict,
     /// Bit `i` is set when email column `i` holds a usable address.
     pub(super) usable: u64,
@@ -58,6 +60,7 @@ impl Default for RowEval {
             line: 0,
             broken: None,
             stale: false,
+            unread_date: false,
             verdict: Verdict::Keep {
                 status: Status::Unknown,
                 flags: Flags::NONE,
@@ -172,6 +175,14 @@ impl Batch {
     /// The verdicts of the rows, in order.
     pub fn verdicts(&self) -> impl Iterator<Item = &Verdict> {
         self.rows[..self.len].iter().map(|row| &row.verdict)
+    }
+
+    /// How many rows have a last-contact cell that is not a date we can read.
+    pub fn unread_dates(&self) -> usize {
+        self.rows[..self.len]
+            .iter()
+            .filter(|row| row.unread_date)
+            .count()
     }
 
     /// The `i`-th decided row.

@@ -32,6 +32,7 @@ impl Checker<'_> {
         let ascii = is_ascii_without_nul(record.field_bytes());
         row.broken = self.broken(record, ascii);
         row.stale = false;
+        row.unread_date = false;
         row.usable = 0;
         if row.broken.is_some() {
             cells.fill_with(CellEval::default);
@@ -47,8 +48,13 @@ impl Checker<'_> {
                 },
             };
         }
-        if let Some(col) = self.last_contact_column {
-            row.stale = text(record.field(col)).is_some_and(|date| self.policy.is_stale(&date));
+        if let Some(col) = self.last_contact_column
+            && let Some(date) = text(record.field(col))
+        {
+            match self.policy.is_stale(&date) {
+                Some(stale) => row.stale = stale,
+                None => row.unread_date = true,
+            }
         }
     }
 

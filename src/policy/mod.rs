@@ -32,8 +32,6 @@ pub struct Policy {
     pub stale_cutoff: Option<NaiveDate>,
     /// What this run has worked out about each domain.
     facts: Facts,
-    /// Last-contact cells that held something other than a date [`stale::parse_date`] reads.
-    unread_dates: AtomicU64,
 }
 
 /// What the policy says about an address that may be kept.
@@ -56,7 +54,6 @@ impl Policy {
             reject_role,
             stale_cutoff,
             facts: Facts::default(),
-            unread_dates: AtomicU64::new(0),
         }
     }
 
@@ -147,28 +144,18 @@ impl Policy {
         self.facts.seen.lock().map_or(0, |seen| seen.len() as u64)
     }
 
-    /// Whether a last-contact cell makes the row stale. A cell that is empty or not a
-    /// date we can read is not stale: no evidence is not old evidence. The cells of the
-    /// second kind are counted ([`Policy::unread_dates`]).
-    pub fn is_stale(&self, last_contact: &str) -> bool {
+    /// Whether a last-contact cell makes the row stale; `None` when the cell holds
+    /// something that is not a date we can read, so that the row cannot be judged. An
+    /// empty cell is not stale: no evidence is not old evidence.
+    pub fn is_stale(&self, last_contact: &str) -> Option<bool> {
         let Some(cutoff) = self.stale_cutoff else {
-            return false;
+            return Some(false);
         };
         match stale::parse_date(last_contact) {
-            Some(date) => stale::is_stale(date, cutoff),
-            None => {
-                if !last_contact.trim().is_empty() {
-                    self.unread_dates.fetch_add(1, Ordering::Relaxed);
-                }
-                false
-            }
+            Some(date) => Some(stale::is_stale(date, cutoff)),
+            None if last_contact.trim().is_empty() => Some(false),
+            None => None,
         }
-    }
-
-    /// How many last-contact cells were not empty and yet not a date this run could read:
-    /// their rows were not judged stale or not.
-    pub fn unread_dates(&self) -> u64 {
-        self.unread_dates.load(Ordering::Relaxed)
     }
 }
 

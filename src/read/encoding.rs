@@ -252,14 +252,14 @@ pub fn encode_cell(text: &str, encoding: CellEncoding) -> Cow<'_, [u8]> {
 /// appending to `out`. The BOM is not written here.
 ///
 /// Characters CP932 cannot hold become HTML numeric references (`&#128512;`): that is what
-/// the WHATWG encoder does, and it keeps the information a `?` would lose. Returns the
-/// first such character, so that the run can say so.
-pub fn convert(bytes: &[u8], from: CellEncoding, to: Encoding, out: &mut Vec<u8>) -> Option<char> {
+/// the WHATWG encoder does, and it keeps the information a `?` would lose. Returns whether
+/// there was such a character, so that the run can say so ([`first_unmappable`]).
+pub fn convert(bytes: &[u8], from: CellEncoding, to: Encoding, out: &mut Vec<u8>) -> bool {
     let text: Cow<'_, str> = match (from, to) {
         (CellEncoding::Utf8, Encoding::Utf8 | Encoding::Utf8Bom)
         | (CellEncoding::Cp932, Encoding::Cp932) => {
             out.extend_from_slice(bytes);
-            return None;
+            return false;
         }
         (CellEncoding::Utf8, _) => String::from_utf8_lossy(bytes),
         (CellEncoding::Cp932, _) => SHIFT_JIS.decode_without_bom_handling(bytes).0,
@@ -269,17 +269,20 @@ pub fn convert(bytes: &[u8], from: CellEncoding, to: Encoding, out: &mut Vec<u8>
         Encoding::Cp932 => {
             let (encoded, _, unmappable) = SHIFT_JIS.encode(&text);
             out.extend_from_slice(&encoded);
-            if unmappable {
-                let mut buf = [0; 4];
-                return text
-                    .chars()
-                    .find(|c| SHIFT_JIS.encode(c.encode_utf8(&mut buf)).2);
-            }
+            return unmappable;
         }
         Encoding::Utf16Le => out.extend(text.encode_utf16().flat_map(u16::to_le_bytes)),
         Encoding::Utf16Be => out.extend(text.encode_utf16().flat_map(u16::to_be_bytes)),
     }
-    None
+    false
+}
+
+/// The first character of UTF-8 `bytes` that CP932 cannot hold, if any.
+pub fn first_unmappable(bytes: &[u8]) -> Option<char> {
+    let mut buf = [0; 4];
+    String::from_utf8_lossy(bytes)
+        .chars()
+        .find(|c| SHIFT_JIS.encode(c.encode_utf8(&mut buf)).2)
 }
 
 /// A reader that converts a byte stream (after its BOM) to UTF-8, writing a 0xFF byte
@@ -482,13 +485,14 @@ mod tests {
         );
         assert_eq!(out, SHIFT_JIS.encode("メール,a\r\n").0.as_ref());
         let mut lossy = Vec::new();
-        let first = convert(
-            "Müller,café 🍣".as_bytes(),
+        let text = "Müller,café 🍣".as_bytes();
+        assert!(convert(
+            text,
             CellEncoding::Utf8,
             Encoding::Cp932,
-            &mut lossy,
-        );
-        assert_eq!(first, Some('ü'));
+            &mut lossy
+        ));
+        assert_eq!(first_unmappable(text), Some('ü'));
         assert_eq!(lossy, b"M&#252;ller,caf&#233; &#127843;");
         let mut back = Vec::new();
         convert(&out, CellEncoding::Cp932, Encoding::Utf16Le, &mut back);
