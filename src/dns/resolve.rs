@@ -206,7 +206,8 @@ impl Resolver {
             RData::MX(mx) => Some(Mx {
                 preference: mx.preference,
                 root: mx.exchange.is_root(),
-                loopback: is_localhost(&mx.exchange),
+                // `localhost` or a name under it (RFC 6761 §6.3: always this host).
+                loopback: mx.exchange.is_localhost(),
             }),
             _ => None,
         })
@@ -255,13 +256,6 @@ enum Lookup {
 }
 
 struct Transient;
-
-/// Whether a name is `localhost` or under it (RFC 6761 §6.3: it always means this host).
-fn is_localhost(name: &Name) -> bool {
-    let name = name.to_ascii().to_ascii_lowercase();
-    let name = name.trim_end_matches('.');
-    name == "localhost" || name.ends_with(".localhost")
-}
 
 /// Whether an error means a name server did respond (with an error code, or without
 /// records), as opposed to silence or a failure to reach it.

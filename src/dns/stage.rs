@@ -87,7 +87,8 @@ struct State {
     awaited: Vec<Box<str>>,
     first_submit: Option<Instant>,
     last_answer: Option<Instant>,
-    /// Whether some domain went to the name servers (was not in the persistent cache).
+    /// Whether some domain was queued for the name servers (was not in the persistent
+    /// cache): the start-up query's answer then matters.
     looked_up: bool,
     startup: Startup,
 }
@@ -283,26 +284,23 @@ impl Shared {
         state.unique += 1;
         let cached = self.cached.get(domain).copied();
         state.domains.insert(domain.into(), cached);
-        if cached.is_none() {
-            state.waiting += 1;
-            state.looked_up = true;
-        }
         if cached.is_some() {
             state.hits_persistent += 1;
             state.last_answer = Some(now);
             return cached;
         }
+        state.waiting += 1;
         drop(state);
-        // An error means the dispatcher is gone (the runtime is shutting down); waiting
-        // for this domain would then hang, so give it its final outcome now.
-        if self
-            .queue
-            .send(Job {
-                domain: domain.into(),
-                retry: false,
-            })
-            .is_err()
-        {
+        let job = Job {
+            domain: domain.into(),
+            retry: false,
+        };
+        if self.queue.send(job).is_ok() {
+            // The dispatcher will learn what came of the start-up query before this lookup.
+            self.lock().looked_up = true;
+        } else {
+            // The dispatcher is gone (the runtime is shutting down); waiting for this
+            // domain would then hang, so give it its final outcome now.
             self.complete(domain, Decision::unknown());
         }
         None
@@ -331,7 +329,7 @@ impl DomainStage for DnsStage {
         }
     }
 
-    fn outcome(&self, domain: &str, wait: Option<&AtomicUsize>) -> Option<DomainOutcome> {
+    fn outcome(&self, domain: &str, stop: Option<&AtomicUsize>) -> Option<DomainOutcome> {
         let shared = &self.shared;
         let mut state = shared.lock();
         match state.domains.get(domain) {
@@ -346,7 +344,7 @@ impl DomainStage for DnsStage {
                 state = shared.lock();
             }
         }
-        let stop = wait?;
+        let stop = stop?;
         state.awaited.push(domain.into());
         loop {
             let outcome = state.domains.get(domain).copied().flatten();

@@ -25,7 +25,7 @@ pub(super) struct Decider<'a> {
 pub(super) struct Answers<'a> {
     pub(super) dns: &'a dyn DomainStage,
     known: Known,
-    /// Set when the run is stopping: waits for DNS then end at once.
+    /// Non-zero when the run is stopping: a wait for DNS then ends without an outcome.
     stop: &'a AtomicUsize,
     /// Addresses whose domain's outcome was already known.
     pub(super) repeats: u64,

@@ -64,9 +64,9 @@ pub trait Sink {
 pub trait DomainStage: Send + Sync {
     /// Starts checking a domain, if it was never asked about. Must not block for long.
     fn submit(&self, domain: &str);
-    /// The domain's final outcome. With `wait`, blocks until there is one, or until the
+    /// The domain's final outcome. With a `stop` flag, blocks until there is one or the
     /// flag is set (non-zero: the run is stopping), which it looks at every 100 ms.
-    fn outcome(&self, domain: &str, wait: Option<&AtomicUsize>) -> Option<DomainOutcome>;
+    fn outcome(&self, domain: &str, stop: Option<&AtomicUsize>) -> Option<DomainOutcome>;
     /// How many submitted domains have no final outcome yet.
     fn backlog(&self) -> usize;
     /// Counts addresses whose domain's outcome the run already had, from an earlier
