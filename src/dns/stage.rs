@@ -209,6 +209,21 @@ impl DnsStage {
         for outcome in state.domains.values().flatten() {
             *outcomes.entry(outcome.code()).or_default() += 1;
         }
+        let unknown = outcomes
+            .get(DomainOutcome::Unknown.code())
+            .copied()
+            .unwrap_or(0);
+        if unknown >= 10 && unknown * 20 > state.unique {
+            // Many silent or failing answers are what a resolver that limits its clients'
+            // rate gives, and the retry at the end of the queue comes too soon for it.
+            warnings.push(format!(
+                "{unknown} of {} domains could not be checked (no answer in time, SERVFAIL or \
+                 REFUSED, twice): their rows are kept as unknown. If the name servers limit how \
+                 fast they may be asked, run again slower, with --dns-qps (such as 200) or a \
+                 lower --dns-concurrency",
+                state.unique
+            ));
+        }
         let seconds = match (state.first_submit, state.last_answer) {
             (Some(first), Some(last)) => last.saturating_duration_since(first).as_secs_f64(),
             _ => 0.0,

@@ -410,6 +410,29 @@ fn each_domain_is_asked_once_however_many_rows_share_it() {
 }
 
 #[test]
+fn many_unknown_domains_bring_advice_to_slow_down() {
+    let lab = lab();
+    let dir = Workdir::new();
+    let mut input = String::from("email\n");
+    for i in 0..12 {
+        input += &format!("user@host{i}.timeout.com\n");
+    }
+    dir.write("list.csv", input);
+    let run = clean(&dir, "list.csv", &lab, &[]);
+    assert_eq!(run.report()["dns"]["outcomes"]["unknown"], 12);
+    let warnings = run.report()["warnings"].to_string();
+    assert!(
+        warnings.contains("12 of 12 domains could not be checked")
+            && warnings.contains("--dns-qps"),
+        "{warnings}"
+    );
+    // A few unknown domains among many are no pattern.
+    dir.write("few.csv", "email\na@timeout.com\nb@acme-corp.com\n");
+    let run = clean(&dir, "few.csv", &lab, &[]);
+    assert!(!run.report()["warnings"].to_string().contains("--dns-qps"));
+}
+
+#[test]
 fn attempts_count_every_try() {
     let lab = lab();
     let dir = Workdir::new();
