@@ -327,8 +327,8 @@ pub fn domain_hash(domain: &str) -> u64 {
 
 /// Domains reserved by RFC 2606 and RFC 6761 (and `.local`, `.onion`, and `.arpa`, which
 /// holds only infrastructure), the names JPRS reserves for examples under `.jp`, and
-/// `.internal`, which ICANN reserves for private networks: they never receive mail from
-/// the internet. Subdomains count (`mail.example.co.jp`).
+/// `.internal`, which ICANN reserves for private networks, and IANA's IDN test TLDs: they
+/// never receive mail from the internet. Subdomains count (`mail.example.co.jp`).
 pub fn is_special_use(domain: &str) -> bool {
     const NAMES: &[&str] = &[
         "example.com",
@@ -354,6 +354,18 @@ pub fn is_special_use(domain: &str) -> bool {
         "onion",
         "arpa",
         "internal",
+        // The eleven IDN test TLDs IANA reserves (.テスト, .測試, .пример, ...), as A-labels.
+        "xn--kgbechtv",
+        "xn--hgbk6aj7f53bba",
+        "xn--0zwm56d",
+        "xn--g6w251d",
+        "xn--80akhbyknj4f",
+        "xn--11b5bs3a9aj6g",
+        "xn--jxalpdlp",
+        "xn--9t4b11yi5a",
+        "xn--deba0ad",
+        "xn--zckzah",
+        "xn--hlcj6aya9esc7a",
     ];
     let tld = domain.rsplit('.').next().unwrap_or(domain);
     TLDS.contains(&tld) || parents(domain).any(|d| NAMES.contains(&d))
@@ -587,6 +599,7 @@ mod tests {
             "example.gr.jp",
             "example.lg.jp",
             "db.corp.internal",
+            "xn--r8jz45g.xn--zckzah",
         ] {
             assert!(is_special_use(d), "{d}");
         }
