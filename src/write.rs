@@ -545,7 +545,7 @@ impl CsvOutput {
         }
         self.push_code(out, reason.code().as_bytes(), false);
         let sentence = reason.sentence(self.format.lang);
-        let detail = match column {
+        let mut detail = match column {
             Some(i) => {
                 let name = self
                     .format
@@ -556,16 +556,21 @@ impl CsvOutput {
             }
             None => sentence,
         };
+        let suggestion = row.suggested_address();
+        // The reason is about the domain as written (it does not exist, or it is a
+        // disposable one: typo domains are often registered as such); the typo is why.
+        if let Some(suggestion) = &suggestion {
+            match self.format.lang {
+                Lang::En => detail += &format!("; did you mean {suggestion}?"),
+                Lang::Ja => detail += &format!("（{suggestion} の入力ミスでは？）"),
+            }
+        }
         dialect.push_field(
             out,
             &encoding::encode_cell(&detail, dialect.cell_encoding),
             false,
         );
-        dialect.push_field(
-            out,
-            row.suggested_address().unwrap_or_default().as_bytes(),
-            false,
-        );
+        dialect.push_field(out, suggestion.unwrap_or_default().as_bytes(), false);
         if !record.too_large {
             for f in width..record.len() {
                 self.push_guarded(out, record.field(f), false);

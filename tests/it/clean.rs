@@ -403,6 +403,10 @@ fn typo_suggestions_carry_the_whole_address() {
         column(&run.rejected_rows(), "suggestion"),
         ["yui@gmail.com"]
     );
+    // The sentence says why a rejected domain was probably meant otherwise.
+    assert!(
+        column(&run.rejected_rows(), "reject_detail")[0].ends_with("; did you mean yui@gmail.com?")
+    );
 }
 
 #[test]
