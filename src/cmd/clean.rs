@@ -199,28 +199,14 @@ pub fn run(
             report: paths.report.display().to_string(),
         },
     };
-    report.warnings = warnings(&report, encoding_from_ascii);
-    let unread_dates = tally.unread_dates;
-    if unread_dates > 0 {
-        report.warnings.push(format!(
-            "{unread_dates} last-contact cells are not dates listclean reads (it reads \
-             2026-03-12, 2026/3/12, 2026年3月12日, 令和8年3月12日, not 03/12/2026): those rows \
-             were not judged stale"
-        ));
-    }
-    if let Some(c) = unmappable {
-        report.warnings.push(format!(
-            "{} cannot hold some characters, such as {c:?} (U+{:04X}): they were written as HTML \
-             references like &#{};, so nothing is lost; give --output-encoding utf-8-bom to write \
-             every character as it is",
-            output_encoding.name(),
-            u32::from(c),
-            u32::from(c)
-        ));
-    }
-    if let Some(dns) = &report.dns {
-        report.warnings.extend(dns.warnings.iter().cloned());
-    }
+    report.warnings = warnings(
+        &report,
+        &Unusual {
+            encoding_from_ascii,
+            unread_dates: tally.unread_dates,
+            unmappable,
+        },
+    );
     let mut file = AtomicFile::create(&paths.report)?;
     let json = serde_json::to_vec_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?;
     file.write_all(&json)?;
@@ -238,10 +224,19 @@ fn stopped(config: &CleanConfig, error: Error) -> Error {
     }
 }
 
-/// The report's warnings. `encoding_from_ascii`: the input's encoding was guessed from a
-/// first part that was all ASCII (standard input), so any encoding error may mean the
-/// guess was wrong.
-fn warnings(report: &Report, encoding_from_ascii: bool) -> Vec<String> {
+/// What the run noticed that the report's counts do not show.
+struct Unusual {
+    /// The input's encoding was guessed from a first part that was all ASCII (standard
+    /// input), so any encoding error may mean the guess was wrong.
+    encoding_from_ascii: bool,
+    /// Last-contact cells that are not a date we read.
+    unread_dates: u64,
+    /// The first character the output encoding could not hold.
+    unmappable: Option<char>,
+}
+
+/// The report's warnings, the DNS stage's among them.
+fn warnings(report: &Report, unusual: &Unusual) -> Vec<String> {
     let mut warnings = Vec::new();
     if report.estimated_bounce_rate > crate::report::BOUNCE_RATE_LIMIT {
         warnings.push(format!(
@@ -252,7 +247,7 @@ fn warnings(report: &Report, encoding_from_ascii: bool) -> Vec<String> {
         ));
     }
     let encoding_errors = report.reasons.get("encoding_error").copied().unwrap_or(0);
-    if encoding_from_ascii && encoding_errors > 0 {
+    if unusual.encoding_from_ascii && encoding_errors > 0 {
         warnings.push(format!(
             "{encoding_errors} rows have bytes invalid in {}, which was only a guess: the first \
              {} MiB of standard input were plain ASCII; if the input is in another encoding \
@@ -266,6 +261,27 @@ fn warnings(report: &Report, encoding_from_ascii: bool) -> Vec<String> {
              give it with --input-encoding",
             report.encoding
         ));
+    }
+    if unusual.unread_dates > 0 {
+        warnings.push(format!(
+            "{} last-contact cells are not dates listclean reads (it reads 2026-03-12, \
+             2026/3/12, 2026年3月12日, 令和8年3月12日, not 03/12/2026): those rows were not \
+             judged stale",
+            unusual.unread_dates
+        ));
+    }
+    if let Some(c) = unusual.unmappable {
+        warnings.push(format!(
+            "{} cannot hold some characters, such as {c:?} (U+{:04X}): they were written as HTML \
+             references like &#{};, so nothing is lost; give --output-encoding utf-8-bom to write \
+             every character as it is",
+            report.output_encoding,
+            u32::from(c),
+            u32::from(c)
+        ));
+    }
+    if let Some(dns) = &report.dns {
+        warnings.extend(dns.warnings.iter().cloned());
     }
     warnings
 }
