@@ -128,30 +128,51 @@ const NO_ADDRESS: &[&str] = &[
 /// for "no address" (`なし`, `N/A`, `-`): those are a first data row. `Contact`, `連絡先`,
 /// `Kontakt` are headers.
 pub fn could_be_header(cell: &str) -> bool {
-    let folded: String = cell.trim().nfkc().flat_map(char::to_lowercase).collect();
-    let obfuscated = [
-        "(at)",
-        "[at]",
-        "{at}",
-        "<at>",
-        "(a)",
-        "[@]",
-        "(@)",
-        "アットマーク",
-    ]
-    .iter()
-    .any(|at| folded.contains(at));
+    let folded = fold(cell);
     !(folded.is_empty()
         || folded.contains(['@', '.'])
-        || obfuscated
+        || OBFUSCATED_AT.iter().any(|at| folded.contains(at))
         || NO_ADDRESS.contains(&header_key(&folded).as_str()))
+}
+
+/// Whether a cell reads like an attempt at an address, well formed or not: an `@`, a
+/// spelled-out at (`taro(at)acme.jp`, `taro at acme.jp`), or a dot between letters
+/// (`taro.acme.jp`). A yes/no or 0/1 flag column has none of these.
+fn looks_like_attempt(cell: &str) -> bool {
+    let folded = fold(cell);
+    let dotted = folded
+        .as_bytes()
+        .windows(3)
+        .any(|w| w[0].is_ascii_alphabetic() && w[1] == b'.' && w[2].is_ascii_alphabetic());
+    folded.contains('@')
+        || dotted
+        || OBFUSCATED_AT.iter().any(|at| folded.contains(at))
+        || folded.contains(" at ")
+}
+
+/// Ways of writing `@` out so that harvesters miss the address, after [`fold`].
+const OBFUSCATED_AT: &[&str] = &[
+    "(at)",
+    "[at]",
+    "{at}",
+    "<at>",
+    "(a)",
+    "[@]",
+    "(@)",
+    "アットマーク",
+];
+
+/// A cell trimmed, NFKC-folded (full width to ASCII) and lowercased.
+fn fold(cell: &str) -> String {
+    cell.trim().nfkc().flat_map(char::to_lowercase).collect()
 }
 
 /// Chooses the email columns from the header (if any) and a sample of rows.
 ///
 /// Columns whose header names an email column are taken when their sampled cells do not
-/// contradict it: at least one looks like an address, or all are empty. A messy column
-/// (mostly なし, N/A, 不明) is still the email column; a "Mail" column of yes/no values is not. Without
+/// contradict it: at least one looks like an address or an attempt at one
+/// (`taro(at)acme.jp`, `taro.acme.jp`), or all are empty. A messy column (mostly なし,
+/// N/A, 不明) is still the email column; a "Mail" column of yes/no values is not. Without
 /// such a header, the single column where the most cells look like addresses is taken,
 /// provided at least half of its non-empty cells do.
 pub fn find_email_columns(header: Option<&[String]>, sample: &[Vec<String>]) -> Vec<usize> {
@@ -160,13 +181,15 @@ pub fn find_email_columns(header: Option<&[String]>, sample: &[Vec<String>]) -> 
         || sample.iter().map(Vec::len).max().unwrap_or(0),
         <[String]>::len,
     );
+    let cells = |col: usize| {
+        sample
+            .iter()
+            .filter_map(move |row| row.get(col))
+            .filter(|c| !c.trim().is_empty())
+    };
     let stats: Vec<(usize, usize)> = (0..width)
         .map(|col| {
-            let cells = sample
-                .iter()
-                .filter_map(|row| row.get(col))
-                .filter(|c| !c.trim().is_empty());
-            cells.fold((0, 0), |(n, hits), c| {
+            cells(col).fold((0, 0), |(n, hits), c| {
                 (n + 1, hits + usize::from(looks_like_address(c)))
             })
         })
@@ -177,7 +200,8 @@ pub fn find_email_columns(header: Option<&[String]>, sample: &[Vec<String>]) -> 
             .enumerate()
             .filter(|(col, name)| {
                 let (non_empty, hits) = stats[*col];
-                is_email_header(name) && (non_empty == 0 || hits > 0)
+                is_email_header(name)
+                    && (non_empty == 0 || hits > 0 || cells(*col).any(|c| looks_like_attempt(c)))
             })
             .map(|(col, _)| col)
             .collect();
@@ -278,6 +302,21 @@ mod tests {
         assert_eq!(find_email_columns(Some(&header), &sample), [1]);
         assert_eq!(find_email_columns(None, &sample), [1]);
         assert!(find_email_columns(None, &rows(&[&["1", "x"]])).is_empty());
+
+        // A named column whose sampled cells are all broken addresses is still the email
+        // column; one of yes/no flags is not.
+        let header: Vec<String> = ["id", "Email", "Mail"].map(String::from).into();
+        for cell in [
+            "taro at acme.jp",
+            "taro(at)acme",
+            "taro.acme.jp",
+            "ｔａｒｏ＠",
+        ] {
+            let sample = rows(&[&["1", cell, "yes"], &["2", "", "no"]]);
+            assert_eq!(find_email_columns(Some(&header), &sample), [1], "{cell}");
+        }
+        let sample = rows(&[&["1", "1.0", "yes"], &["2", "配信可", "1"]]);
+        assert!(find_email_columns(Some(&header), &sample).is_empty());
     }
 
     #[test]

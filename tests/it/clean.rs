@@ -710,6 +710,33 @@ fn formula_cells_are_guarded() {
 }
 
 #[test]
+fn a_named_email_column_of_broken_addresses_is_still_cleaned() {
+    // A short file whose sampled addresses are all broken: the column its header names is
+    // the email column, and each row is rejected with its reason instead of the run
+    // stopping for want of an email column.
+    let dir = Workdir::new();
+    dir.write(
+        "broken.csv",
+        "氏名,メールアドレス\n山田,yamada(at)acme.co.jp\n佐藤,sato at acme.co.jp\n",
+    );
+    let run = dir.clean("broken.csv", &["--no-dns"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let rejected = run.rejected_rows();
+    assert_eq!(rejected.len(), 3, "{rejected:?}");
+    assert!(
+        column(&rejected, "reject_reason")
+            .iter()
+            .all(|r| r.starts_with("syntax.")),
+        "{rejected:?}"
+    );
+    // A column of yes/no flags under a "Mail" header is not taken for one.
+    dir.write("flags.csv", "name,Mail\nTaro,yes\nHanako,no\n");
+    let run = dir.clean("flags.csv", &["--no-dns"]);
+    assert_eq!(run.code(), 65, "{}", run.stderr());
+    assert!(run.stderr().contains("no email column"), "{}", run.stderr());
+}
+
+#[test]
 fn unusable_inputs_are_clear_errors_without_outputs() {
     let dir = Workdir::new();
     dir.write("empty.csv", "");
