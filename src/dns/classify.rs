@@ -21,8 +21,44 @@ pub(crate) enum Reply<T> {
     NoData { negative_ttl: Option<u32> },
     /// NXDOMAIN, with its negative TTL as for `NoData`.
     NxDomain { negative_ttl: Option<u32> },
-    /// No usable answer this time: SERVFAIL, REFUSED, timeout, busy, I/O error.
-    Transient,
+    /// No usable answer this time, and why.
+    Transient(Failure),
+}
+
+/// Why a query got no usable answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// No response within the timeout.
+    Timeout,
+    /// SERVFAIL: the server could not get an answer (a broken zone, failed DNSSEC).
+    ServFail,
+    /// REFUSED: the server will not answer this client or this question.
+    Refused,
+    /// Name servers to ask instead of an answer: the server does not recurse.
+    Referral,
+    /// Anything else: an I/O error, a malformed response, the run shutting down.
+    Other,
+}
+
+impl Failure {
+    pub const ALL: [Failure; 5] = [
+        Failure::Timeout,
+        Failure::ServFail,
+        Failure::Refused,
+        Failure::Referral,
+        Failure::Other,
+    ];
+
+    /// The stable name used in the report.
+    pub fn code(self) -> &'static str {
+        match self {
+            Failure::Timeout => "timeout",
+            Failure::ServFail => "servfail",
+            Failure::Refused => "refused",
+            Failure::Referral => "referral",
+            Failure::Other => "other",
+        }
+    }
 }
 
 /// One MX record: its preference, whether its exchange is the root (`.`), and whether it
@@ -45,15 +81,28 @@ pub(crate) struct Decision {
     /// Whether this outcome stands on a positive answer (MX or address records) rather than
     /// a negative one, which decides which TTL range clamps it (see [`TtlRange`]).
     pub positive: bool,
+    /// Why the outcome is unknown; `None` for the other outcomes.
+    pub failure: Option<Failure>,
 }
 
 impl Decision {
     /// No outcome could be told: never stored, never a rejection.
-    pub(crate) fn unknown() -> Decision {
+    pub(crate) fn unknown(failure: Failure) -> Decision {
         Decision {
             outcome: DomainOutcome::Unknown,
             ttl: None,
             positive: false,
+            failure: Some(failure),
+        }
+    }
+
+    /// A told outcome.
+    fn told(outcome: DomainOutcome, ttl: Option<u32>, positive: bool) -> Decision {
+        Decision {
+            outcome,
+            ttl,
+            positive,
+            failure: None,
         }
     }
 }
@@ -87,23 +136,19 @@ pub(crate) fn classify_mx(reply: &Reply<Mx>) -> MxStep {
             } else {
                 DomainOutcome::Deliverable
             };
-            MxStep::Decided(Decision {
-                outcome,
-                ttl: Some(*ttl),
-                positive: true,
-            })
+            MxStep::Decided(Decision::told(outcome, Some(*ttl), true))
         }
         // Records of another type only (a CNAME whose target has no MX) is no data.
         Reply::Records(..) => MxStep::Implicit { negative_ttl: None },
         Reply::NoData { negative_ttl } => MxStep::Implicit {
             negative_ttl: *negative_ttl,
         },
-        Reply::NxDomain { negative_ttl } => MxStep::Decided(Decision {
-            outcome: DomainOutcome::NotFound,
-            ttl: *negative_ttl,
-            positive: false,
-        }),
-        Reply::Transient => MxStep::Decided(Decision::unknown()),
+        Reply::NxDomain { negative_ttl } => MxStep::Decided(Decision::told(
+            DomainOutcome::NotFound,
+            *negative_ttl,
+            false,
+        )),
+        Reply::Transient(failure) => MxStep::Decided(Decision::unknown(*failure)),
     }
 }
 
@@ -121,7 +166,7 @@ fn non_global_ttl(reply: &Reply<IpAddr>) -> Option<u32> {
     match reply {
         Reply::Records(_, ttl) => Some(*ttl),
         Reply::NoData { negative_ttl } | Reply::NxDomain { negative_ttl } => *negative_ttl,
-        Reply::Transient => None,
+        Reply::Transient(_) => None,
     }
 }
 
@@ -139,30 +184,24 @@ pub(crate) fn classify_implicit(
 ) -> Decision {
     for reply in std::iter::once(a).chain(aaaa) {
         if let Some(ttl) = global_address_ttl(reply) {
-            return Decision {
-                outcome: DomainOutcome::Deliverable,
-                ttl: Some(ttl),
-                positive: true,
-            };
+            return Decision::told(DomainOutcome::Deliverable, Some(ttl), true);
         }
     }
     let Some(aaaa) = aaaa else {
         // Only reached when the caller skipped AAAA although A found nothing global:
         // not enough to conclude.
-        return Decision::unknown();
+        return Decision::unknown(Failure::Other);
     };
-    if *a == Reply::Transient || *aaaa == Reply::Transient {
-        return Decision::unknown();
+    for reply in [a, aaaa] {
+        if let Reply::Transient(failure) = reply {
+            return Decision::unknown(*failure);
+        }
     }
     // A missing TTL anywhere means one answer may not be cached, so neither may the outcome.
     let ttl = [mx_negative_ttl, non_global_ttl(a), non_global_ttl(aaaa)]
         .into_iter()
         .try_fold(u32::MAX, |min, ttl| ttl.map(|t| min.min(t)));
-    Decision {
-        outcome: DomainOutcome::NoMailHost,
-        ttl,
-        positive: false,
-    }
+    Decision::told(DomainOutcome::NoMailHost, ttl, false)
 }
 
 /// A range that cache lifetimes are clamped to.
@@ -367,11 +406,7 @@ mod tests {
     };
 
     fn decided(outcome: DomainOutcome, ttl: Option<u32>, positive: bool) -> MxStep {
-        MxStep::Decided(Decision {
-            outcome,
-            ttl,
-            positive,
-        })
+        MxStep::Decided(Decision::told(outcome, ttl, positive))
     }
 
     #[test]
@@ -423,7 +458,10 @@ mod tests {
                 Reply::NxDomain { negative_ttl: None },
                 decided(NotFound, None, false),
             ),
-            (Reply::Transient, decided(Unknown, None, false)),
+            (
+                Reply::Transient(Failure::Refused),
+                MxStep::Decided(Decision::unknown(Failure::Refused)),
+            ),
             (
                 Reply::NoData {
                     negative_ttl: Some(900),
@@ -452,11 +490,7 @@ mod tests {
         let nodata = |ttl| Reply::NoData {
             negative_ttl: Some(ttl),
         };
-        let d = |outcome, ttl, positive| Decision {
-            outcome,
-            ttl,
-            positive,
-        };
+        let d = Decision::told;
         let public = ips(&["192.168.1.1", "93.184.216.34"], 120);
         let private = ips(&["192.168.10.5"], 3000);
         let public6 = ips(&["2606:4700:4700::1111"], 240);
@@ -478,7 +512,7 @@ mod tests {
             ),
             (
                 Some(900),
-                Reply::Transient,
+                Reply::Transient(Failure::Timeout),
                 Some(ips(&["2606:4700:4700::1111"], 240)),
                 d(Deliverable, Some(240), true),
             ),
@@ -516,16 +550,16 @@ mod tests {
             (
                 Some(900),
                 private.clone(),
-                Some(Reply::Transient),
-                d(Unknown, None, false),
+                Some(Reply::Transient(Failure::Timeout)),
+                Decision::unknown(Failure::Timeout),
             ),
             (
                 Some(900),
-                Reply::Transient,
+                Reply::Transient(Failure::ServFail),
                 Some(nodata(900)),
-                d(Unknown, None, false),
+                Decision::unknown(Failure::ServFail),
             ),
-            (Some(900), private, None, d(Unknown, None, false)),
+            (Some(900), private, None, Decision::unknown(Failure::Other)),
         ];
         for (mx_ttl, a, aaaa, decision) in cases {
             assert_eq!(

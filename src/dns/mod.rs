@@ -127,6 +127,9 @@ pub struct DnsStats {
     pub seconds: f64,
     /// Domains tried a second time after a transient failure.
     pub retries: u64,
+    /// Domains whose outcome is unknown, by why the last try failed (`timeout`,
+    /// `servfail`, `refused`, `referral`, `other`).
+    pub unknown_causes: std::collections::BTreeMap<&'static str, u64>,
     /// Problems that did not stop the run (an unusable cache file, failed cache writes).
     pub warnings: Vec<String>,
 }

@@ -20,7 +20,7 @@ use hickory_resolver::proto::rr::{Name, RData, RecordType};
 use tokio::time::Instant;
 
 use super::DnsOptions;
-use super::classify::{Mx, Reply};
+use super::classify::{Failure, Mx, Reply};
 use crate::error::Error;
 
 /// The resolver of a run, with its pacing and the count of queries it sent.
@@ -177,8 +177,8 @@ impl Resolver {
         })
     }
 
-    async fn lookup(&self, domain: &str, kind: RecordType) -> Result<Lookup, Transient> {
-        let mut name = Name::from_ascii(domain).map_err(|_| Transient)?;
+    async fn lookup(&self, domain: &str, kind: RecordType) -> Result<Lookup, Failure> {
+        let mut name = Name::from_ascii(domain).map_err(|_| Failure::Other)?;
         // Fully qualified: exactly one query, never a search-list variant.
         name.set_fqdn(true);
         if let Some(pace) = &self.pace {
@@ -192,11 +192,15 @@ impl Resolver {
                 // Name servers without an SOA are a referral, not an answer (RFC 2308
                 // §2.2): the data is on servers that were not asked, as a forwarder may
                 // pass on from a zone cut.
-                ResponseCode::NoError if nr.soa.is_none() && nr.ns.is_some() => Err(Transient),
+                ResponseCode::NoError if nr.soa.is_none() && nr.ns.is_some() => {
+                    Err(Failure::Referral)
+                }
                 ResponseCode::NoError => Ok(Lookup::NoData(nr.negative_ttl)),
-                _ => Err(Transient),
+                code => Err(failure_of(code)),
             },
-            Err(_) => Err(Transient),
+            Err(NetError::Dns(DnsError::ResponseCode(code))) => Err(failure_of(code)),
+            Err(NetError::Timeout) => Err(Failure::Timeout),
+            Err(_) => Err(Failure::Other),
         }
     }
 
@@ -244,7 +248,7 @@ impl Resolver {
             }
             Ok(Lookup::NoData(negative_ttl)) => Reply::NoData { negative_ttl },
             Ok(Lookup::NxDomain(negative_ttl)) => Reply::NxDomain { negative_ttl },
-            Err(Transient) => Reply::Transient,
+            Err(failure) => Reply::Transient(failure),
         }
     }
 }
@@ -255,7 +259,14 @@ enum Lookup {
     NxDomain(Option<u32>),
 }
 
-struct Transient;
+/// The failure a response code other than NOERROR and NXDOMAIN stands for.
+fn failure_of(code: ResponseCode) -> Failure {
+    match code {
+        ResponseCode::ServFail => Failure::ServFail,
+        ResponseCode::Refused => Failure::Refused,
+        _ => Failure::Other,
+    }
+}
 
 /// Whether an error means a name server did respond (with an error code, or without
 /// records), as opposed to silence or a failure to reach it.

@@ -16,7 +16,7 @@ use tokio::runtime::Runtime;
 use tokio::sync::{Semaphore, mpsc};
 
 use super::cache::{CacheQueue, CacheWriter, PersistentCache};
-use super::classify::{Decision, MxStep, classify_implicit, classify_mx};
+use super::classify::{Decision, Failure, MxStep, classify_implicit, classify_mx};
 use super::resolve::Resolver;
 use super::{DnsOptions, DnsStats, DomainOutcome, TtlRange};
 use crate::error::Error;
@@ -80,6 +80,8 @@ struct State {
     hits_run: u64,
     hits_persistent: u64,
     retries: u64,
+    /// Domains whose final outcome is unknown, by why (in [`Failure::ALL`] order).
+    failures: [u64; Failure::ALL.len()],
     /// Domains submitted whose final outcome is not known yet.
     waiting: usize,
     /// The domains threads are blocked on, so that an answer wakes them only when it is
@@ -209,20 +211,13 @@ impl DnsStage {
         for outcome in state.domains.values().flatten() {
             *outcomes.entry(outcome.code()).or_default() += 1;
         }
-        let unknown = outcomes
-            .get(DomainOutcome::Unknown.code())
-            .copied()
-            .unwrap_or(0);
-        if unknown >= 10 && unknown * 20 > state.unique {
-            // Many silent or failing answers are what a resolver that limits its clients'
-            // rate gives, and the retry at the end of the queue comes too soon for it.
-            warnings.push(format!(
-                "{unknown} of {} domains could not be checked (no answer in time, SERVFAIL or \
-                 REFUSED, twice): their rows are kept as unknown. If the name servers limit how \
-                 fast they may be asked, run again slower, with --dns-qps (such as 200) or a \
-                 lower --dns-concurrency",
-                state.unique
-            ));
+        let unknown_causes: std::collections::BTreeMap<&'static str, u64> = Failure::ALL
+            .iter()
+            .zip(state.failures)
+            .map(|(failure, n)| (failure.code(), n))
+            .collect();
+        if let Some(warning) = unknown_warning(&state.failures, state.unique) {
+            warnings.push(warning);
         }
         let seconds = match (state.first_submit, state.last_answer) {
             (Some(first), Some(last)) => last.saturating_duration_since(first).as_secs_f64(),
@@ -236,6 +231,7 @@ impl DnsStage {
             outcomes,
             seconds,
             retries: state.retries,
+            unknown_causes,
             warnings,
         })
     }
@@ -264,6 +260,9 @@ impl Shared {
             && slot.replace(decision.outcome).is_none()
         {
             state.waiting -= 1;
+            if let Some(failure) = decision.failure {
+                state.failures[failure as usize] += 1;
+            }
         }
         state.last_answer = Some(Instant::now());
         let awaited = state.awaited.iter().any(|d| **d == *domain);
@@ -316,7 +315,7 @@ impl Shared {
         } else {
             // The dispatcher is gone (the runtime is shutting down); waiting for this
             // domain would then hang, so give it its final outcome now.
-            self.complete(domain, Decision::unknown());
+            self.complete(domain, Decision::unknown(Failure::Other));
         }
         None
     }
@@ -378,6 +377,49 @@ impl DomainStage for DnsStage {
     }
 }
 
+/// The warning for a run where many domains could not be checked (at least ten, and more
+/// than one in twenty), with advice that fits why; `failures` counts them by
+/// [`Failure::ALL`].
+fn unknown_warning(failures: &[u64; Failure::ALL.len()], unique: u64) -> Option<String> {
+    let unknown: u64 = failures.iter().sum();
+    if unknown < 10 || unknown * 20 <= unique {
+        return None;
+    }
+    let count = |failure: Failure| failures[failure as usize];
+    let turned_away = count(Failure::Refused) + count(Failure::Referral);
+    let head = format!(
+        "{unknown} of {unique} domains could not be checked: their rows are kept as unknown."
+    );
+    Some(if turned_away * 2 > unknown {
+        // A server that refuses, or answers with referrals, is not a resolver that serves
+        // this host: asking again or slower will not help.
+        let refused = count(Failure::Refused);
+        let referral = count(Failure::Referral);
+        let what = [
+            (refused > 0).then(|| format!("refused {refused} of them (REFUSED)")),
+            (referral > 0)
+                .then(|| format!("answered {referral} with a referral instead of an answer")),
+        ];
+        let what: Vec<String> = what.into_iter().flatten().collect();
+        format!(
+            "{head} The name servers {}, as an authoritative-only server does, or a resolver \
+             that does not serve this host: point --resolver at a recursive resolver that \
+             answers this host (without --resolver the system's are used), or run with --no-dns",
+            what.join(" and ")
+        )
+    } else {
+        // Silence and SERVFAIL are what a resolver that limits its clients' rate gives,
+        // and the retry at the end of the queue comes too soon for it.
+        format!(
+            "{head} {} got no answer in time and {} a SERVFAIL, twice. If the name servers \
+             limit how fast they may be asked, run again slower, with --dns-qps (such as 200) \
+             or a lower --dns-concurrency",
+            count(Failure::Timeout),
+            count(Failure::ServFail)
+        )
+    })
+}
+
 /// Opens the persistent cache, if there is one, and reads its live entries (none with
 /// `--refresh`). A cache that cannot be used gives a warning, not an error.
 fn read_cache(
@@ -422,7 +464,7 @@ async fn dispatch(
             answered = shared.startup_answered(canary.await);
         }
         if !answered {
-            shared.complete(&job.domain, Decision::unknown());
+            shared.complete(&job.domain, Decision::unknown(Failure::Other));
             continue;
         }
         let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
@@ -468,7 +510,8 @@ struct Pending<'a> {
 impl Drop for Pending<'_> {
     fn drop(&mut self) {
         if !self.done {
-            self.shared.complete(self.domain, Decision::unknown());
+            self.shared
+                .complete(self.domain, Decision::unknown(Failure::Other));
         }
     }
 }

@@ -420,6 +420,7 @@ fn many_unknown_domains_bring_advice_to_slow_down() {
     dir.write("list.csv", input);
     let run = clean(&dir, "list.csv", &lab, &[]);
     assert_eq!(run.report()["dns"]["outcomes"]["unknown"], 12);
+    assert_eq!(run.report()["dns"]["unknown_causes"]["timeout"], 12);
     let warnings = run.report()["warnings"].to_string();
     assert!(
         warnings.contains("12 of 12 domains could not be checked")
@@ -430,6 +431,32 @@ fn many_unknown_domains_bring_advice_to_slow_down() {
     dir.write("few.csv", "email\na@timeout.com\nb@acme-corp.com\n");
     let run = clean(&dir, "few.csv", &lab, &[]);
     assert!(!run.report()["warnings"].to_string().contains("--dns-qps"));
+}
+
+#[test]
+fn a_server_that_turns_queries_away_brings_advice_to_use_a_resolver() {
+    // REFUSED and referrals are what a resolver pointed at an authoritative-only server,
+    // or at one that does not serve this host, gets: slowing down would not help.
+    let lab = lab();
+    let dir = Workdir::new();
+    let mut input = String::from("email\n");
+    for i in 0..6 {
+        input += &format!("a@host{i}.refused.com\nb@host{i}.delegated.com\n");
+    }
+    dir.write("list.csv", input);
+    let run = clean(&dir, "list.csv", &lab, &[]);
+    let causes = &run.report()["dns"]["unknown_causes"];
+    assert_eq!(causes["refused"], 6, "{causes}");
+    assert_eq!(causes["referral"], 6, "{causes}");
+    assert_eq!(causes["timeout"], 0, "{causes}");
+    assert_eq!(run.report()["rows_cleaned"], 12);
+    let warnings = run.report()["warnings"].to_string();
+    assert!(
+        warnings.contains("refused 6 of them (REFUSED) and answered 6 with a referral")
+            && warnings.contains("recursive resolver")
+            && !warnings.contains("--dns-qps"),
+        "{warnings}"
+    );
 }
 
 #[test]
