@@ -58,6 +58,14 @@ pub enum Error {
         columns: String,
     },
     #[error(
+        "{option} {spec:?}: several columns have that name (columns {numbers}); give the number of the one to use"
+    )]
+    AmbiguousColumn {
+        option: &'static str,
+        spec: String,
+        numbers: String,
+    },
+    #[error(
         "a quote opened on line {line} of {what} is never closed, so everything after it would \
          be read as one cell; close or remove that quote and run again"
     )]
@@ -119,7 +127,7 @@ impl Error {
             | Error::NoSuppressColumn { .. }
             | Error::UnterminatedQuote { .. }
             | Error::Resume { .. } => exit::DATA,
-            Error::NoSuchColumn { .. } => exit::USAGE,
+            Error::NoSuchColumn { .. } | Error::AmbiguousColumn { .. } => exit::USAGE,
             Error::Suppress { source, .. } => source.exit_code(),
             Error::Create { .. } => exit::CANT_CREATE,
             Error::DnsUnavailable { .. } => exit::TEMP_FAIL,

@@ -218,15 +218,22 @@ pub fn find_email_columns(header: Option<&[String]>, sample: &[Vec<String>]) -> 
 }
 
 /// Resolves a column named on the command line: an exact header, then a header equal
-/// after [`header_key`] folding, then a 1-based column number.
-pub fn resolve(spec: &str, header: Option<&[String]>) -> Option<usize> {
+/// after [`header_key`] folding, then a 1-based column number. A name that several
+/// headers carry is no answer: the error holds the columns it matches (none, or several).
+pub fn resolve(spec: &str, header: Option<&[String]>) -> Result<usize, Vec<usize>> {
     if let Some(header) = header {
-        if let Some(col) = header.iter().position(|h| h.trim() == spec.trim()) {
-            return Some(col);
+        let positions = |matches: &dyn Fn(&str) -> bool| -> Vec<usize> {
+            (0..header.len()).filter(|&c| matches(&header[c])).collect()
+        };
+        let mut found = positions(&|h| h.trim() == spec.trim());
+        if found.is_empty() {
+            let key = header_key(spec);
+            found = positions(&|h| header_key(h) == key);
         }
-        let key = header_key(spec);
-        if let Some(col) = header.iter().position(|h| header_key(h) == key) {
-            return Some(col);
+        match found.as_slice() {
+            [] => {}
+            [col] => return Ok(*col),
+            _ => return Err(found),
         }
     }
     spec.trim()
@@ -234,6 +241,7 @@ pub fn resolve(spec: &str, header: Option<&[String]>) -> Option<usize> {
         .ok()
         .filter(|&n| n >= 1)
         .map(|n| n - 1)
+        .ok_or_else(Vec::new)
 }
 
 #[cfg(test)]
@@ -355,9 +363,16 @@ mod tests {
         let header: Vec<String> = ["ID", "メールアドレス", "最終接触日"]
             .map(String::from)
             .into();
-        assert_eq!(resolve("メールアドレス", Some(&header)), Some(1));
-        assert_eq!(resolve("id", Some(&header)), Some(0));
-        assert_eq!(resolve("3", Some(&header)), Some(2));
-        assert_eq!(resolve("nothing", Some(&header)), None);
+        assert_eq!(resolve("メールアドレス", Some(&header)), Ok(1));
+        assert_eq!(resolve("id", Some(&header)), Ok(0));
+        assert_eq!(resolve("3", Some(&header)), Ok(2));
+        assert_eq!(resolve("nothing", Some(&header)), Err(vec![]));
+        // A name two headers carry is ambiguous; an exact match still beats a folded one.
+        let header: Vec<String> = ["Email", "name", "email", "E-mail"]
+            .map(String::from)
+            .into();
+        assert_eq!(resolve("Email", Some(&header)), Ok(0));
+        assert_eq!(resolve("EMAIL", Some(&header)), Err(vec![0, 2, 3]));
+        assert_eq!(resolve("4", Some(&header)), Ok(3));
     }
 }

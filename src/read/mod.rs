@@ -275,16 +275,26 @@ impl Source {
             None => (1..=width).map(|n| format!("column {n}")).collect(),
         };
         let all_names = || names.join(", ");
-        let resolve = |option: &'static str, spec: &str| {
-            columns::resolve(spec, header_text.as_deref())
-                .filter(|&col| col < width)
-                .ok_or_else(|| Error::NoSuchColumn {
+        let resolve =
+            |option: &'static str, spec: &str| match columns::resolve(spec, header_text.as_deref())
+            {
+                Ok(col) if col < width => Ok(col),
+                Err(several) if several.len() > 1 => Err(Error::AmbiguousColumn {
+                    option,
+                    spec: spec.into(),
+                    numbers: several
+                        .iter()
+                        .map(|col| (col + 1).to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                }),
+                _ => Err(Error::NoSuchColumn {
                     option,
                     spec: spec.into(),
                     what: what.clone(),
                     columns: all_names(),
-                })
-        };
+                }),
+            };
         let email_columns = if options.email_columns.is_empty() {
             columns::find_email_columns(header_text.as_deref(), &sample)
         } else {

@@ -778,6 +778,18 @@ fn unusable_inputs_are_clear_errors_without_outputs() {
     }
     let run = dir.clean("nomail.csv", &["--no-dns", "--email-column", "nope"]);
     assert_eq!(run.code(), 64, "{}", run.stderr());
+    // A name two columns carry could mean either: the run asks for the number.
+    dir.write("twice.csv", "email,name,email\na@x.jp,A,b@y.jp\n");
+    let run = dir.clean("twice.csv", &["--no-dns", "--email-column", "email"]);
+    assert_eq!(run.code(), 64, "{}", run.stderr());
+    assert!(
+        run.stderr()
+            .contains("several columns have that name (columns 1, 3)"),
+        "{}",
+        run.stderr()
+    );
+    let run = dir.clean("twice.csv", &["--no-dns", "--email-column", "3"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
     // Options the argument parser refuses are usage errors too.
     for wrong in [&["--bogus"][..], &["--lang", "fr"], &["--jobs", "many"]] {
         let run = dir.clean("nomail.csv", wrong);
