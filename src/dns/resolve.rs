@@ -185,9 +185,14 @@ impl Resolver {
             pace.wait().await;
         }
         self.lookups.fetch_add(1, Ordering::Relaxed);
-        match self.inner.lookup(name, kind).await {
+        match self.inner.lookup(name.clone(), kind).await {
             Ok(lookup) => Ok(Lookup::Answer(lookup)),
             Err(NetError::Dns(DnsError::NoRecordsFound(nr))) => match nr.response_code {
+                // The domain is an alias (CNAME) of a name that does not exist: the domain
+                // itself exists, with nothing behind it.
+                ResponseCode::NXDomain if *nr.query.name() != name => {
+                    Ok(Lookup::NoData(nr.negative_ttl))
+                }
                 ResponseCode::NXDomain => Ok(Lookup::NxDomain(nr.negative_ttl)),
                 // Name servers without an SOA are a referral, not an answer (RFC 2308
                 // §2.2): the data is on servers that were not asked, as a forwarder may

@@ -410,6 +410,24 @@ fn each_domain_is_asked_once_however_many_rows_share_it() {
 }
 
 #[test]
+fn an_alias_of_a_missing_name_has_no_mail_host() {
+    // The domain exists (it is a CNAME); the name it points to does not. Saying the domain
+    // does not exist would send the user to a registrar that shows it registered.
+    let lab = lab();
+    let dir = Workdir::new();
+    dir.write(
+        "list.csv",
+        "email\na@cname-dangling.com\nb@gone-company.com\n",
+    );
+    let run = clean(&dir, "list.csv", &lab, &[]);
+    let rejected = run.rejected_rows();
+    assert_eq!(
+        column(&rejected, "reject_reason"),
+        ["no_mail_host", "domain_not_found"]
+    );
+}
+
+#[test]
 fn many_unknown_domains_bring_advice_to_slow_down() {
     let lab = lab();
     let dir = Workdir::new();
