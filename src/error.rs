@@ -58,7 +58,14 @@ pub enum Error {
         columns: String,
     },
     #[error(
-        "{option} {spec:?}: several columns have that name (columns {numbers}); give the number of the one to use"
+        "--cache {}: the file exists and is not a DNS cache (not a redb file); it was left \
+         untouched: give the cache a file name of its own",
+        path.display()
+    )]
+    NotACache { path: std::path::PathBuf },
+    #[error(
+        "{option} {spec:?}: several columns have that name (columns {numbers}); give the \
+         number of the one to use"
     )]
     AmbiguousColumn {
         option: &'static str,
@@ -127,7 +134,9 @@ impl Error {
             | Error::NoSuppressColumn { .. }
             | Error::UnterminatedQuote { .. }
             | Error::Resume { .. } => exit::DATA,
-            Error::NoSuchColumn { .. } | Error::AmbiguousColumn { .. } => exit::USAGE,
+            Error::NoSuchColumn { .. }
+            | Error::AmbiguousColumn { .. }
+            | Error::NotACache { .. } => exit::USAGE,
             Error::Suppress { source, .. } => source.exit_code(),
             Error::Create { .. } => exit::CANT_CREATE,
             Error::DnsUnavailable { .. } => exit::TEMP_FAIL,

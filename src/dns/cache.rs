@@ -3,13 +3,15 @@
 //! Lists are cleaned again and again with mostly the same domains, so a run keeps each
 //! outcome for as long as the answers behind it hold (see `dns::classify` for which
 //! outcomes are kept and for how long) and the next run skips those lookups. Unknown
-//! outcomes are never written. A file that is not a cache of ours (corrupt, truncated,
+//! outcomes are never written. A redb file that is not a cache of ours (corrupt, truncated,
 //! another program's) is replaced by a new one with a warning: the cache only ever saves
-//! time, so losing it must never stop a run.
+//! time, so losing it must never stop a run. A file that is not a redb file at all is never
+//! touched: naming it is a mistake, and the run stops before it starts.
 //!
 //! Writes are batched on a thread of their own, many answers per write transaction,
 //! because a durable commit costs a disk sync.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -23,6 +25,7 @@ use redb::{
 use rustc_hash::FxHashMap;
 
 use super::DomainOutcome;
+use crate::error::Error;
 
 /// domain → (outcome code, expiry in seconds since the Unix epoch).
 const ENTRIES: TableDefinition<&str, (u8, u64)> = TableDefinition::new("listclean-dns-v1");
@@ -162,15 +165,47 @@ fn try_open(path: &Path) -> Result<Database, OpenError> {
     Ok(db)
 }
 
+/// The bytes every redb file starts with.
+const REDB_MAGIC: &[u8] = b"redb\x1a\x0a\xa9\x0d\x0a";
+
+/// Checks that `path` may become the cache: it is missing, empty, or a redb file (sound or
+/// not, ours or another program's, all of which may be replaced). Any other file is one
+/// named by mistake (the input, a suppression list typed after the wrong option) and must
+/// never be overwritten.
+///
+/// # Errors
+/// [`Error::NotACache`] for an existing file that is not a redb file.
+pub fn check_path(path: &Path) -> Result<(), Error> {
+    let mut head = Vec::with_capacity(REDB_MAGIC.len());
+    match std::fs::File::open(path) {
+        Ok(file) => {
+            // A file that cannot be read is left to the open, which skips it with a warning.
+            let _ = file.take(REDB_MAGIC.len() as u64).read_to_end(&mut head);
+        }
+        Err(_) => return Ok(()),
+    }
+    if REDB_MAGIC.starts_with(&head) {
+        Ok(())
+    } else {
+        Err(Error::NotACache {
+            path: path.to_owned(),
+        })
+    }
+}
+
 impl PersistentCache {
-    /// Opens the cache at `path`, creating it if missing and replacing it if it is not a
-    /// usable cache. Returns `None` when no cache can be used this run (the file is locked
+    /// Opens the cache at `path`, creating it (and its folder) if missing and replacing it
+    /// if it is not a usable cache. Returns `None` when no cache can be used this run (the file is locked
     /// by another run, or cannot be created); the warnings say what happened.
     pub fn open(path: &Path, warnings: &mut Vec<String>) -> Option<PersistentCache> {
         let cache = |db| PersistentCache {
             db: Arc::new(db),
             path: path.to_owned(),
         };
+        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            // A failure shows as the open's own error, with a warning.
+            let _ = std::fs::create_dir_all(folder);
+        }
         match try_open(path) {
             Ok(db) => Some(cache(db)),
             Err(OpenError::Skip(detail)) => {

@@ -119,11 +119,15 @@ impl DnsStage {
     /// in the persistent cache) does not wait for it.
     ///
     /// # Errors
+    /// [`Error::NotACache`] when `--cache` names a file that is not a cache;
     /// [`Error::DnsUnavailable`] when the resolver cannot be set up; [`Error::DnsSetup`]
     /// when the runtime or the cache writer thread cannot start. A cache file that cannot
     /// be used is not an error: it is a warning in the stats. Name servers that do not
     /// answer are told by [`DomainStage::failure`] and [`DnsStage::finish`].
     pub fn start(options: &DnsOptions) -> Result<DnsStage, Error> {
+        if let Some(path) = &options.cache {
+            super::cache::check_path(path)?;
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(WORKER_THREADS)
             .thread_name("dns")

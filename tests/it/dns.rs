@@ -187,7 +187,10 @@ fn a_corrupt_cache_is_rebuilt_with_a_warning() {
     let lab = lab();
     let dir = Workdir::new();
     dir.write("list.csv", EVERY_CASE);
-    dir.write("dns.cache", b"\x00\x01garbage, not a redb file".repeat(100));
+    // A damaged redb file: its first bytes say redb, the rest is garbage.
+    let mut damaged = b"redb\x1a\x0a\xa9\x0d\x0a".to_vec();
+    damaged.extend(b"\x00\x01garbage".repeat(100));
+    dir.write("dns.cache", damaged);
     let run = clean(&dir, "list.csv", &lab, &["--cache", "dns.cache"]);
     assert!(
         run.stderr().contains("warning: DNS cache unreadable"),
@@ -214,6 +217,35 @@ fn a_corrupt_cache_is_rebuilt_with_a_warning() {
             .any(|w| w.as_str().is_some_and(|w| w.contains("DNS cache"))),
         "{warnings:?}"
     );
+}
+
+#[test]
+fn a_file_that_is_not_a_cache_is_never_overwritten() {
+    // The input named as the cache by mistake, or a list typed after the wrong option:
+    // the run stops before it starts and the file is untouched.
+    let lab = lab();
+    let dir = Workdir::new();
+    dir.write("list.csv", EVERY_CASE);
+    for named in ["list.csv", "bounces.txt"] {
+        dir.write("bounces.txt", "a@acme-corp.com\n");
+        let before = std::fs::read(dir.path(named)).expect("the file");
+        let run = dir.clean(
+            "list.csv",
+            &["--resolver", &lab.addr().to_string(), "--cache", named],
+        );
+        assert_eq!(run.code(), 64, "{}", run.stderr());
+        assert!(
+            run.stderr().contains("is not a DNS cache") && run.stderr().contains("untouched"),
+            "{}",
+            run.stderr()
+        );
+        assert_eq!(std::fs::read(dir.path(named)).expect("the file"), before);
+        assert!(run.cleaned.is_none() && run.report.is_none());
+    }
+    // A cache in a folder that does not exist yet gets the folder.
+    let run = clean(&dir, "list.csv", &lab, &["--cache", "cache/dns.redb"]);
+    assert!(!run.stderr().contains("DNS cache"), "{}", run.stderr());
+    assert!(dir.path("cache/dns.redb").is_file());
 }
 
 #[test]
