@@ -197,17 +197,31 @@ impl AtomicFile {
         Ok(self.written)
     }
 
-    /// Flushes to disk and renames the file into place.
-    ///
-    /// # Errors
-    /// [`Error::Write`] when the data cannot be synced or the rename fails.
-    pub fn commit(mut self) -> Result<(), Error> {
+    /// Makes the data durable and checks that the final name can be taken (no folder has
+    /// it), so that only the rename is left to do.
+    fn seal(&mut self) -> Result<(), Error> {
         let path = self.path.clone();
+        self.file()
+            .sync_all()
+            .map_err(|source| Error::Write { path, source })?;
+        if self.path.is_dir() {
+            return Err(Error::Write {
+                path: self.path.clone(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::IsADirectory,
+                    "a folder has that name",
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    fn rename(self) -> Result<(), Error> {
+        let path = self.path;
         let fail = |source| Error::Write {
             path: path.clone(),
             source,
         };
-        self.file().sync_all().map_err(fail)?;
         match self.temp {
             Temp::Random(temp) => temp.persist(&path).map(drop).map_err(|e| fail(e.error))?,
             Temp::Kept { path: partial, .. } => std::fs::rename(&partial, &path).map_err(fail)?,
@@ -215,6 +229,23 @@ impl AtomicFile {
         sync_dir(&path);
         Ok(())
     }
+}
+
+/// Puts a set of files in place together: every one is synced and checked first, and only
+/// then are they renamed, so that a failure (a full disk, a folder where a file should go)
+/// leaves the earlier set whole instead of half replaced.
+///
+/// # Errors
+/// [`Error::Write`] when a file cannot be synced or renamed; before any rename, when it is
+/// a sync or the check that fails.
+pub fn commit_all<const N: usize>(mut files: [AtomicFile; N]) -> Result<(), Error> {
+    for file in &mut files {
+        file.seal()?;
+    }
+    for file in files {
+        file.rename()?;
+    }
+    Ok(())
 }
 
 /// Starts writing a range of the file to disk without waiting for it (Linux; elsewhere
@@ -393,14 +424,14 @@ impl CsvOutput {
         })
     }
 
-    /// Waits for the writes to end, then renames both files into place.
+    /// Waits for the writes to end and returns the cleaned and rejected files, still under
+    /// their temporary names: [`commit_all`] puts them in place with the report.
     ///
     /// # Errors
-    /// The first write error, or a failed commit.
-    pub fn finish(mut self) -> Result<(), Error> {
+    /// The first write error.
+    pub fn finish(mut self) -> Result<[AtomicFile; 2], Error> {
         let (cleaned, rejected) = self.join()?;
-        cleaned.commit()?;
-        rejected.commit()
+        Ok([cleaned, rejected])
     }
 
     /// The first character the output encoding could not hold: it and any others went out

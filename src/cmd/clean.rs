@@ -20,7 +20,7 @@ use crate::policy::{DuplicateSet, Policy};
 use crate::read::Source;
 use crate::read::encoding::decode_cell;
 use crate::report::{DomainCount, Outputs, Report, Tally, peak_memory_bytes, ratio};
-use crate::write::{AtomicFile, CsvOutput, OutputFormat, OutputPaths, Partial};
+use crate::write::{AtomicFile, CsvOutput, OutputFormat, OutputPaths, Partial, commit_all};
 
 /// How far a run has come, for a progress bar.
 #[derive(Debug, Clone, Copy)]
@@ -159,10 +159,7 @@ pub fn run(
         });
     }
     let unmappable = output.unmappable();
-    output.finish()?;
-    if config.checkpoint_every.is_some() {
-        checkpoint_files.remove();
-    }
+    let [cleaned, rejected] = output.finish()?;
 
     let elapsed = start.elapsed().as_secs_f64();
     let (status, flags) = Report::counts(&tally);
@@ -211,7 +208,11 @@ pub fn run(
     let json = serde_json::to_vec_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?;
     file.write_all(&json)?;
     file.write_all(b"\n")?;
-    file.commit()?;
+    // The three files replace an earlier run's together, or not at all.
+    commit_all([cleaned, rejected, file])?;
+    if config.checkpoint_every.is_some() {
+        checkpoint_files.remove();
+    }
     Ok(report)
 }
 

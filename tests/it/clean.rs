@@ -856,6 +856,37 @@ fn a_signal_stops_the_run_without_touching_earlier_outputs() {
 }
 
 #[test]
+fn a_failed_run_leaves_the_earlier_outputs_whole() {
+    // A folder where the rejected file should go makes the last step fail: the cleaned
+    // file and the report must stay the earlier run's, not become a half-replaced set.
+    let dir = Workdir::new();
+    dir.write("l.csv", "email\na@acme.jp\nbroken\n");
+    dir.write("l.cleaned.csv", "an earlier run's output\n");
+    dir.write("l.report.json", "{\"earlier\": true}\n");
+    std::fs::create_dir(dir.path("l.rejected.csv")).unwrap();
+    let run = dir.clean("l.csv", &["--no-dns"]);
+    assert_eq!(run.code(), 74, "{}", run.stderr());
+    assert!(
+        run.stderr().contains("a folder has that name"),
+        "{}",
+        run.stderr()
+    );
+    for (name, earlier) in [
+        ("l.cleaned.csv", "an earlier run's output\n"),
+        ("l.report.json", "{\"earlier\": true}\n"),
+    ] {
+        assert_eq!(std::fs::read_to_string(dir.path(name)).unwrap(), earlier);
+    }
+    let mut left = files_besides(&dir, "l.csv");
+    left.sort();
+    assert_eq!(
+        left,
+        ["l.cleaned.csv", "l.rejected.csv", "l.report.json"],
+        "left behind"
+    );
+}
+
+#[test]
 fn policy_switches() {
     let dir = Workdir::new();
     dir.write(
