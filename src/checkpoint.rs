@@ -131,7 +131,9 @@ impl State {
         }
         if state.fingerprint != fingerprint {
             return Err(refuse(
-                "it was made with other options; run again with the same ones".into(),
+                "it was made with other options, or suppression lists that have changed since; \
+                 run again with the same ones, or start afresh with --checkpoint"
+                    .into(),
             ));
         }
         Ok(state)

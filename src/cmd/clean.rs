@@ -51,8 +51,14 @@ pub fn run(
             columns: format!("at most {MAX_EMAIL_COLUMNS} email columns are supported"),
         });
     }
+    let suppressed = load_suppression(&config.suppress)?;
+    // What the lists hold, not only their names: a list that changed since a checkpoint
+    // (the day's unsubscribes added) must not be resumed with.
+    let suppressed_digest = suppressed
+        .iter()
+        .fold(suppressed.len() as u128, |digest, key| digest ^ key);
     let policy = Policy::new(
-        load_suppression(&config.suppress)?,
+        suppressed,
         config.reject_role,
         config
             .stale_after
@@ -68,7 +74,7 @@ pub fn run(
     }
     let paths = OutputPaths::new(&dir, &config.input.stem());
     let checkpoint_files = CheckpointPaths::new(&dir, &config.input.stem());
-    let checkpoint = checkpoint_state(config, &checkpoint_files)?;
+    let checkpoint = checkpoint_state(config, suppressed_digest, &checkpoint_files)?;
     let output_encoding = config.output_encoding.unwrap_or(source.encoding);
     let format = OutputFormat {
         dialect: source.dialect,
@@ -291,6 +297,7 @@ fn warnings(report: &Report, unusual: &Unusual) -> Vec<String> {
 /// with `--resume`, none otherwise (or for standard input, which cannot be read again).
 fn checkpoint_state(
     config: &CleanConfig,
+    suppressed_digest: u128,
     files: &CheckpointPaths,
 ) -> Result<Option<(u64, checkpoint::State)>, Error> {
     let (Some(every), Input::Path(path)) = (config.checkpoint_every, &config.input) else {
@@ -298,10 +305,10 @@ fn checkpoint_state(
     };
     let identity = InputIdentity::of(path)?;
     let state = if config.resume {
-        checkpoint::State::load(files, &identity, fingerprint(config))?
+        checkpoint::State::load(files, &identity, fingerprint(config, suppressed_digest))?
     } else {
         files.remove();
-        checkpoint::State::new(identity, fingerprint(config))
+        checkpoint::State::new(identity, fingerprint(config, suppressed_digest))
     };
     Ok(Some((every.max(1), state)))
 }
@@ -349,11 +356,11 @@ fn start_state(
     ))
 }
 
-/// A hash of the options that shape the outputs, so that a checkpoint is only resumed by
-/// a run that would have written the same files.
-fn fingerprint(config: &CleanConfig) -> u64 {
+/// A hash of the options that shape the outputs, and of the suppression lists' contents,
+/// so that a checkpoint is only resumed by a run that would have written the same files.
+fn fingerprint(config: &CleanConfig, suppressed_digest: u128) -> u64 {
     let shaping = format!(
-        "{:?} {:?} {:?} {:?} {} {} {:?} {} {:?}",
+        "{:?} {:?} {:?} {suppressed_digest:x} {:?} {} {} {:?} {} {:?}",
         config.read,
         config.output_encoding,
         config.suppress,

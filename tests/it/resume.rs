@@ -143,3 +143,38 @@ fn resuming_without_a_checkpoint_is_refused() {
         again.stderr()
     );
 }
+
+#[test]
+fn a_changed_suppression_list_is_not_resumed_with() {
+    // An unsubscribe added after the checkpoint would be missed by the rows already
+    // written: the resume is refused. A folder where the rejected file should go makes the
+    // first run fail at its end, leaving its checkpoint behind.
+    let dir = Workdir::new();
+    dir.write("list.csv", "id,email\n1,a@acme.jp\n2,b@acme.jp\n");
+    dir.write("unsubscribed.txt", "b@acme.jp\n");
+    std::fs::create_dir(dir.path("list.rejected.csv")).unwrap();
+    let args = ["--no-dns", "--suppress", "unsubscribed.txt"];
+    let first = dir.clean(
+        "list.csv",
+        &[&args[..], &["--checkpoint", "--checkpoint-every", "1"]].concat(),
+    );
+    assert_eq!(first.code(), 74, "{}", first.stderr());
+    assert!(dir.path(".list.checkpoint.json").exists());
+
+    dir.write("unsubscribed.txt", "b@acme.jp\na@acme.jp\n");
+    let changed = dir.clean("list.csv", &[&args[..], &["--resume"]].concat());
+    assert_eq!(changed.code(), 65, "{}", changed.stderr());
+    assert!(
+        changed
+            .stderr()
+            .contains("suppression lists that have changed"),
+        "{}",
+        changed.stderr()
+    );
+
+    // The same list as at the checkpoint resumes.
+    dir.write("unsubscribed.txt", "b@acme.jp\n");
+    std::fs::remove_dir(dir.path("list.rejected.csv")).unwrap();
+    let same = dir.clean("list.csv", &[&args[..], &["--resume"]].concat());
+    assert_eq!(same.code(), 0, "{}", same.stderr());
+}
