@@ -177,6 +177,18 @@ impl Decider<'_> {
         record: Option<(&Records, usize)>,
         email_columns: &[usize],
     ) -> Verdict {
+        // A contact who unsubscribed or bounced hard under any of their addresses is not
+        // to be mailed at another: the whole row goes, before any address counts as kept.
+        if let Some(column) = cells
+            .iter()
+            .position(|cell| cell.error == Some(Reason::Suppressed))
+        {
+            return Verdict::Reject {
+                reason: Reason::Suppressed,
+                column: Some(column),
+                suggestion: None,
+            };
+        }
         let mut first_problem: Option<(usize, Reason, Option<&'static str>)> = None;
         let mut primary: Option<(usize, &Candidate, DomainOutcome)> = None;
         let mut flags = Flags::NONE;

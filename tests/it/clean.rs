@@ -361,6 +361,34 @@ fn suppression_lists_match_like_duplicates() {
 }
 
 #[test]
+fn a_contact_suppressed_under_any_address_is_rejected_whole() {
+    // Taro unsubscribed with his work address: his mobile one is not to be mailed either,
+    // and his work address is not thereby "kept" for the duplicate check.
+    let dir = Workdir::new();
+    dir.write("unsubscribed.txt", "taro@acme.jp\n");
+    dir.write(
+        "list.csv",
+        "氏名,メールアドレス,携帯メール\n\
+         山田,taro@docomo.ne.jp,taro@acme.jp\n\
+         佐藤,hanako@acme.jp,\n\
+         山田 太郎,taro@docomo.ne.jp,\n",
+    );
+    let run = dir.clean(
+        "list.csv",
+        &["--no-dns", "--suppress", "unsubscribed.txt", "--lang", "ja"],
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let rejected = run.rejected_rows();
+    assert_eq!(column(&rejected, "氏名"), ["山田"]);
+    assert_eq!(column(&rejected, "reject_reason"), ["suppressed"]);
+    assert!(
+        column(&rejected, "reject_detail")[0].starts_with("携帯メール"),
+        "{rejected:?}"
+    );
+    assert_eq!(column(&run.cleaned_rows(), "氏名"), ["佐藤", "山田 太郎"]);
+}
+
+#[test]
 fn an_empty_suppression_list_suppresses_nothing() {
     let dir = Workdir::new();
     dir.write("none.txt", "");
