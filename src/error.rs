@@ -77,6 +77,11 @@ pub enum Error {
          be read as one cell; close or remove that quote and run again"
     )]
     UnterminatedQuote { what: String, line: u64 },
+    #[error(
+        "--suppress {}: that is the input itself, so every row would be suppressed",
+        path.display()
+    )]
+    SuppressIsInput { path: PathBuf },
     #[error("reading the suppression list {}", path.display())]
     Suppress {
         path: PathBuf,
@@ -136,7 +141,8 @@ impl Error {
             | Error::Resume { .. } => exit::DATA,
             Error::NoSuchColumn { .. }
             | Error::AmbiguousColumn { .. }
-            | Error::NotACache { .. } => exit::USAGE,
+            | Error::NotACache { .. }
+            | Error::SuppressIsInput { .. } => exit::USAGE,
             Error::Suppress { source, .. } => source.exit_code(),
             Error::Create { .. } => exit::CANT_CREATE,
             Error::DnsUnavailable { .. } => exit::TEMP_FAIL,

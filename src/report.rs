@@ -150,6 +150,9 @@ pub struct Report {
     /// The share of the input's addresses that would bounce if sent uncleaned.
     pub estimated_bounce_rate: f64,
     pub warnings: Vec<String>,
+    /// What each `--suppress` list gave; absent without one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub suppression_lists: Vec<crate::policy::suppress::ListSummary>,
     /// Domains with the most rejected rows.
     pub top_rejected_domains: Vec<DomainCount>,
     /// DNS figures; absent with `--no-dns`.

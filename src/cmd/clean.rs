@@ -6,19 +6,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use rustc_hash::FxHashSet;
-
 use crate::checkpoint::{self, CheckpointPaths, InputIdentity, Journal};
 use crate::config::{CleanConfig, Input, ReadOptions};
 use crate::dns::DnsStage;
 use crate::error::Error;
-use crate::normalize::normalize;
 use crate::pipeline::{
     self, Batch, Checker, Checkpoints, DomainStage, MAX_EMAIL_COLUMNS, RunState, Sink,
 };
-use crate::policy::{DuplicateSet, Policy};
+use crate::policy::{DuplicateSet, Policy, suppress};
 use crate::read::Source;
-use crate::read::encoding::decode_cell;
 use crate::report::{DomainCount, Outputs, Report, Tally, peak_memory_bytes, ratio};
 use crate::write::{AtomicFile, CsvOutput, OutputFormat, OutputPaths, Partial, commit_all};
 
@@ -51,7 +47,7 @@ pub fn run(
             columns: format!("at most {MAX_EMAIL_COLUMNS} email columns are supported"),
         });
     }
-    let suppressed = load_suppression(&config.suppress)?;
+    let (suppressed, suppression_lists) = suppress::load(&config.suppress, &config.input)?;
     // What the lists hold, not only their names: a list that changed since a checkpoint
     // (the day's unsubscribes added) must not be resumed with.
     let suppressed_digest = suppressed
@@ -190,6 +186,7 @@ pub fn run(
         rejected_share: ratio(tally.rejected, rows_in),
         estimated_bounce_rate: tally.estimated_bounce_rate(),
         warnings: Vec::new(),
+        suppression_lists,
         top_rejected_domains: tally
             .worst_domains(10)
             .into_iter()
@@ -287,6 +284,15 @@ fn warnings(report: &Report, unusual: &Unusual) -> Vec<String> {
             u32::from(c)
         ));
     }
+    for list in &report.suppression_lists {
+        if let Some(first) = &list.first_unread {
+            warnings.push(format!(
+                "the suppression list {} has {} lines where no address could be read (the \
+                 first: {first}): they suppress nothing; check them",
+                list.file, list.unread_lines
+            ));
+        }
+    }
     if let Some(dns) = &report.dns {
         warnings.extend(dns.warnings.iter().cloned());
     }
@@ -380,52 +386,6 @@ fn output_dir(config: &CleanConfig) -> PathBuf {
         (Some(dir), _) => dir.clone(),
         (None, Input::Path(path)) => path.parent().map(Path::to_path_buf).unwrap_or_default(),
         (None, Input::Stdin) => PathBuf::new(),
-    }
-}
-
-/// Loads suppression lists: CSV files with an email column, or one address per line.
-/// Entries are normalized like the input, so `ＴＡＲＯ＠Example.jp` suppresses
-/// `taro@example.jp`; entries that are not addresses are skipped, and so are empty lists.
-fn load_suppression(paths: &[PathBuf]) -> Result<FxHashSet<u128>, Error> {
-    let mut keys = FxHashSet::default();
-    for path in paths {
-        let wrap = |source: Error| Error::Suppress {
-            path: path.clone(),
-            source: Box::new(source),
-        };
-        let mut source = match Source::open(&Input::Path(path.clone()), &ReadOptions::default()) {
-            Ok(source) => source,
-            // An empty list suppresses nothing: a nightly export of the day's unsubscribes
-            // often is.
-            Err(Error::EmptyInput { .. } | Error::HeaderOnly { .. }) => continue,
-            Err(Error::NoEmailColumn { columns, .. }) => {
-                return Err(wrap(Error::NoSuppressColumn { columns }));
-            }
-            Err(e) => return Err(wrap(e)),
-        };
-        let mut batch = crate::read::records::Records::default();
-        let columns = source.email_columns.clone();
-        let encoding = source.dialect.cell_encoding;
-        loop {
-            let n = source.read_batch(&mut batch, 8192).map_err(wrap)?;
-            if n == 0 {
-                break;
-            }
-            for record in batch.iter() {
-                for &col in &columns {
-                    if let Some(cell) = decode_cell(record.field(col), encoding) {
-                        insert_key(&mut keys, &cell);
-                    }
-                }
-            }
-        }
-    }
-    Ok(keys)
-}
-
-fn insert_key(keys: &mut FxHashSet<u128>, cell: &str) {
-    if let Ok(address) = normalize(cell) {
-        keys.insert(address.key());
     }
 }
 

@@ -8,6 +8,7 @@
 
 pub mod lists;
 pub mod stale;
+pub mod suppress;
 pub mod typo;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -389,6 +389,75 @@ fn a_contact_suppressed_under_any_address_is_rejected_whole() {
 }
 
 #[test]
+fn suppression_lists_as_people_keep_them() {
+    // Notes, comments and several addresses on a line: every address found counts, and a
+    // line with none is counted and shown, not dropped in silence.
+    let dir = Workdir::new();
+    dir.write(
+        "bounces.txt",
+        "# hard bounces, March\n\
+         \n\
+         WATANABE@i.softbank.jp  # bounced twice\n\
+         yamada@acme-corp.com (unsubscribed)\n\
+         ito@softbank.ne.jp; nakamura@au.com\n\
+         kato@acme-corp.com（退職）\n\
+         called, asked to be removed\n",
+    );
+    // Display names split at their comma, and a plain address among them.
+    dir.write(
+        "unsub.txt",
+        "Yamada, Jiro <jiro@acme-corp.com>\nsuzuki@acme-corp.com\n",
+    );
+    let keep = "stay@acme-corp.com";
+    let input: String = [
+        "watanabe@i.softbank.jp",
+        "yamada@acme-corp.com",
+        "ito@softbank.ne.jp",
+        "nakamura@au.com",
+        "kato@acme-corp.com",
+        "jiro@acme-corp.com",
+        "suzuki@acme-corp.com",
+        keep,
+    ]
+    .iter()
+    .fold(String::from("email\n"), |text, a| text + a + "\n");
+    dir.write("list.csv", input);
+    let run = dir.clean(
+        "list.csv",
+        &[
+            "--no-dns",
+            "--suppress",
+            "bounces.txt",
+            "--suppress",
+            "unsub.txt",
+        ],
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(column(&run.cleaned_rows(), "email"), [keep]);
+    assert_eq!(run.report()["reasons"]["suppressed"], 7);
+    let lists = &run.report()["suppression_lists"];
+    assert_eq!(lists[0]["addresses"], 5, "{lists}");
+    assert_eq!(lists[0]["unread_lines"], 1, "{lists}");
+    assert_eq!(
+        lists[0]["first_unread"],
+        "line 7: called | asked to be removed"
+    );
+    assert_eq!(lists[1]["addresses"], 2, "{lists}");
+    assert_eq!(lists[1]["unread_lines"], 0, "{lists}");
+    assert!(
+        run.stderr()
+            .contains("bounces.txt has 1 lines where no address could be read"),
+        "{}",
+        run.stderr()
+    );
+    // The input given as its own suppression list is a mistake, not a run that rejects
+    // every row.
+    let wrong = dir.clean("list.csv", &["--no-dns", "--suppress", "./list.csv"]);
+    assert_eq!(wrong.code(), 64, "{}", wrong.stderr());
+    assert!(wrong.stderr().contains("that is the input itself"));
+}
+
+#[test]
 fn an_empty_suppression_list_suppresses_nothing() {
     let dir = Workdir::new();
     dir.write("none.txt", "");
