@@ -99,6 +99,16 @@ pub fn looks_like_address(cell: &str) -> bool {
         .any(|(i, c)| (c == '@' || c == '＠') && i > 0 && i + c.len_utf8() < cell.len())
 }
 
+/// Whether a cell holds an address and nothing else but a display name
+/// (`山田 <taro@acme.jp>`): not one inside a sentence, as a bounce message's column has
+/// (`550 5.1.1 <taro@acme.jp>: user unknown`), which must not win over the address column.
+fn holds_address(cell: &str) -> bool {
+    let cell = cell.trim();
+    looks_like_address(cell)
+        && (!cell.contains(char::is_whitespace)
+            || (cell.ends_with(['>', '＞']) && cell.contains(['<', '＜'])))
+}
+
 /// Cells that stand for "no address" in an email column: a first row holding one is a
 /// row without an address, not a header. Compared after [`header_key`] folding.
 const NO_ADDRESS: &[&str] = &[
@@ -187,10 +197,15 @@ pub fn find_email_columns(header: Option<&[String]>, sample: &[Vec<String>]) -> 
             .filter_map(move |row| row.get(col))
             .filter(|c| !c.trim().is_empty())
     };
-    let stats: Vec<(usize, usize)> = (0..width)
+    // Per column: non-empty cells, cells holding only an address, cells with one in them.
+    let stats: Vec<(usize, usize, usize)> = (0..width)
         .map(|col| {
-            cells(col).fold((0, 0), |(n, hits), c| {
-                (n + 1, hits + usize::from(looks_like_address(c)))
+            cells(col).fold((0, 0, 0), |(n, only, any), c| {
+                (
+                    n + 1,
+                    only + usize::from(holds_address(c)),
+                    any + usize::from(looks_like_address(c)),
+                )
             })
         })
         .collect();
@@ -199,7 +214,7 @@ pub fn find_email_columns(header: Option<&[String]>, sample: &[Vec<String>]) -> 
             .iter()
             .enumerate()
             .filter(|(col, name)| {
-                let (non_empty, hits) = stats[*col];
+                let (non_empty, _, hits) = stats[*col];
                 is_email_header(name)
                     && (non_empty == 0 || hits > 0 || cells(*col).any(|c| looks_like_attempt(c)))
             })
@@ -209,12 +224,22 @@ pub fn find_email_columns(header: Option<&[String]>, sample: &[Vec<String>]) -> 
             return named;
         }
     }
-    let best = stats
-        .iter()
-        .enumerate()
-        .filter(|(_, (non_empty, hits))| *hits > 0 && hits * 2 >= *non_empty)
-        .max_by_key(|(col, (_, hits))| (*hits, std::cmp::Reverse(*col)));
-    best.map(|(col, _)| vec![col]).unwrap_or_default()
+    // Cells of only an address count first, so that a column of messages quoting
+    // addresses does not win over the column of addresses; any address counts when no
+    // column has enough of those (a list of addresses with notes after them).
+    let best = |hits: &dyn Fn(&(usize, usize, usize)) -> usize| {
+        stats
+            .iter()
+            .enumerate()
+            .map(|(col, stat)| (col, stat.0, hits(stat)))
+            .filter(|&(_, non_empty, hits)| hits > 0 && hits * 2 >= non_empty)
+            .max_by_key(|&(col, _, hits)| (hits, std::cmp::Reverse(col)))
+            .map(|(col, _, _)| col)
+    };
+    best(&|stat| stat.1)
+        .or_else(|| best(&|stat| stat.2))
+        .map(|col| vec![col])
+        .unwrap_or_default()
 }
 
 /// Resolves a column named on the command line: an exact header, then a header equal
@@ -325,6 +350,16 @@ mod tests {
         }
         let sample = rows(&[&["1", "1.0", "yes"], &["2", "配信可", "1"]]);
         assert!(find_email_columns(Some(&header), &sample).is_empty());
+
+        // By content, a column of addresses wins over one of messages that quote them.
+        let sample = rows(&[
+            &["550 5.1.1 <x@foo.com>: user unknown", "yamada@acme.jp"],
+            &[
+                "550 5.1.1 <y@foo.com>: user unknown",
+                "山田 花子 <hanako@acme.jp>",
+            ],
+        ]);
+        assert_eq!(find_email_columns(None, &sample), [1]);
     }
 
     #[test]
