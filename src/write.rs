@@ -20,6 +20,7 @@ use crate::dialect::Dialect;
 use crate::error::Error;
 use crate::pipeline::{Batch, EmailCell, Row, Sink};
 use crate::read::encoding::{self, Encoding};
+use crate::read::records::Record;
 use crate::validate::is_address_byte;
 use crate::verdict::{Flags, Lang, Verdict};
 
@@ -514,7 +515,7 @@ impl CsvOutput {
                     EmailCell::Original => true,
                 }
             })
-            && !record.iter().any(|cell| self.needs_guard(cell));
+            && !self.any_needs_guard(record);
         if unchanged {
             out.extend_from_slice(record.raw());
         } else {
@@ -567,7 +568,7 @@ impl CsvOutput {
             for _ in 1..width {
                 dialect.push_field(out, b"", false);
             }
-        } else if record.len() == width && !record.iter().any(|cell| self.needs_guard(cell)) {
+        } else if record.len() == width && !self.any_needs_guard(record) {
             out.extend_from_slice(record.raw());
         } else {
             for f in 0..width {
@@ -649,6 +650,17 @@ impl CsvOutput {
         self.format.formula_guard && is_formula(cell)
     }
 
+    /// Whether any cell of a record [needs a guard](CsvOutput::needs_guard). Asked of every
+    /// row written, so the cells are told apart by their first byte, and only a cell whose
+    /// first byte can start a formula gets the full look.
+    fn any_needs_guard(&self, record: Record<'_>) -> bool {
+        self.format.formula_guard
+            && record
+                .first_bytes()
+                .enumerate()
+                .any(|(i, first)| may_start_formula(first) && is_formula(record.field(i)))
+    }
+
     /// Writes a cell, guarded when it [needs it](CsvOutput::needs_guard).
     fn push_guarded(&self, out: &mut Vec<u8>, cell: &[u8], first: bool) {
         let prefix: &[u8] = if self.needs_guard(cell) { b"'" } else { b"" };
@@ -679,11 +691,20 @@ pub fn is_formula(cell: &[u8]) -> bool {
     match cell.first() {
         Some(b'=') => !is_text_formula(cell),
         Some(b'@' | b'\t' | b'\r') => true,
-        Some(b'+' | b'-') => !cell
-            .iter()
-            .all(|&b| b.is_ascii_digit() || b" .-+()/".contains(&b)),
+        Some(b'+' | b'-') => !cell.iter().all(|&b| {
+            matches!(
+                b,
+                b'0'..=b'9' | b' ' | b'.' | b'-' | b'+' | b'(' | b')' | b'/'
+            )
+        }),
         _ => false,
     }
+}
+
+/// Whether a cell starting with this byte may be a [formula](is_formula); a cell that
+/// starts with any other byte (or is empty) is not one.
+fn may_start_formula(first: Option<u8>) -> bool {
+    matches!(first, Some(b'=' | b'@' | b'\t' | b'\r' | b'+' | b'-'))
 }
 
 /// Converts output from the cells' encoding into the output encoding, noting the first
@@ -758,6 +779,43 @@ impl Sink for CsvOutput {
         match self.join() {
             Err(e) => Err(e),
             Ok(_) => Err(Error::Internal("the writer stopped early".into())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn formulas_are_told_by_their_first_byte_first() {
+        for (cell, formula) in [
+            (&b"=1+2"[..], true),
+            (b"=\"0312345678\"", false),
+            (b"@SUM(A1)", true),
+            (b"\tx", true),
+            (b"\rx", true),
+            (b"+81 3-1234-5678", false),
+            (b"+cmd", true),
+            (b"-12.5", false),
+            (b"-", false),
+            (b"-x", true),
+            (b"taro@acme.jp", false),
+            (b"", false),
+        ] {
+            assert_eq!(is_formula(cell), formula, "{}", cell.escape_ascii());
+            assert_eq!(
+                may_start_formula(cell.first().copied()),
+                !cell.is_empty() && b"=@\t\r+-".contains(&cell[0])
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn no_formula_starts_with_another_byte(cell in proptest::collection::vec(any::<u8>(), 0..12)) {
+            prop_assert!(!is_formula(&cell) || may_start_formula(cell.first().copied()));
         }
     }
 }
