@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use super::batch::{Candidate, CellEval, RowEval};
 use crate::address::Address;
 use crate::normalize::normalize;
-use crate::policy::{self, Policy};
+use crate::policy::{self, Policy, lists};
 use crate::read::encoding::{CellEncoding, decode_cell, is_valid_cell};
 use crate::read::records::Record;
 use crate::validate::validate_with;
@@ -146,12 +146,17 @@ impl Checker<'_> {
         address: &Address<'_>,
         domain_hash: u64,
     ) -> (Result<Flags, Reason>, Option<&'static str>) {
-        let well_formed = self.policy.is_known_well_formed(domain_hash);
-        let syntax = match validate_with(address, self.keep_legacy_carrier, well_formed) {
+        // The role check needs only the local part: done first, it gives the domain's
+        // table entry, asked for by `eval_cell`, time to arrive from memory.
+        let role = lists::is_role(address.local());
+        let known = self.policy.known_facts(domain_hash);
+        let syntax = match validate_with(address, self.keep_legacy_carrier, known.well_formed()) {
             Ok(flags) => flags,
             Err(reason) => return (Err(reason), None),
         };
-        let (remarks, suggestion) = self.policy.check_with_suggestion(address, domain_hash);
+        let (remarks, suggestion) =
+            self.policy
+                .check_with_suggestion(address, domain_hash, known, role);
         (remarks.map(|remarks| syntax | remarks.flags), suggestion)
     }
 }

@@ -71,21 +71,33 @@ impl Policy {
         let facts = self
             .facts
             .of(address.domain(), domain_hash(address.domain()));
-        self.check_with(address, facts)
+        self.check_with(address, facts, lists::is_role(address.local()))
     }
 
-    /// [`Policy::check`], and the typo suggestion whatever the outcome, from one look-up
-    /// of the domain, whose [`domain_hash`] the caller has already worked out.
+    /// [`Policy::check`], and the typo suggestion whatever the outcome, from the look-up
+    /// of the domain's facts the caller already made ([`Policy::known_facts`], with the
+    /// domain's [`domain_hash`]), and whether the local part is a role account
+    /// ([`lists::is_role`]).
     pub fn check_with_suggestion(
         &self,
         address: &Address<'_>,
         domain_hash: u64,
+        known: KnownFacts,
+        role: bool,
     ) -> (Result<Remarks, Reason>, Option<&'static str>) {
-        let facts = self.facts.of(address.domain(), domain_hash);
-        (self.check_with(address, facts), facts.suggestion())
+        let facts = match known.0 {
+            Some(facts) => facts,
+            None => self.facts.of(address.domain(), domain_hash),
+        };
+        (self.check_with(address, facts, role), facts.suggestion())
     }
 
-    fn check_with(&self, address: &Address<'_>, facts: DomainFacts) -> Result<Remarks, Reason> {
+    fn check_with(
+        &self,
+        address: &Address<'_>,
+        facts: DomainFacts,
+        role: bool,
+    ) -> Result<Remarks, Reason> {
         let domain = address.domain();
         if facts.special_use {
             return Err(Reason::SpecialUseDomain {
@@ -101,7 +113,7 @@ impl Policy {
             return Err(Reason::Suppressed);
         }
         let mut flags = Flags::NONE;
-        if lists::is_role(address.local()) {
+        if role {
             if self.reject_role {
                 return Err(Reason::RoleAccount);
             }
@@ -119,12 +131,11 @@ impl Policy {
         })
     }
 
-    /// Whether a domain is known to be well formed: its facts, worked out for an earlier
-    /// address, are still in the table and say so. Its syntax then needs no second look.
-    pub fn is_known_well_formed(&self, domain_hash: u64) -> bool {
-        self.facts
-            .known(domain_hash)
-            .is_some_and(|facts| facts.well_formed)
+    /// A domain's facts if they are in the table: worked out for an earlier address and
+    /// not evicted since. One look-up serves the syntax check and
+    /// [`Policy::check_with_suggestion`].
+    pub fn known_facts(&self, domain_hash: u64) -> KnownFacts {
+        KnownFacts(self.facts.known(domain_hash))
     }
 
     /// Marks a domain as sent to DNS: true the first time, when the caller is to send it.
@@ -134,7 +145,7 @@ impl Policy {
     }
 
     /// Starts fetching the table entries of a domain into the cache, for a look-up a little
-    /// later ([`Policy::is_known_well_formed`], [`Policy::check_with_suggestion`]).
+    /// later ([`Policy::known_facts`], [`Policy::check_with_suggestion`]).
     pub fn prefetch_domain(&self, domain_hash: u64) {
         prefetch(&self.facts.set(domain_hash).0[0]);
     }
@@ -157,6 +168,19 @@ impl Policy {
             None if last_contact.trim().is_empty() => Some(false),
             None => None,
         }
+    }
+}
+
+/// A domain's facts as [`Policy::known_facts`] found them: `None` when the table does not
+/// have them (yet).
+#[derive(Debug, Clone, Copy)]
+pub struct KnownFacts(Option<DomainFacts>);
+
+impl KnownFacts {
+    /// Whether the domain is known to be well formed: its facts are in the table and say
+    /// so. Its syntax then needs no second look.
+    pub fn well_formed(self) -> bool {
+        self.0.is_some_and(|facts| facts.well_formed)
     }
 }
 
@@ -574,9 +598,13 @@ mod tests {
         let policy = Policy::default();
         for (domain, well_formed) in [("acme.jp", true), ("-acme.jp", false), ("acme", false)] {
             let hash = domain_hash(domain);
-            assert!(!policy.is_known_well_formed(hash), "{domain} before");
+            assert!(!policy.known_facts(hash).well_formed(), "{domain} before");
             let _ = policy.check(&Address::new(format!("a@{domain}").into()).unwrap());
-            assert_eq!(policy.is_known_well_formed(hash), well_formed, "{domain}");
+            assert_eq!(
+                policy.known_facts(hash).well_formed(),
+                well_formed,
+                "{domain}"
+            );
         }
     }
 
@@ -648,9 +676,12 @@ mod tests {
             check("a@gmial.com"),
             Err(Reason::DisposableDomain { .. })
         ));
+        let hash = domain_hash("gmial.com");
         let (_, suggestion) = policy.check_with_suggestion(
             &Address::new("a@gmial.com".into()).unwrap(),
-            domain_hash("gmial.com"),
+            hash,
+            policy.known_facts(hash),
+            false,
         );
         assert_eq!(suggestion, Some("gmail.com"));
         let typo = check("taro@gmail.con").unwrap();
