@@ -18,7 +18,7 @@ use tempfile::NamedTempFile;
 
 use crate::dialect::Dialect;
 use crate::error::Error;
-use crate::pipeline::{Batch, EmailCell, Row, Sink};
+use crate::pipeline::{Batch, EmailCell, Row, Sink, same_bytes};
 use crate::read::encoding::{self, Encoding};
 use crate::read::records::Record;
 use crate::validate::is_address_byte;
@@ -510,7 +510,7 @@ impl CsvOutput {
         let unchanged = record.len() == fields
             && self.format.email_columns.iter().enumerate().all(|(i, &f)| {
                 match row.email_cell(i) {
-                    EmailCell::Address(address) => address == record.field(f),
+                    EmailCell::Address(address) => same_bytes(address, record.field(f)),
                     EmailCell::Cleared => record.field(f).is_empty(),
                     EmailCell::Original => true,
                 }

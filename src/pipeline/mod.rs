@@ -29,6 +29,7 @@ use crate::read::records::Records;
 
 pub use batch::{Batch, EmailCell, Row};
 pub use check::Checker;
+pub(crate) use check::same_bytes;
 use decide::{Answers, Decider};
 
 /// Rows per batch: large enough that handing batches between threads costs nothing next
