@@ -365,14 +365,14 @@ const MAX_ROLE_TOKENS: usize = 3;
 /// assert!(!is_role("taro.yamada"));
 /// ```
 pub fn is_role(local: &str) -> bool {
+    // Most local parts are people's names, whose first token starts no role reading: one
+    // look-up settles those, before any copying or searching (even for a `+`).
+    if !could_start_role(local) {
+        return false;
+    }
     // Local parts are short: a plain loop beats a vectorized search's set-up.
     let plus = local.bytes().position(|b| b == b'+');
     let mailbox = plus.map_or(local, |plus| &local[..plus]);
-    // Most local parts are people's names, whose first token starts no role reading: one
-    // look-up settles those, before any copying or searching.
-    if !could_start_role(mailbox) {
-        return false;
-    }
     let mut buf = [0u8; MAX_LOCAL];
     let Some(canonical) = canonical_local(mailbox, &mut buf) else {
         return false;
@@ -437,16 +437,22 @@ fn packed(token: &[u8]) -> Option<u128> {
     Some(u128::from_le_bytes(bytes))
 }
 
-/// Whether the first token of a canonical local part could begin a role reading.
-fn could_start_role(mailbox: &str) -> bool {
+/// Whether the first token of a local part's mailbox (what comes before any `+`) could
+/// begin a role reading. A `+` ends the token like a separator, and ends the mailbox, so
+/// the mailbox needs no search of its own.
+fn could_start_role(local: &str) -> bool {
     let is_separator = |b: &u8| matches!(b, b'-' | b'_' | b'.');
-    let bytes = mailbox.as_bytes();
+    let bytes = local.as_bytes();
     let start = bytes
         .iter()
         .position(|b| !is_separator(b))
         .unwrap_or(bytes.len());
     let first = &bytes[start..];
-    let first = &first[..first.iter().position(is_separator).unwrap_or(first.len())];
+    let end = first
+        .iter()
+        .position(|b| is_separator(b) || *b == b'+')
+        .unwrap_or(first.len());
+    let first = &first[..end];
     let stem_len = first
         .iter()
         .rposition(|b| !b.is_ascii_digit())
@@ -932,6 +938,23 @@ pub static WELL_KNOWN: &[&str] = &[
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// The first token is the mailbox's (before any `+`), however separators and `+`
+        /// are mixed.
+        #[test]
+        fn the_first_token_stops_at_a_plus(local in "[-_.+a-z0-9]{0,12}") {
+            let mailbox = local.split('+').next().unwrap_or_default();
+            let stem = mailbox
+                .trim_start_matches(['-', '_', '.'])
+                .split(['-', '_', '.'])
+                .next()
+                .unwrap_or_default()
+                .trim_end_matches(|c: char| c.is_ascii_digit());
+            let expected = stem.is_empty() || FIRST_TOKENS.contains(&packed(stem.as_bytes()).unwrap());
+            proptest::prop_assert_eq!(could_start_role(&local), expected);
+        }
+    }
+
     #[test]
     fn every_role_word_is_a_role_in_any_case() {
         for word in ROLE_WORDS {
@@ -1007,6 +1030,10 @@ mod tests {
             ("", false),
             ("-", false),
             ("+info", false),
+            ("..+info", false),
+            ("_+", false),
+            ("info_+x", true),
+            ("sales+info", true),
             ("2sales", false),
             ("info-x", false),
             // Over 64 octets: never a role.
