@@ -69,12 +69,39 @@ impl<'a> Address<'a> {
     /// lists compare all 128 bits, the duplicate set 64 of them.
     pub fn key(&self) -> u128 {
         // Most local parts have no capital letter: the text is then the key's input as is.
-        if self.local().bytes().any(|b| b.is_ascii_uppercase()) {
+        if has_capital(self.local().as_bytes()) {
             key_of(self.local(), self.domain())
         } else {
             xxhash_rust::xxh3::xxh3_128(self.text.as_bytes())
         }
     }
+}
+
+/// Whether any byte is an ASCII capital letter, eight bytes at a time: asked of every
+/// address, and most local parts are looked through to the end. The last eight bytes are
+/// taken as one word even when that overlaps the word before, which an "any" test allows.
+fn has_capital(bytes: &[u8]) -> bool {
+    if bytes.len() < 8 {
+        return bytes.iter().any(u8::is_ascii_uppercase);
+    }
+    let (words, _) = bytes.as_chunks::<8>();
+    let last = bytes.last_chunk::<8>().copied().unwrap_or_default();
+    words
+        .iter()
+        .chain([&last])
+        .any(|word| capital_bytes(u64::from_le_bytes(*word)) != 0)
+}
+
+/// The high bit of each byte of `word` that is `A` to `Z`, and no other bit. Exact: each
+/// sum stays within its byte, so no carry crosses into the next.
+fn capital_bytes(word: u64) -> u64 {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const EACH: u64 = 0x0101_0101_0101_0101;
+    let low = word & LOW7;
+    let at_least_a = low + EACH * (0x80 - u64::from(b'A'));
+    let past_z = low + EACH * (0x80 - u64::from(b'Z') - 1);
+    at_least_a & !past_z & !word & HIGH
 }
 
 /// The duplicate key of a local part and a lowercase domain; see [`Address::key`].
@@ -129,6 +156,32 @@ mod tests {
         assert_eq!(split("ab.jp"), Err(SyntaxError::NoAtSign));
         assert_eq!(split("a@@b.jp"), Err(SyntaxError::MultipleAtSigns));
         assert_eq!(split("\"a@b\"@c.jp"), Err(SyntaxError::QuotedLocalPart));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn capitals_are_found_exactly(bytes in proptest::collection::vec(
+            proptest::prop_oneof![
+                4 => b'a'..=b'z',
+                1 => b'@'..=b'[',
+                1 => proptest::num::u8::ANY,
+            ],
+            0..30,
+        )) {
+            let expected = bytes.iter().any(u8::is_ascii_uppercase);
+            proptest::prop_assert_eq!(has_capital(&bytes), expected);
+        }
+
+        #[test]
+        fn capital_bytes_marks_exactly_the_capitals(word in proptest::num::u64::ANY) {
+            let expected = word
+                .to_le_bytes()
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| b.is_ascii_uppercase())
+                .fold(0u64, |mask, (i, _)| mask | 0x80 << (8 * i));
+            proptest::prop_assert_eq!(capital_bytes(word), expected);
+        }
     }
 
     #[test]
