@@ -101,7 +101,7 @@ struct CleanArgs {
     /// Continue an interrupted --checkpoint run from its last checkpoint (same input and options)
     #[arg(long)]
     resume: bool,
-    /// No progress bar and no summary
+    /// No progress bar and no summary (warnings still go to stderr)
     #[arg(long, short = 'q')]
     quiet: bool,
     #[command(flatten)]
@@ -206,6 +206,12 @@ fn clean_command(args: CleanArgs) -> ExitCode {
         Ok(report) => {
             if !quiet {
                 eprintln!("{}", report.summary());
+            } else {
+                // A nightly job run quietly still hears of what needs a look (cron mails
+                // what a job writes to stderr).
+                for warning in &report.warnings {
+                    eprintln!("warning: {warning}");
+                }
             }
             ExitCode::SUCCESS
         }

@@ -194,8 +194,8 @@ impl Report {
     /// The short summary printed on stderr at the end of a run.
     pub fn summary(&self) -> String {
         let mut out = format!(
-            "{} rows in {:.2} s ({:.0} rows/s): {} cleaned, {} rejected ({:.1}%)\n",
-            self.rows_in,
+            "{} in {:.2} s ({:.0} rows/s): {} cleaned, {} rejected ({:.1}%)\n",
+            plural(self.rows_in, "row", "rows"),
             self.elapsed_seconds,
             self.rows_per_second,
             self.rows_cleaned,
@@ -233,4 +233,9 @@ impl Report {
         );
         out
     }
+}
+
+/// `n` and the words that go with it: `1 row`, `2 rows`.
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

@@ -438,7 +438,10 @@ impl Reason {
             Reason::NullMx { domain } => format!("{domain} declares that it accepts no mail (null MX)"),
             Reason::NoMailHost { domain } if ja => format!("{domain} にはメールサーバがありません"),
             Reason::NoMailHost { domain } => {
-                format!("{domain} has no mail server: no MX and no public address")
+                format!(
+                    "{domain} has no mail server that mail can reach: no MX records and no \
+                     public address, or MX records that name only localhost"
+                )
             }
         }
     }

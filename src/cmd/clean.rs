@@ -15,7 +15,7 @@ use crate::pipeline::{
 };
 use crate::policy::{DuplicateSet, Policy, suppress};
 use crate::read::Source;
-use crate::report::{DomainCount, Outputs, Report, Tally, peak_memory_bytes, ratio};
+use crate::report::{DomainCount, Outputs, Report, Tally, peak_memory_bytes, plural, ratio};
 use crate::write::{AtomicFile, CsvOutput, OutputFormat, OutputPaths, Partial, commit_all};
 
 /// How far a run has come, for a progress bar.
@@ -253,25 +253,30 @@ fn warnings(report: &Report, unusual: &Unusual) -> Vec<String> {
     let encoding_errors = report.reasons.get("encoding_error").copied().unwrap_or(0);
     if unusual.encoding_from_ascii && encoding_errors > 0 {
         warnings.push(format!(
-            "{encoding_errors} rows have bytes invalid in {}, which was only a guess: the first \
-             {} MiB of standard input were plain ASCII; if the input is in another encoding \
-             (cp932 from Excel on Japanese Windows, say), give it with --input-encoding",
+            "{} bytes invalid in {}, which was only a guess: the first {} MiB of standard \
+             input were plain ASCII; if the input is in another encoding (cp932 from Excel on \
+             Japanese Windows, say), give it with --input-encoding",
+            plural(encoding_errors, "row has", "rows have"),
             report.encoding,
             crate::read::DETECT_BYTES >> 20
         ));
     } else if encoding_errors * 20 > report.rows_in && encoding_errors > 0 {
         warnings.push(format!(
-            "{encoding_errors} rows have bytes invalid in {}: if the file is in another encoding, \
-             give it with --input-encoding",
+            "{} bytes invalid in {}: if the file is in another encoding, give it with \
+             --input-encoding",
+            plural(encoding_errors, "row has", "rows have"),
             report.encoding
         ));
     }
     if unusual.unread_dates > 0 {
         warnings.push(format!(
-            "{} last-contact cells are not dates listclean reads (it reads 2026-03-12, \
-             2026/3/12, 2026年3月12日, 令和8年3月12日, not 03/12/2026): those rows were not \
-             judged stale",
-            unusual.unread_dates
+            "{} listclean reads (it reads 2026-03-12, 2026/3/12, 2026年3月12日, 令和8年3月12日, \
+             not 03/12/2026): those rows were not judged stale",
+            plural(
+                unusual.unread_dates,
+                "last-contact cell is not a date",
+                "last-contact cells are not dates"
+            )
         ));
     }
     if let Some(c) = unusual.unmappable {
@@ -287,9 +292,10 @@ fn warnings(report: &Report, unusual: &Unusual) -> Vec<String> {
     for list in &report.suppression_lists {
         if let Some(first) = &list.first_unread {
             warnings.push(format!(
-                "the suppression list {} has {} lines where no address could be read (the \
-                 first: {first}): they suppress nothing; check them",
-                list.file, list.unread_lines
+                "the suppression list {} has {} where no address could be read (the first: \
+                 {first}): they suppress nothing; check them",
+                list.file,
+                plural(list.unread_lines, "line", "lines")
             ));
         }
     }

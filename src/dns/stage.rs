@@ -381,12 +381,12 @@ impl DomainStage for DnsStage {
     }
 }
 
-/// The warning for a run where many domains could not be checked (at least ten, and more
-/// than one in twenty), with advice that fits why; `failures` counts them by
+/// The warning for a run where many domains could not be checked (at least three, and
+/// more than one in twenty), with advice that fits why; `failures` counts them by
 /// [`Failure::ALL`].
 fn unknown_warning(failures: &[u64; Failure::ALL.len()], unique: u64) -> Option<String> {
     let unknown: u64 = failures.iter().sum();
-    if unknown < 10 || unknown * 20 <= unique {
+    if unknown < 3 || unknown * 20 <= unique {
         return None;
     }
     let count = |failure: Failure| failures[failure as usize];
