@@ -32,11 +32,21 @@ impl Input {
     pub fn stem(&self) -> String {
         match self {
             Input::Stdin => "stdin".into(),
+            _ if self.is_descriptor() => "stdin".into(),
             Input::Path(path) => path
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "output".into()),
         }
+    }
+}
+
+impl Input {
+    /// Whether the input is a pipe or descriptor given by name (`<(zcat list.csv.gz)` is
+    /// `/dev/fd/63`; `/dev/stdin`): its name means nothing to the user, and its folder is
+    /// no place for outputs, so both are those of standard input.
+    pub fn is_descriptor(&self) -> bool {
+        matches!(self, Input::Path(path) if path.starts_with("/dev") || path.starts_with("/proc"))
     }
 }
 

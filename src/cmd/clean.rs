@@ -390,6 +390,7 @@ fn fingerprint(config: &CleanConfig, suppressed_digest: u128) -> u64 {
 fn output_dir(config: &CleanConfig) -> PathBuf {
     match (&config.output_dir, &config.input) {
         (Some(dir), _) => dir.clone(),
+        (None, input) if input.is_descriptor() => PathBuf::new(),
         (None, Input::Path(path)) => path.parent().map(Path::to_path_buf).unwrap_or_default(),
         (None, Input::Stdin) => PathBuf::new(),
     }

@@ -228,7 +228,7 @@ fn utf16_without_a_bom_after_a_long_ascii_start_is_still_utf16() {
 #[test]
 fn a_guess_from_ascii_standard_input_is_named_when_rows_fail() {
     // Standard input as `-`, and by a name that is a pipe (as `<(zcat list.csv.gz)` is):
-    // neither can be read twice.
+    // neither can be read twice, and both write stdin.* in the current folder.
     for input in ["-", "/dev/stdin"] {
         guess_from_ascii_is_named(input);
     }
@@ -239,7 +239,7 @@ fn guess_from_ascii_is_named(input: &str) {
     let dir = Workdir::new();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_listclean"))
         .current_dir(dir.path(""))
-        .args(["clean", input, "--no-dns", "-o", "."])
+        .args(["clean", input, "--no-dns"])
         .stdin(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
