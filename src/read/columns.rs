@@ -220,6 +220,19 @@ pub fn find_email_columns(header: Option<&[String]>, sample: &[Vec<String>]) -> 
             })
             .map(|(col, _)| col)
             .collect();
+        // Of several, a column holding the same few addresses on most rows is the account
+        // owner's or the sales rep's (担当者メールアドレス, a second `Email` in a Salesforce
+        // report), not the contact's: cleaning it would blank it as a duplicate, or mail
+        // the rep in the contact's place.
+        let shared = |col: usize| {
+            let values: Vec<String> = cells(col).map(|c| c.trim().to_lowercase()).collect();
+            let distinct: std::collections::HashSet<&String> = values.iter().collect();
+            values.len() >= 3 && distinct.len() * 2 <= values.len()
+        };
+        let personal: Vec<usize> = named.iter().copied().filter(|&c| !shared(c)).collect();
+        if named.len() > 1 && !personal.is_empty() {
+            return personal;
+        }
         if !named.is_empty() {
             return named;
         }
@@ -350,6 +363,25 @@ mod tests {
         }
         let sample = rows(&[&["1", "1.0", "yes"], &["2", "配信可", "1"]]);
         assert!(find_email_columns(Some(&header), &sample).is_empty());
+
+        // A second named column holding one address on every row is the sales rep's.
+        let header: Vec<String> = ["氏名", "メールアドレス", "担当者メールアドレス"]
+            .map(String::from)
+            .into();
+        let sample = rows(&[
+            &["山田", "taro@acme.jp", "rep@seller.jp"],
+            &["佐藤", "", "rep@seller.jp"],
+            &["鈴木", "jiro@docomo.ne.jp", "REP@seller.jp"],
+        ]);
+        assert_eq!(find_email_columns(Some(&header), &sample), [1]);
+        // Alone, such a column is still the email column.
+        let header: Vec<String> = ["id", "name", "Email"].map(String::from).into();
+        let sample = rows(&[
+            &["1", "", "a@x.jp"],
+            &["2", "", "a@x.jp"],
+            &["3", "", "a@x.jp"],
+        ]);
+        assert_eq!(find_email_columns(Some(&header), &sample), [2]);
 
         // By content, a column of addresses wins over one of messages that quote them.
         let sample = rows(&[
