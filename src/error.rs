@@ -41,7 +41,7 @@ pub enum Error {
         kind: &'static str,
         advice: &'static str,
     },
-    #[error("{what} has a header but no rows")]
+    #[error("{what} has a header but no rows, and no column of the header names an email column")]
     HeaderOnly { what: String },
     #[error("no email column found in {what} (columns: {columns}); name one with --email-column")]
     NoEmailColumn { what: String, columns: String },

@@ -242,6 +242,9 @@ struct Unusual {
 /// The report's warnings, the DNS stage's among them.
 fn warnings(report: &Report, unusual: &Unusual) -> Vec<String> {
     let mut warnings = Vec::new();
+    if report.rows_in == 0 {
+        warnings.push("the input has a header but no rows: the outputs hold only headers".into());
+    }
     if report.estimated_bounce_rate > crate::report::BOUNCE_RATE_LIMIT {
         warnings.push(format!(
             "{:.1}% of the input's addresses would bounce, over the {:.0}% at which mailbox providers \

@@ -262,9 +262,6 @@ impl Source {
         } else {
             (None, 0)
         };
-        if header.is_some() && replay.len() == 1 {
-            return Err(Error::HeaderOnly { what });
-        }
         let header_text = header.as_ref().map(|_| first_text);
         let sample: Vec<Vec<String>> = replay.iter().skip(replayed).map(decode).collect();
         let width = header_text
@@ -304,6 +301,11 @@ impl Source {
                 .map(|spec| resolve("--email-column", spec))
                 .collect::<Result<_, _>>()?
         };
+        // A header without rows is a list with no contacts today (a nightly export often
+        // is one), provided the header names its email column.
+        if email_columns.is_empty() && header.is_some() && replay.len() == 1 {
+            return Err(Error::HeaderOnly { what });
+        }
         if email_columns.is_empty() {
             return Err(Error::NoEmailColumn {
                 what,

@@ -850,10 +850,29 @@ fn a_named_email_column_of_broken_addresses_is_still_cleaned() {
 }
 
 #[test]
+fn a_list_with_no_rows_today_is_no_error() {
+    // A nightly export with no new contacts: the outputs hold the headers, the run says so.
+    let dir = Workdir::new();
+    dir.write("today.csv", "\u{feff}ID,氏名,メールアドレス\r\n");
+    let run = dir.clean("today.csv", &["--no-dns"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(
+        run.cleaned.as_deref().unwrap(),
+        "\u{feff}ID,氏名,メールアドレス,email_status,email_flags,email_suggestion\r\n".as_bytes()
+    );
+    assert_eq!(run.report()["rows_in"], 0);
+    assert!(
+        run.stderr().contains("header but no rows"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
 fn unusable_inputs_are_clear_errors_without_outputs() {
     let dir = Workdir::new();
     dir.write("empty.csv", "");
-    dir.write("header.csv", "id,email\n");
+    dir.write("header.csv", "id,name\n");
     dir.write("nomail.csv", "id,name\n1,Taro\n2,Hanako\n");
     for (file, code, says) in [
         ("empty.csv", 65, "empty"),
