@@ -293,6 +293,10 @@ pub struct OutputFormat {
     pub names: Vec<String>,
     /// The number of cells a row is padded to.
     pub width: usize,
+    /// The last columns of the input that an earlier run appended (its `email_status`,
+    /// `email_flags`, `email_suggestion`, or its reject columns): left out, since this run
+    /// writes its own. 0 or 3.
+    pub replaced: usize,
     pub email_columns: Vec<usize>,
     pub lang: Lang,
     /// Prefix cells a spreadsheet would run as a formula with `'`.
@@ -369,7 +373,7 @@ impl CsvOutput {
                     .map(Vec::as_slice)
                     .chain(std::iter::repeat(&b""[..]));
                 for (i, cell) in cells
-                    .take(format.width)
+                    .take(format.width - format.replaced)
                     .chain(extra.map(str::as_bytes))
                     .enumerate()
                 {
@@ -490,7 +494,7 @@ impl CsvOutput {
         let dialect = &self.format.dialect;
         let record = row.record;
         let fields = if self.format.header.is_some() {
-            self.format.width
+            self.format.width - self.format.replaced
         } else {
             self.format.width.max(record.len())
         };
@@ -562,16 +566,17 @@ impl CsvOutput {
         } else {
             record.len().max(1)
         };
+        let kept = width - self.format.replaced;
         if record.too_large {
             // Only the row's first bytes were kept: they go in the first cell.
             self.push_guarded(out, record.raw(), true);
-            for _ in 1..width {
+            for _ in 1..kept {
                 dialect.push_field(out, b"", false);
             }
-        } else if record.len() == width && !self.any_needs_guard(record) {
+        } else if record.len() == kept && !self.any_needs_guard(record) {
             out.extend_from_slice(record.raw());
         } else {
-            for f in 0..width {
+            for f in 0..kept {
                 self.push_guarded(out, record.field(f), f == 0);
             }
         }

@@ -16,7 +16,10 @@ use crate::pipeline::{
 use crate::policy::{DuplicateSet, Policy, suppress};
 use crate::read::Source;
 use crate::report::{DomainCount, Outputs, Report, Tally, peak_memory_bytes, plural, ratio};
-use crate::write::{AtomicFile, CsvOutput, OutputFormat, OutputPaths, Partial, commit_all};
+use crate::write::{
+    AtomicFile, CLEANED_COLUMNS, CsvOutput, OutputFormat, OutputPaths, Partial, REJECTED_COLUMNS,
+    commit_all,
+};
 
 /// How far a run has come, for a progress bar.
 #[derive(Debug, Clone, Copy)]
@@ -78,6 +81,7 @@ pub fn run(
         header: source.header.clone(),
         names: source.names.clone(),
         width: source.width,
+        replaced: earlier_run_columns(&source),
         email_columns: source.email_columns.clone(),
         lang: config.lang,
         formula_guard: config.formula_guard,
@@ -397,6 +401,21 @@ fn output_dir(config: &CleanConfig) -> PathBuf {
         (None, Input::Path(path)) => path.parent().map(Path::to_path_buf).unwrap_or_default(),
         (None, Input::Stdin) => PathBuf::new(),
     }
+}
+
+/// How many of the input's last columns an earlier run appended (a cleaned or rejected
+/// file cleaned again, say with DNS after a run without): 3 when the header ends with
+/// one of the sets of names this tool appends and no email column is among them, else 0.
+fn earlier_run_columns(source: &Source) -> usize {
+    let n = CLEANED_COLUMNS.len();
+    let Some(start) = source.names.len().checked_sub(n) else {
+        return 0;
+    };
+    let tail: Vec<&str> = source.names[start..].iter().map(|s| s.trim()).collect();
+    let ours = source.header.is_some()
+        && (tail == CLEANED_COLUMNS || tail == REJECTED_COLUMNS)
+        && source.email_columns.iter().all(|&col| col < start);
+    if ours { n } else { 0 }
 }
 
 /// Hands the progress callback the rows done and bytes read after each batch.

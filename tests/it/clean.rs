@@ -850,6 +850,41 @@ fn a_named_email_column_of_broken_addresses_is_still_cleaned() {
 }
 
 #[test]
+fn an_earlier_runs_columns_are_replaced_not_repeated() {
+    // A cleaned file cleaned again (with DNS after a quick run without, say), and a
+    // rejected file cleaned again once fixed by hand: one set of status columns, this run's.
+    let dir = Workdir::new();
+    dir.write(
+        "list.csv",
+        "id,email\n1,taro@acme.jp\n2,hanako(at)acme.jp\n",
+    );
+    let first = dir.clean("list.csv", &["--no-dns"]);
+    assert_eq!(first.code(), 0, "{}", first.stderr());
+    dir.write("again.csv", first.cleaned.as_deref().unwrap());
+    let again = dir.clean("again.csv", &["--no-dns"]);
+    assert_eq!(again.cleaned, first.cleaned);
+
+    let fixed = String::from_utf8(first.rejected.clone().unwrap())
+        .unwrap()
+        .replace("hanako(at)acme.jp", "hanako@acme.jp");
+    dir.write("fixed.csv", fixed);
+    let run = dir.clean("fixed.csv", &["--no-dns"]);
+    assert_eq!(
+        run.cleaned_rows(),
+        [
+            [
+                "id",
+                "email",
+                "email_status",
+                "email_flags",
+                "email_suggestion"
+            ],
+            ["2", "hanako@acme.jp", "unknown", "", ""]
+        ]
+    );
+}
+
+#[test]
 fn a_list_with_no_rows_today_is_no_error() {
     // A nightly export with no new contacts: the outputs hold the headers, the run says so.
     let dir = Workdir::new();
