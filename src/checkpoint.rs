@@ -20,7 +20,7 @@ use crate::error::Error;
 use crate::policy::DuplicateSet;
 use crate::report::TallyState;
 
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// Where a checkpointed run keeps its state, beside its outputs.
 #[derive(Debug, Clone)]

@@ -310,7 +310,7 @@ pub enum Reason {
     },
     /// An earlier row already holds this address.
     Duplicate {
-        first_line: u64,
+        first_row: u64,
     },
     /// A throw-away mailbox provider.
     DisposableDomain {
@@ -424,8 +424,8 @@ impl Reason {
             Reason::EncodingError if ja => "文字コードとして不正なバイトがあります（文字化け）".into(),
             Reason::EncodingError => "the row has bytes that are invalid in the file's encoding".into(),
             Reason::MalformedRow { problem } => problem.sentence(lang),
-            Reason::Duplicate { first_line } if ja => format!("{first_line} 行目と同じアドレスです"),
-            Reason::Duplicate { first_line } => format!("same address as line {first_line}"),
+            Reason::Duplicate { first_row } if ja => format!("{first_row} 行目と同じアドレスです"),
+            Reason::Duplicate { first_row } => format!("same address as row {first_row}"),
             Reason::DisposableDomain { domain } if ja => format!("{domain} は使い捨てメールのドメインです"),
             Reason::DisposableDomain { domain } => format!("{domain} is a disposable-mail domain"),
             Reason::Suppressed if ja => "配信停止リストにあるアドレスです".into(),
@@ -528,7 +528,7 @@ mod tests {
                 },
                 "malformed_row",
             ),
-            (Reason::Duplicate { first_line: 2 }, "duplicate"),
+            (Reason::Duplicate { first_row: 2 }, "duplicate"),
             (
                 Reason::DisposableDomain { domain: domain() },
                 "disposable_domain",

@@ -81,6 +81,8 @@ pub struct Batch {
     /// The record fields of the email columns; the number of cells per row.
     pub(super) email_columns: Vec<usize>,
     pub(super) columns: usize,
+    /// Rows read before this batch.
+    pub(super) first_row: u64,
 }
 
 /// A decided row, as the sinks see it.

@@ -18,6 +18,8 @@ pub(super) struct Decider<'a> {
     /// the journal.
     pub(super) journaling: bool,
     pub(super) kept: Vec<u128>,
+    /// 1 when the input has a header, which is row 1 in a spreadsheet.
+    pub(super) header_rows: u64,
 }
 
 /// The DNS answers the pipeline has seen, so that each domain goes to the DNS stage about
@@ -166,13 +168,16 @@ impl Decider<'_> {
             }
             // Only DNS needs the record: for the text of a domain not seen before.
             let record = self.dns.is_some().then_some((&batch.records, i));
-            row.verdict = self.decide_row(row, cells, record, &batch.email_columns);
+            // Numbered as a spreadsheet numbers it (a quoted line break is no new row).
+            let number = self.header_rows + batch.first_row + i as u64 + 1;
+            row.verdict = self.decide_row(row, number, cells, record, &batch.email_columns);
         }
     }
 
     fn decide_row(
         &mut self,
         row: &mut RowEval,
+        number: u64,
         cells: &[CellEval],
         record: Option<(&Records, usize)>,
         email_columns: &[usize],
@@ -208,7 +213,7 @@ impl Decider<'_> {
                         }
                         _ => (DomainOutcome::Unknown, None),
                     };
-                    match rejection.map_or_else(|| self.first_seen(c, row.line), Err) {
+                    match rejection.map_or_else(|| self.first_seen(c, number), Err) {
                         Ok(()) => {
                             row.usable |= 1 << col;
                             if c.flags.contains(Flags::NORMALIZED) {
@@ -276,19 +281,19 @@ impl Decider<'_> {
 }
 
 impl Decider<'_> {
-    /// Records an address that is otherwise usable as kept on `line`; a duplicate when an
-    /// earlier row kept it. The same address twice in one row (main and sub column) is
-    /// one contact's, not a duplicate.
-    fn first_seen(&mut self, candidate: &Candidate, line: u64) -> Result<(), Reason> {
-        match self.duplicates.first_seen(candidate.key, line) {
+    /// Records an address that is otherwise usable as kept on row `number`; a duplicate
+    /// when an earlier row kept it. The same address twice in one row (main and sub
+    /// column) is one contact's, not a duplicate.
+    fn first_seen(&mut self, candidate: &Candidate, number: u64) -> Result<(), Reason> {
+        match self.duplicates.first_seen(candidate.key, number) {
             Ok(entry) => {
                 if self.journaling {
                     self.kept.push(entry);
                 }
                 Ok(())
             }
-            Err(first_line) if first_line == line => Ok(()),
-            Err(first_line) => Err(Reason::Duplicate { first_line }),
+            Err(first_row) if first_row == number => Ok(()),
+            Err(first_row) => Err(Reason::Duplicate { first_row }),
         }
     }
 }

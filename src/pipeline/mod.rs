@@ -128,6 +128,7 @@ pub fn run(
             dns: dns.map(|dns| Answers::new(dns, stop)),
             journaling: checkpoints.is_some(),
             kept: Vec::new(),
+            header_rows: u64::from(checker.header_width.is_some()),
         };
         let result = process(
             &full_rx,
@@ -191,6 +192,7 @@ fn read_batches(
         if batch.len == 0 {
             break;
         }
+        batch.first_row = rows;
         rows += batch.len as u64;
         if full.send(batch).is_err() {
             break;

@@ -413,7 +413,7 @@ fn parents(domain: &str) -> impl Iterator<Item = &str> {
 
 /// The set of addresses already kept, in input order, for the duplicate check.
 ///
-/// Each slot is 12 bytes: 64 bits of the address's key and the 32-bit line it was first
+/// Each slot is 12 bytes: 64 bits of the address's key and the 32-bit row it was first
 /// seen on, so memory stays the same however long the addresses are. The table is open
 /// addressing with linear probing in a plain `Vec`, sized to the file (not to a power of
 /// two) and filled up to 80 %: 15 bytes per address. At 64 bits, a false duplicate among
@@ -444,8 +444,8 @@ impl DuplicateSet {
         }
     }
 
-    /// Records `key` as seen on `line` and returns `Ok` with the entry stored (for a
-    /// journal: the tag above the line), or `Err` with the line it was first seen on.
+    /// Records `key` as seen on row `line` and returns `Ok` with the entry stored (for a
+    /// journal: the tag above the row), or `Err` with the row it was first seen on.
     pub fn first_seen(&mut self, key: u128, line: u64) -> Result<u128, u64> {
         let entry =
             u128::from(tag_of(key)) << 32 | u128::from(line.min(u64::from(u32::MAX)) as u32);

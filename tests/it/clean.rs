@@ -45,7 +45,7 @@ fn every_row_lands_in_exactly_one_file() {
     );
     assert_eq!(
         column(&rejected, "reject_detail")[0],
-        "email: same address as line 2"
+        "email: same address as row 2"
     );
     // Rejected rows keep their cells as they were.
     assert_eq!(
@@ -328,7 +328,7 @@ fn duplicates_are_told_in_every_email_column() {
     assert_eq!(column(&rejected, "id"), ["4"]);
     assert_eq!(column(&rejected, "reject_reason"), ["duplicate"]);
     assert!(
-        column(&rejected, "reject_detail")[0].contains("line 4"),
+        column(&rejected, "reject_detail")[0].contains("row 4"),
         "{rejected:?}"
     );
 }
@@ -596,8 +596,8 @@ fn excels_sep_line_sets_the_delimiter_and_is_repeated() {
         rejected.starts_with("sep=;\r\nname;email;reject_reason;"),
         "{rejected}"
     );
-    // Lines are counted in the file: the sep line is line 1.
-    assert!(rejected.contains("same address as line 3"), "{rejected}");
+    // Rows are numbered as a spreadsheet shows them: the sep line is not one.
+    assert!(rejected.contains("same address as row 2"), "{rejected}");
 
     // After a BOM, in the output's encoding, with the delimiter actually used.
     let mut bom = b"\xEF\xBB\xBF".to_vec();
@@ -637,7 +637,7 @@ fn cr_only_line_endings_are_kept() {
     );
     let rejected = run.rejected.unwrap();
     assert!(!rejected.contains(&b'\n'));
-    assert!(String::from_utf8_lossy(&rejected).contains("same address as line 2"));
+    assert!(String::from_utf8_lossy(&rejected).contains("same address as row 2"));
 }
 
 #[test]
@@ -881,6 +881,22 @@ fn an_earlier_runs_columns_are_replaced_not_repeated() {
             ],
             ["2", "hanako@acme.jp", "unknown", "", ""]
         ]
+    );
+}
+
+#[test]
+fn duplicates_name_the_row_a_spreadsheet_shows() {
+    // A quoted line break makes no new row in Excel: the first row is row 2 however many
+    // lines its address cell spans.
+    let dir = Workdir::new();
+    dir.write(
+        "l.csv",
+        "ID,住所,メールアドレス\n1,\"東京都\n千代田区\n1-1\",a@acme.jp\n2,大阪,x@acme.jp\n3,名古屋,x@acme.jp\n",
+    );
+    let run = dir.clean("l.csv", &["--no-dns", "--lang", "ja"]);
+    assert_eq!(
+        column(&run.rejected_rows(), "reject_detail"),
+        ["メールアドレス: 3 行目と同じアドレスです"]
     );
 }
 
