@@ -42,11 +42,19 @@ impl Input {
 }
 
 impl Input {
-    /// Whether the input is a pipe or descriptor given by name (`<(zcat list.csv.gz)` is
-    /// `/dev/fd/63`; `/dev/stdin`): its name means nothing to the user, and its folder is
-    /// no place for outputs, so both are those of standard input.
+    /// Whether the input can be read a second time: a regular file. Standard input and a
+    /// pipe given by name (`<(zcat list.csv.gz)`, a FIFO) cannot; a second reader would
+    /// take rows from the first.
+    pub fn can_read_twice(&self) -> bool {
+        matches!(self, Input::Path(path) if std::fs::metadata(path).is_ok_and(|m| m.is_file()))
+    }
+
+    /// Whether the input is a pipe or descriptor given by a system name
+    /// (`<(zcat list.csv.gz)` is `/dev/fd/63`; `/dev/stdin`): its name means nothing to the
+    /// user and its folder is no place for outputs, so both are those of standard input.
     pub fn is_descriptor(&self) -> bool {
-        matches!(self, Input::Path(path) if path.starts_with("/dev") || path.starts_with("/proc"))
+        !self.can_read_twice()
+            && matches!(self, Input::Path(path) if path.starts_with("/dev") || path.starts_with("/proc"))
     }
 }
 

@@ -276,9 +276,14 @@ fn clean_config(args: CleanArgs) -> Result<CleanConfig, Usage> {
         }
         None => None,
     };
-    if (args.checkpoint || args.resume) && input == Input::Stdin {
+    let pipe = match &input {
+        Input::Stdin => true,
+        Input::Path(path) => std::fs::metadata(path).is_ok_and(|m| !m.is_file()),
+    };
+    if (args.checkpoint || args.resume) && pipe {
         return Err(Usage(
-            "--checkpoint and --resume need an input file: standard input cannot be read again"
+            "--checkpoint and --resume need an input file: standard input or a pipe cannot be \
+             read again"
                 .into(),
         ));
     }

@@ -133,7 +133,7 @@ pub fn run(
     // input cannot be read twice). If it cannot open, the run only loses that head start.
     // It is told the encoding found, rather than scanning a long ASCII start again.
     let prefetch = match (&dns, &config.input) {
-        (Some(_), Input::Path(_)) => {
+        (Some(_), input) if input.can_read_twice() => {
             let read = ReadOptions {
                 encoding: Some(input_encoding),
                 ..config.read.clone()

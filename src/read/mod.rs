@@ -175,9 +175,8 @@ impl Source {
             && prefix.is_ascii()
         {
             match input {
-                // Only a regular file can be read twice: a pipe given by name (`<(zcat …)`,
-                // a FIFO) is like standard input.
-                Input::Path(path) if std::fs::metadata(path).is_ok_and(|m| m.is_file()) => {
+                // A pipe given by name (`<(zcat …)`, a FIFO) is like standard input.
+                Input::Path(path) if input.can_read_twice() => {
                     if let Some(window) = scan_past(path, prefix.len() as u64)? {
                         encoding = encoding::utf8_or_cp932(&window);
                     }

@@ -442,6 +442,39 @@ fn each_domain_is_asked_once_however_many_rows_share_it() {
 }
 
 #[test]
+fn a_pipe_given_by_name_loses_no_row_to_the_read_ahead() {
+    // The read-ahead opens the input a second time; a pipe opened twice would give it rows
+    // the main reader never sees.
+    use std::io::Write;
+    let lab = lab();
+    let dir = Workdir::new();
+    let mut input = String::from("email\n");
+    // Several MiB, more than the first read takes whole.
+    for i in 0..200_000 {
+        input += &format!("user{i}@acme-corp.com\n");
+    }
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_listclean"))
+        .current_dir(dir.path(""))
+        .args(["clean", "/dev/stdin", "--resolver", &lab.addr().to_string()])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path("stdin.report.json")).unwrap()).unwrap();
+    assert_eq!(report["rows_in"], 200_000);
+}
+
+#[test]
 fn an_alias_of_a_missing_name_has_no_mail_host() {
     // The domain exists (it is a CNAME); the name it points to does not. Saying the domain
     // does not exist would send the user to a registrar that shows it registered.
