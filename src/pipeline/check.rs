@@ -124,6 +124,15 @@ impl Checker<'_> {
         if address.as_str().starts_with(['=', '+', '-']) {
             candidate.flags.insert(Flags::FORMULA_RISK);
         }
+        // Before any other check: whatever else is wrong with the address (a legacy
+        // carrier form, a disposable domain), its owner asked not to be mailed, and the
+        // row is rejected whole for it.
+        if self.policy.is_suppressed(candidate.key) {
+            return CellEval {
+                candidate: Some(candidate),
+                error: Some(Reason::Suppressed),
+            };
+        }
         let (verdict, suggestion) = self.judge(&address, candidate.domain_hash);
         candidate.suggestion = suggestion;
         let error = match verdict {
@@ -140,8 +149,8 @@ impl Checker<'_> {
     }
 
     /// Whether a normalized address can be sent to, as far as the row alone tells: its
-    /// syntax, then the per-address policy. Returns its flags or why not, and a likely
-    /// correction of its domain.
+    /// syntax, then the per-address policy (suppression aside, which `eval_cell` looks at
+    /// first). Returns its flags or why not, and a likely correction of its domain.
     pub(super) fn judge(
         &self,
         address: &Address<'_>,

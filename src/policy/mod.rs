@@ -65,16 +65,26 @@ impl Policy {
     /// deserves the suggestion most.
     ///
     /// # Errors
-    /// The reason the address must not be sent to: special-use or disposable domain,
-    /// suppressed, or (with `reject_role`) a role account.
+    /// The reason the address must not be sent to: suppressed (first: whatever else is
+    /// wrong with it, the person asked not to be mailed), special-use or disposable
+    /// domain, or (with `reject_role`) a role account.
     pub fn check(&self, address: &Address<'_>) -> Result<Remarks, Reason> {
+        if self.is_suppressed(address.key()) {
+            return Err(Reason::Suppressed);
+        }
         let facts = self
             .facts
             .of(address.domain(), domain_hash(address.domain()));
         self.check_with(address, facts, lists::is_role(address.local()))
     }
 
-    /// [`Policy::check`], and the typo suggestion whatever the outcome, from the look-up
+    /// Whether the address with this key ([`Address::key`]) is on a suppression list.
+    pub fn is_suppressed(&self, key: u128) -> bool {
+        !self.suppressed.is_empty() && self.suppressed.contains(&key)
+    }
+
+    /// [`Policy::check`] but for suppression, which the caller looks at first with the key
+    /// it has ([`Policy::is_suppressed`]), and the typo suggestion whatever the outcome, from the look-up
     /// of the domain's facts the caller already made ([`Policy::known_facts`], with the
     /// domain's [`domain_hash`]), and whether the local part is a role account
     /// ([`lists::is_role`]).
@@ -108,9 +118,6 @@ impl Policy {
             return Err(Reason::DisposableDomain {
                 domain: domain.to_owned(),
             });
-        }
-        if !self.suppressed.is_empty() && self.suppressed.contains(&address.key()) {
-            return Err(Reason::Suppressed);
         }
         let mut flags = Flags::NONE;
         if role {

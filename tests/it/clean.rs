@@ -365,13 +365,20 @@ fn a_contact_suppressed_under_any_address_is_rejected_whole() {
     // Taro unsubscribed with his work address: his mobile one is not to be mailed either,
     // and his work address is not thereby "kept" for the duplicate check.
     let dir = Workdir::new();
-    dir.write("unsubscribed.txt", "taro@acme.jp\n");
+    // Addresses that other checks reject count too: a legacy carrier form, a disposable
+    // domain.
+    dir.write(
+        "unsubscribed.txt",
+        "taro@acme.jp\njiro..x@docomo.ne.jp\nken@mailinator.com\n",
+    );
     dir.write(
         "list.csv",
         "氏名,メールアドレス,携帯メール\n\
          山田,taro@docomo.ne.jp,taro@acme.jp\n\
          佐藤,hanako@acme.jp,\n\
-         山田 太郎,taro@docomo.ne.jp,\n",
+         山田 太郎,taro@docomo.ne.jp,\n\
+         鈴木,jiro@acme.jp,jiro..x@docomo.ne.jp\n\
+         田中,ken@acme.jp,ken@mailinator.com\n",
     );
     let run = dir.clean(
         "list.csv",
@@ -379,8 +386,8 @@ fn a_contact_suppressed_under_any_address_is_rejected_whole() {
     );
     assert_eq!(run.code(), 0, "{}", run.stderr());
     let rejected = run.rejected_rows();
-    assert_eq!(column(&rejected, "氏名"), ["山田"]);
-    assert_eq!(column(&rejected, "reject_reason"), ["suppressed"]);
+    assert_eq!(column(&rejected, "氏名"), ["山田", "鈴木", "田中"]);
+    assert_eq!(column(&rejected, "reject_reason"), ["suppressed"; 3]);
     assert!(
         column(&rejected, "reject_detail")[0].starts_with("携帯メール"),
         "{rejected:?}"
