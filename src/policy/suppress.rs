@@ -72,18 +72,28 @@ pub fn load(
         };
         let columns = source.email_columns.clone();
         let encoding = source.dialect.cell_encoding;
+        // A list with a header is an export: its email columns hold the addresses, and an
+        // address elsewhere (the account owner's, a colleague's in a note) is not to be
+        // suppressed. Without one, it is a list of addresses, which a comma may have split
+        // into several cells (`a@x.jp, b@y.jp`; `Yamada, Taro <taro@x.jp>`).
+        let exported = source.header.is_some();
         let mut batch = Records::default();
         while source.read_batch(&mut batch, 8192).map_err(wrap)? > 0 {
             for record in batch.iter() {
-                let email_cells = columns.iter().map(|&col| record.field(col));
-                let mut found = add_cells(&mut keys, email_cells, encoding);
-                if found == 0 {
-                    // A line of another shape than the rest: a plain address among display
-                    // names that the delimiter split, a note in another column.
-                    found = add_cells(&mut keys, record.iter(), encoding);
+                if blank_or_comment(record, encoding) {
+                    continue;
                 }
+                let found = if exported {
+                    add_cells(
+                        &mut keys,
+                        columns.iter().map(|&c| record.field(c)),
+                        encoding,
+                    )
+                } else {
+                    add_cells(&mut keys, record.iter(), encoding)
+                };
                 summary.addresses += found;
-                if found == 0 && !blank_or_comment(record, encoding) {
+                if found == 0 {
                     summary.unread_lines += 1;
                     summary
                         .first_unread

@@ -404,6 +404,7 @@ fn suppression_lists_as_people_keep_them() {
         "bounces.txt",
         "# hard bounces, March\n\
          \n\
+         # kato2@acme-corp.com re-subscribed\n\
          WATANABE@i.softbank.jp  # bounced twice\n\
          yamada@acme-corp.com (unsubscribed)\n\
          ito@softbank.ne.jp; nakamura@au.com\n\
@@ -413,9 +414,19 @@ fn suppression_lists_as_people_keep_them() {
     // Display names split at their comma, and a plain address among them.
     dir.write(
         "unsub.txt",
-        "Yamada, Jiro <jiro@acme-corp.com>\nsuzuki@acme-corp.com\n",
+        "Yamada, Jiro <jiro@acme-corp.com>\nsuzuki@acme-corp.com\n\
+         ito2@acme-corp.com, nakamura2@au.com\n",
     );
-    let keep = "stay@acme-corp.com";
+    // An export's other columns are not addresses to suppress: the account owner's here.
+    dir.write(
+        "export.csv",
+        "Email,Owner\n,owner@acme-corp.com\nsato@acme-corp.com,owner@acme-corp.com\n",
+    );
+    let keep = [
+        "kato2@acme-corp.com",
+        "owner@acme-corp.com",
+        "stay@acme-corp.com",
+    ];
     let input: String = [
         "watanabe@i.softbank.jp",
         "yamada@acme-corp.com",
@@ -424,9 +435,12 @@ fn suppression_lists_as_people_keep_them() {
         "kato@acme-corp.com",
         "jiro@acme-corp.com",
         "suzuki@acme-corp.com",
-        keep,
+        "ito2@acme-corp.com",
+        "nakamura2@au.com",
+        "sato@acme-corp.com",
     ]
     .iter()
+    .chain(&keep)
     .fold(String::from("email\n"), |text, a| text + a + "\n");
     dir.write("list.csv", input);
     let run = dir.clean(
@@ -437,20 +451,24 @@ fn suppression_lists_as_people_keep_them() {
             "bounces.txt",
             "--suppress",
             "unsub.txt",
+            "--suppress",
+            "export.csv",
         ],
     );
     assert_eq!(run.code(), 0, "{}", run.stderr());
-    assert_eq!(column(&run.cleaned_rows(), "email"), [keep]);
-    assert_eq!(run.report()["reasons"]["suppressed"], 7);
+    assert_eq!(column(&run.cleaned_rows(), "email"), keep);
+    assert_eq!(run.report()["reasons"]["suppressed"], 10);
     let lists = &run.report()["suppression_lists"];
     assert_eq!(lists[0]["addresses"], 5, "{lists}");
     assert_eq!(lists[0]["unread_lines"], 1, "{lists}");
     assert_eq!(
         lists[0]["first_unread"],
-        "line 7: called | asked to be removed"
+        "line 8: called | asked to be removed"
     );
-    assert_eq!(lists[1]["addresses"], 2, "{lists}");
+    assert_eq!(lists[1]["addresses"], 4, "{lists}");
     assert_eq!(lists[1]["unread_lines"], 0, "{lists}");
+    assert_eq!(lists[2]["addresses"], 1, "{lists}");
+    assert_eq!(lists[2]["unread_lines"], 1, "{lists}");
     assert!(
         run.stderr()
             .contains("bounces.txt has 1 line where no address could be read"),
