@@ -150,10 +150,11 @@ pub fn could_be_header(cell: &str) -> bool {
 /// (`taro.acme.jp`). A yes/no or 0/1 flag column has none of these.
 fn looks_like_attempt(cell: &str) -> bool {
     let folded = fold(cell);
+    // Two letters either side, so that `n.a.` or `e.g.` is no domain.
     let dotted = folded
         .as_bytes()
-        .windows(3)
-        .any(|w| w[0].is_ascii_alphabetic() && w[1] == b'.' && w[2].is_ascii_alphabetic());
+        .windows(5)
+        .any(|w| w[2] == b'.' && [w[0], w[1], w[3], w[4]].iter().all(u8::is_ascii_alphabetic));
     folded.contains('@')
         || dotted
         || OBFUSCATED_AT.iter().any(|at| folded.contains(at))
@@ -215,8 +216,8 @@ pub fn find_email_columns(header: Option<&[String]>, sample: &[Vec<String>]) -> 
             .enumerate()
             .filter(|(col, name)| {
                 let (non_empty, _, hits) = stats[*col];
-                is_email_header(name)
-                    && (non_empty == 0 || hits > 0 || cells(*col).any(|c| looks_like_attempt(c)))
+                let attempts = cells(*col).filter(|c| looks_like_attempt(c)).count();
+                is_email_header(name) && (non_empty == 0 || hits > 0 || attempts * 2 >= non_empty)
             })
             .map(|(col, _)| col)
             .collect();
@@ -225,7 +226,10 @@ pub fn find_email_columns(header: Option<&[String]>, sample: &[Vec<String>]) -> 
         // report), not the contact's: cleaning it would blank it as a duplicate, or mail
         // the rep in the contact's place.
         let shared = |col: usize| {
-            let values: Vec<String> = cells(col).map(|c| c.trim().to_lowercase()).collect();
+            let values: Vec<String> = cells(col)
+                .filter(|c| looks_like_address(c))
+                .map(|c| c.trim().to_lowercase())
+                .collect();
             let distinct: std::collections::HashSet<&String> = values.iter().collect();
             values.len() >= 3 && distinct.len() * 2 <= values.len()
         };
@@ -363,6 +367,13 @@ mod tests {
         }
         let sample = rows(&[&["1", "1.0", "yes"], &["2", "配信可", "1"]]);
         assert!(find_email_columns(Some(&header), &sample).is_empty());
+        // Nor one where a note that looks dotted stands among the flags.
+        let sample = rows(&[
+            &["1", "a@x.jp", "yes"],
+            &["2", "b@x.jp", "no"],
+            &["3", "c@x.jp", "n.a."],
+        ]);
+        assert_eq!(find_email_columns(Some(&header), &sample), [1]);
 
         // A second named column holding one address on every row is the sales rep's.
         let header: Vec<String> = ["氏名", "メールアドレス", "担当者メールアドレス"]
@@ -374,6 +385,14 @@ mod tests {
             &["鈴木", "jiro@docomo.ne.jp", "REP@seller.jp"],
         ]);
         assert_eq!(find_email_columns(Some(&header), &sample), [1]);
+        // Placeholders repeated in a messy mobile column do not make it shared.
+        let sample = rows(&[
+            &["山田", "taro@acme.jp", "なし"],
+            &["佐藤", "hanako@acme.jp", "なし"],
+            &["田中", "ken@acme.jp", "ken@docomo.ne.jp"],
+            &["鈴木", "jiro@acme.jp", "なし"],
+        ]);
+        assert_eq!(find_email_columns(Some(&header), &sample), [1, 2]);
         // Alone, such a column is still the email column.
         let header: Vec<String> = ["id", "name", "Email"].map(String::from).into();
         let sample = rows(&[
