@@ -375,14 +375,14 @@ fn start_state(
     ))
 }
 
-/// A hash of the options that shape the outputs, and of the suppression lists' contents,
-/// so that a checkpoint is only resumed by a run that would have written the same files.
+/// A hash of the options that shape the outputs, and of the suppression lists' contents
+/// (what they hold, whatever their names or order), so that a checkpoint is only resumed by
+/// a run that would have written the same files.
 fn fingerprint(config: &CleanConfig, suppressed_digest: u128) -> u64 {
     let shaping = format!(
-        "{:?} {:?} {:?} {suppressed_digest:x} {:?} {} {} {:?} {} {:?}",
+        "{:?} {:?} {suppressed_digest:x} {:?} {} {} {:?} {} {:?}",
         config.read,
         config.output_encoding,
-        config.suppress,
         config.lang,
         config.keep_legacy_carrier,
         config.reject_role,

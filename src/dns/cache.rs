@@ -168,8 +168,8 @@ fn try_open(path: &Path) -> Result<Database, OpenError> {
 /// The bytes every redb file starts with.
 const REDB_MAGIC: &[u8] = b"redb\x1a\x0a\xa9\x0d\x0a";
 
-/// Checks that `path` may become the cache: it is missing, empty, or a redb file (sound or
-/// not, ours or another program's, all of which may be replaced). Any other file is one
+/// Checks that `path` may become the cache: it is missing, a redb file (sound or not, ours
+/// or another program's, all of which may be replaced), or empty with a `.redb` name. Any other file is one
 /// named by mistake (the input, a suppression list typed after the wrong option) and must
 /// never be overwritten.
 ///
@@ -184,7 +184,10 @@ pub fn check_path(path: &Path) -> Result<(), Error> {
         }
         Err(_) => return Ok(()),
     }
-    if REDB_MAGIC.starts_with(&head) {
+    // An empty file is a cache cut short only by its name: otherwise it is likely a list
+    // of the day's unsubscribes, empty, given after the wrong option.
+    let redb_name = path.extension().is_some_and(|ext| ext == "redb");
+    if (head.is_empty() && redb_name) || (!head.is_empty() && REDB_MAGIC.starts_with(&head)) {
         Ok(())
     } else {
         Err(Error::NotACache {

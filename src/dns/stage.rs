@@ -412,15 +412,27 @@ fn unknown_warning(failures: &[u64; Failure::ALL.len()], unique: u64) -> Option<
             what.join(" and ")
         )
     } else {
+        let causes: Vec<String> = [
+            (Failure::Timeout, "got no answer in time"),
+            (Failure::ServFail, "a SERVFAIL"),
+            (
+                Failure::Other,
+                "another error (a failed send, a malformed answer)",
+            ),
+        ]
+        .iter()
+        .filter(|(failure, _)| count(*failure) > 0)
+        .map(|(failure, what)| format!("{} {what}", count(*failure)))
+        .collect();
         // Silence and SERVFAIL are what a resolver that limits its clients' rate gives,
         // and the retry at the end of the queue comes too soon for it.
-        format!(
-            "{head} {} got no answer in time and {} a SERVFAIL, twice. If the name servers \
-             limit how fast they may be asked, run again slower, with --dns-qps (such as 200) \
-             or a lower --dns-concurrency",
-            count(Failure::Timeout),
-            count(Failure::ServFail)
-        )
+        let advice = if (count(Failure::Timeout) + count(Failure::ServFail)) * 2 > unknown {
+            "If the name servers limit how fast they may be asked, run again slower, with \
+             --dns-qps (such as 200) or a lower --dns-concurrency"
+        } else {
+            "Check that the name servers can be reached from this host"
+        };
+        format!("{head} {}, twice. {advice}", causes.join(", "))
     })
 }
 
@@ -535,5 +547,32 @@ async fn resolve(resolver: &Resolver, domain: &str) -> Decision {
             let aaaa = resolver.addresses(domain, true).await;
             classify_implicit(negative_ttl, &a, Some(&aaaa))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_count_in_their_place() {
+        // `State::failures` is indexed by the enum's value: it must be its place in `ALL`.
+        for (place, failure) in Failure::ALL.iter().enumerate() {
+            assert_eq!(*failure as usize, place);
+        }
+    }
+
+    #[test]
+    fn the_warning_names_the_causes_there_were() {
+        let mut failures = [0; Failure::ALL.len()];
+        failures[Failure::Other as usize] = 5;
+        let warning = unknown_warning(&failures, 10).expect("a warning");
+        assert!(warning.contains("5 another error"), "{warning}");
+        assert!(!warning.contains("0 got no answer"), "{warning}");
+        assert!(warning.contains("can be reached"), "{warning}");
+        failures[Failure::Timeout as usize] = 20;
+        let warning = unknown_warning(&failures, 100).expect("a warning");
+        assert!(warning.contains("--dns-qps"), "{warning}");
+        assert_eq!(unknown_warning(&[0, 0, 0, 0, 2], 10), None);
     }
 }

@@ -226,8 +226,10 @@ fn a_file_that_is_not_a_cache_is_never_overwritten() {
     let lab = lab();
     let dir = Workdir::new();
     dir.write("list.csv", EVERY_CASE);
-    for named in ["list.csv", "bounces.txt"] {
+    // An empty file too: the day's unsubscribes, none today.
+    for named in ["list.csv", "bounces.txt", "unsubscribed.txt"] {
         dir.write("bounces.txt", "a@acme-corp.com\n");
+        dir.write("unsubscribed.txt", "");
         let before = std::fs::read(dir.path(named)).expect("the file");
         let run = dir.clean(
             "list.csv",
