@@ -1,7 +1,7 @@
 //! `resolverfloor`: how fast the resolver library alone looks domains up, for the DNS
-//! benchmark. It asks one MX question per domain through hickory-resolver, configured as
-//! `listclean clean` configures it, with the same number in flight, and nothing else: no
-//! rows, no stage, no cache. Its time is the floor under the DNS part of a `clean` run on
+//! benchmark. It asks one MX question per domain through the hickory resolver
+//! `listclean clean` builds ([`listclean::dns::hickory_resolver`]), with the same number in
+//! flight, and nothing else: no rows, no stage, no cache. Its time is the floor under the DNS part of a `clean` run on
 //! the same machine and server.
 //!
 //! ```text
@@ -15,13 +15,10 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use hickory_resolver::config::{
-    ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
-};
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::rr::{Name, RecordType};
+use listclean::dns::{DnsOptions, hickory_resolver};
 use tokio::sync::Semaphore;
 
 const USAGE: &str = "usage: resolverfloor 127.0.0.1:PORT ZONES_DIR [IN_FLIGHT (default 256)]";
@@ -93,27 +90,12 @@ async fn look_up_all(
     domains: Vec<String>,
     in_flight: usize,
 ) -> Result<String, String> {
-    let mut udp = ConnectionConfig::udp();
-    udp.port = server.port();
-    let mut tcp = ConnectionConfig::tcp();
-    tcp.port = server.port();
-    let config = ResolverConfig::from_name_servers(vec![NameServerConfig::new(
-        server.ip(),
-        true,
-        vec![udp, tcp],
-    )]);
-    // As listclean sets them (src/dns/resolve.rs), with its default timeout and tries.
-    let mut opts = ResolverOpts::default();
-    opts.timeout = Duration::from_secs(3);
-    opts.attempts = 1;
-    opts.ndots = 0;
-    opts.use_hosts_file = ResolveHosts::Never;
-    opts.num_concurrent_reqs = 1;
-    opts.max_active_requests = in_flight.max(32);
-    let mut builder =
-        hickory_resolver::Resolver::builder_with_config(config, TokioRuntimeProvider::default());
-    *builder.options_mut() = opts;
-    let resolver = Arc::new(builder.build().map_err(|e| e.to_string())?);
+    let options = DnsOptions {
+        resolvers: vec![server],
+        concurrency: in_flight,
+        ..DnsOptions::default()
+    };
+    let resolver = Arc::new(hickory_resolver(&options).map_err(|e| e.to_string())?);
 
     let permits = Arc::new(Semaphore::new(in_flight));
     let mut lookups = tokio::task::JoinSet::new();

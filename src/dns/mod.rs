@@ -21,6 +21,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use classify::{TtlRange, is_global};
+pub use resolve::hickory_resolver;
 pub use stage::DnsStage;
 
 /// What DNS says about a domain.

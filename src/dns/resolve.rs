@@ -108,6 +108,19 @@ fn build(config: ResolverConfig, opts: ResolverOpts) -> Result<TokioResolver, Er
     })
 }
 
+/// The hickory resolver of a run, set up as `clean` sets it: for measuring the library
+/// alone (`examples/resolverfloor.rs`). Must run inside a tokio runtime.
+///
+/// # Errors
+/// [`Error::DnsUnavailable`] when the system's name servers cannot be read or the resolver
+/// cannot be built.
+pub fn hickory_resolver(options: &DnsOptions) -> Result<TokioResolver, Error> {
+    build(
+        resolver_config(options)?,
+        resolver_opts(options, options.attempts),
+    )
+}
+
 impl Resolver {
     /// Builds the resolver. Must run inside the stage's tokio runtime.
     ///
@@ -115,8 +128,7 @@ impl Resolver {
     /// [`Error::DnsUnavailable`] when the system's name servers cannot be read or the
     /// resolver cannot be built.
     pub fn new(options: &DnsOptions) -> Result<Resolver, Error> {
-        let config = resolver_config(options)?;
-        let inner = build(config, resolver_opts(options, options.attempts))?;
+        let inner = hickory_resolver(options)?;
         let pace = options.qps.map(|qps| Pace {
             interval: Duration::from_secs(1) / qps.max(1),
             next: Mutex::new(None),
