@@ -214,6 +214,13 @@ impl Report {
             let reasons: Vec<String> = reasons.iter().map(|(k, v)| format!("{k} {v}")).collect();
             out += &format!("  rejected: {}\n", reasons.join(", "));
         }
+        for list in &self.suppression_lists {
+            out += &format!(
+                "  suppression list {}: {}\n",
+                list.file,
+                plural(list.addresses, "address", "addresses")
+            );
+        }
         if let Some(dns) = &self.dns {
             out += &format!("  dns: {}\n", dns.summary());
         }

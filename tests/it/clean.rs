@@ -475,6 +475,12 @@ fn suppression_lists_as_people_keep_them() {
         "{}",
         run.stderr()
     );
+    assert!(
+        run.stderr()
+            .contains("suppression list unsub.txt: 4 addresses"),
+        "{}",
+        run.stderr()
+    );
     // The input given as its own suppression list is a mistake, not a run that rejects
     // every row.
     let wrong = dir.clean("list.csv", &["--no-dns", "--suppress", "./list.csv"]);
