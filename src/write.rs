@@ -60,6 +60,10 @@ pub struct OutputPaths {
     pub report: PathBuf,
 }
 
+/// How long a temporary output may go unwritten before a later run takes it for one a
+/// killed run left behind: a run still going writes its own every few seconds.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
+
 impl OutputPaths {
     pub fn new(dir: &Path, stem: &str) -> OutputPaths {
         OutputPaths {
@@ -68,10 +72,44 @@ impl OutputPaths {
             report: dir.join(format!("{stem}.report.json")),
         }
     }
+
+    /// Removes the temporary files of these outputs that a run killed with `kill -9` (which
+    /// cannot clean up after itself) left behind: the hidden `.<name>.*.tmp` beside each,
+    /// not written for an hour. Best effort: what cannot be removed stays.
+    pub fn remove_stale_temporaries(&self) {
+        for path in [&self.cleaned, &self.rejected, &self.report] {
+            let Some(name) = path.file_name() else {
+                continue;
+            };
+            let dir = match path.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => dir,
+                _ => Path::new("."),
+            };
+            let prefix = format!(".{}.", name.to_string_lossy());
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let file_name = entry.file_name();
+                let file_name = file_name.to_string_lossy();
+                let stale = || {
+                    entry
+                        .metadata()
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|modified| modified.elapsed().ok())
+                        .is_some_and(|age| age > STALE_AFTER)
+                };
+                if file_name.starts_with(&prefix) && file_name.ends_with(".tmp") && stale() {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+    }
 }
 
 /// A file written under a temporary name beside its final one, and renamed into place
-/// by [`AtomicFile::commit`]. Dropped uncommitted, the temporary file is removed.
+/// by [`commit_all`]. Dropped uncommitted, the temporary file is removed.
 pub struct AtomicFile {
     temp: Temp,
     path: PathBuf,

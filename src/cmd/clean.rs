@@ -72,6 +72,7 @@ pub fn run(
         })?;
     }
     let paths = OutputPaths::new(&dir, &config.input.stem());
+    paths.remove_stale_temporaries();
     let checkpoint_files = CheckpointPaths::new(&dir, &config.input.stem());
     let checkpoint = checkpoint_state(config, suppressed_digest, &checkpoint_files)?;
     let output_encoding = config.output_encoding.unwrap_or(source.encoding);

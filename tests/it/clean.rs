@@ -1101,6 +1101,27 @@ fn a_failed_run_leaves_the_earlier_outputs_whole() {
 }
 
 #[test]
+fn temporary_files_a_killed_run_left_are_swept_up() {
+    // `kill -9` leaves a run's hidden temporary outputs; the next run removes those not
+    // written for an hour, and leaves a fresh one (another run's, still going) alone.
+    let dir = Workdir::new();
+    dir.write("l.csv", "email\na@acme.jp\n");
+    let old = dir.write(".l.cleaned.csv.a1b2c3.tmp", "a killed run's rows");
+    let fresh = dir.write(".l.rejected.csv.d4e5f6.tmp", "a running run's rows");
+    let hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(hours_ago)
+        .unwrap();
+    let run = dir.clean("l.csv", &["--no-dns"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert!(!old.exists());
+    assert!(fresh.exists());
+}
+
+#[test]
 fn policy_switches() {
     let dir = Workdir::new();
     dir.write(
