@@ -139,8 +139,19 @@ impl DnsStats {
     /// One line for the summary on stderr.
     pub fn summary(&self) -> String {
         let unknown = self.outcomes.get("unknown").copied().unwrap_or(0);
+        let causes: Vec<String> = self
+            .unknown_causes
+            .iter()
+            .filter(|&(_, &n)| n > 0)
+            .map(|(cause, n)| format!("{n} {cause}"))
+            .collect();
+        let why = if causes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", causes.join(", "))
+        };
         format!(
-            "{} domains, {} lookups, {} from the cache, {} retried, {} unknown, {:.2} s",
+            "{} domains, {} lookups, {} from the cache, {} retried, {} unknown{why}, {:.2} s",
             self.unique_domains,
             self.lookups,
             self.cache_hits_persistent,

@@ -506,6 +506,11 @@ fn many_unknown_domains_bring_advice_to_slow_down() {
     let run = clean(&dir, "list.csv", &lab, &[]);
     assert_eq!(run.report()["dns"]["outcomes"]["unknown"], 12);
     assert_eq!(run.report()["dns"]["unknown_causes"]["timeout"], 12);
+    assert!(
+        run.stderr().contains("12 unknown (12 timeout)"),
+        "{}",
+        run.stderr()
+    );
     let warnings = run.report()["warnings"].to_string();
     assert!(
         warnings.contains("12 of 12 domains could not be checked")
