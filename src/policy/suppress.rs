@@ -75,8 +75,13 @@ pub fn load(
         // A list with a header is an export: its email columns hold the addresses, and an
         // address elsewhere (the account owner's, a colleague's in a note) is not to be
         // suppressed. Without one, it is a list of addresses, which a comma may have split
-        // into several cells (`a@x.jp, b@y.jp`; `Yamada, Taro <taro@x.jp>`).
-        let exported = source.header.is_some();
+        // into several cells (`a@x.jp, b@y.jp`; `Yamada, Taro <taro@x.jp>`). A `#` comment
+        // taken for the header does not make it an export.
+        let commented = source
+            .names
+            .first()
+            .is_some_and(|name| name.trim_start().starts_with('#'));
+        let exported = source.header.is_some() && !commented;
         let mut batch = Records::default();
         while source.read_batch(&mut batch, 8192).map_err(wrap)? > 0 {
             for record in batch.iter() {

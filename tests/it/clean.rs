@@ -409,7 +409,8 @@ fn suppression_lists_as_people_keep_them() {
          yamada@acme-corp.com (unsubscribed)\n\
          ito@softbank.ne.jp; nakamura@au.com\n\
          kato@acme-corp.com（退職）\n\
-         called, asked to be removed\n",
+         called, asked to be removed\n\
+         abe@acme-corp.com, ueda@acme-corp.com\n",
     );
     // Display names split at their comma, and a plain address among them.
     dir.write(
@@ -438,6 +439,8 @@ fn suppression_lists_as_people_keep_them() {
         "ito2@acme-corp.com",
         "nakamura2@au.com",
         "sato@acme-corp.com",
+        "abe@acme-corp.com",
+        "ueda@acme-corp.com",
     ]
     .iter()
     .chain(&keep)
@@ -457,9 +460,9 @@ fn suppression_lists_as_people_keep_them() {
     );
     assert_eq!(run.code(), 0, "{}", run.stderr());
     assert_eq!(column(&run.cleaned_rows(), "email"), keep);
-    assert_eq!(run.report()["reasons"]["suppressed"], 10);
+    assert_eq!(run.report()["reasons"]["suppressed"], 12);
     let lists = &run.report()["suppression_lists"];
-    assert_eq!(lists[0]["addresses"], 5, "{lists}");
+    assert_eq!(lists[0]["addresses"], 7, "{lists}");
     assert_eq!(lists[0]["unread_lines"], 1, "{lists}");
     assert_eq!(
         lists[0]["first_unread"],
