@@ -152,6 +152,20 @@ impl<'a> Record<'a> {
         })
     }
 
+    /// Marks the fields whose first byte is in `set` (`set[b]` true): bit `i % 64` for field
+    /// `i`, so a record of more than 64 fields shares bits. One pass without a branch per
+    /// field, for a look at the few fields that may matter. An empty field's place holds the
+    /// byte after it, so its bit may be set too.
+    pub fn starting_with(&self, set: &[bool; 256]) -> u64 {
+        let Some((_, inner)) = self.ends.split_last() else {
+            return 0;
+        };
+        let mark = |at: usize| u64::from(self.fields.get(at).is_some_and(|&b| set[usize::from(b)]));
+        inner.iter().enumerate().fold(mark(0), |marks, (i, &end)| {
+            marks | mark(end + self.gap) << ((i + 1) % 64)
+        })
+    }
+
     /// The record as it was in the input, without its line ending.
     pub fn raw(&self) -> &'a [u8] {
         self.raw
@@ -860,6 +874,48 @@ mod tests {
         }
         let firsts: Vec<_> = records.get(0).first_bytes().collect();
         assert_eq!(firsts, [Some(b'a'), None, Some(b'b'), None, Some(b'x')]);
+    }
+
+    #[test]
+    fn starting_with_marks_the_fields_that_start_so() {
+        let mut set = [false; 256];
+        for b in *b"=+-" {
+            set[usize::from(b)] = true;
+        }
+        let wide: Vec<u8> = (0..70)
+            .map(|i| if i == 66 { "=x" } else { "a" })
+            .collect::<Vec<_>>()
+            .join(",")
+            .into_bytes();
+        let input = [
+            b"id,=1+2,x,+81 3,@a,-\n".as_slice(),
+            b"=a,\"b,c\",\"+q\",,\"\",-1\n",
+            b"plain,line,no,marks\n",
+            b"\"=quoted\",x\r\n",
+            &wide,
+            b"\n",
+        ]
+        .concat();
+        for plain_lines in [true, false] {
+            let mut reader = RecordReader::new(&input[..], b',', 1 << 20);
+            reader.plain_lines = plain_lines;
+            let mut records = Records::default();
+            while reader.read(&mut records, 3).unwrap() > 0 {}
+            assert_eq!(records.len(), 5);
+            let marks: Vec<u64> = records.iter().map(|r| r.starting_with(&set)).collect();
+            assert_eq!([marks[0], marks[2], marks[3]], [0b101010, 0, 1]);
+            // Fields 3 and 4 are empty: their places hold field 5's `-`.
+            assert_eq!(marks[1] & 0b100111, 0b100101);
+            assert_eq!(marks[4], 1 << (66 % 64));
+            for record in records.iter() {
+                let marks = record.starting_with(&set);
+                for (i, field) in record.iter().enumerate() {
+                    if field.first().is_some_and(|&b| set[usize::from(b)]) {
+                        assert_ne!(marks & 1 << (i % 64), 0, "field {i} is not marked");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
