@@ -1,7 +1,7 @@
 # Everyday tasks. `make help` lists them.
 
 CARGO ?= cargo
-BIN := target/release/listclean
+BIN := $(or $(CARGO_TARGET_DIR),target)/release/listclean
 
 .PHONY: help build test lint fmt bench bench-dns demo fuzz golden clean
 

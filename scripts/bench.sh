@@ -7,7 +7,8 @@
 #   --reference-only  generate the data and time xsv alone (for when listclean does not build yet)
 #   dns               the DNS stage: 1M rows over 20,000 domains against the lab server with 20 ms per answer
 #
-# Environment: LISTCLEAN (binary to time, default target/release/listclean), BENCH_DIR (default
+# Environment: LISTCLEAN (binary to time, default $CARGO_TARGET_DIR/release/listclean, the
+# target dir defaulting to target), BENCH_DIR (default
 # bench-data), RUNS (hyperfine runs, default 5).
 #
 # Installs what it needs on Debian: hyperfine and time with apt-get, xsv with `cargo install`.
@@ -16,7 +17,8 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-LISTCLEAN=${LISTCLEAN:-target/release/listclean}
+RELEASE=${CARGO_TARGET_DIR:-target}/release
+LISTCLEAN=${LISTCLEAN:-$RELEASE/listclean}
 BENCH_DIR=${BENCH_DIR:-bench-data}
 RUNS=${RUNS:-5}
 
@@ -157,7 +159,7 @@ bench_dns() {
     cargo build --release --quiet --example labdns --example resolverfloor
     mkdir -p "$out"
     rm -f "$port_file" "$cache"
-    target/release/examples/labdns --zones "$zones" --delay-ms 20 --port-file "$port_file" >/dev/null &
+    "$RELEASE"/examples/labdns --zones "$zones" --delay-ms 20 --port-file "$port_file" >/dev/null &
     local server=$!
     # Expanded now: the RETURN trap runs after the local variable is gone.
     # shellcheck disable=SC2064
@@ -180,7 +182,7 @@ bench_dns() {
     # The resolver library alone, one MX question per zone: the floor under the DNS part.
     local floor_line floor_cpu
     floor_line=$(/usr/bin/time -f '%U %S' -o "$BENCH_DIR/time-floor.txt" \
-        target/release/examples/resolverfloor "$resolver" "$zones")
+        "$RELEASE"/examples/resolverfloor "$resolver" "$zones")
     floor_cpu=$(awk '{ printf "%.2f", $1 + $2 }' "$BENCH_DIR/time-floor.txt")
     local report=$out/contacts-1m.report.json
     local no_dns dns cached domains dns_seconds lookups
@@ -219,7 +221,7 @@ main() {
             ;;
         --reference-only) reference_only=yes ;;
         -h | --help)
-            sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+            sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
             return
             ;;
         *) die "unknown argument: $1 (see --help)" ;;

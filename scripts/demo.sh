@@ -6,10 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo build --release --locked --quiet --bin listclean --example labdns
+release=${CARGO_TARGET_DIR:-target}/release
 out=demo-output
 mkdir -p "$out"
 port_file=$(mktemp -u)
-target/release/examples/labdns --zones samples/dns --port-file "$port_file" >/dev/null &
+"$release"/examples/labdns --zones samples/dns --port-file "$port_file" >/dev/null &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -f "$port_file"' EXIT
 for _ in $(seq 100); do
@@ -23,7 +24,7 @@ echo "lab DNS server on $resolver (zones: samples/dns)"
 for sample in samples/crm_export_ja.csv samples/contacts_en.csv; do
   echo
   echo "== listclean clean $sample --resolver $resolver"
-  target/release/listclean clean "$sample" -o "$out" --resolver "$resolver" --dns-timeout 1 --dns-attempts 1
+  "$release"/listclean clean "$sample" -o "$out" --resolver "$resolver" --dns-timeout 1 --dns-attempts 1
 done
 echo
 echo "Outputs are in $out/: open the .cleaned.csv and .rejected.csv files in Excel, or read the .report.json."
