@@ -60,7 +60,7 @@ impl Policy {
 
     /// Applies the per-address rules.
     ///
-    /// A typo suggestion is not part of the error: ask [`suggestion`] for it, since a
+    /// A typo suggestion is not part of the error: ask [`Policy::check_with_suggestion`] for it, since a
     /// rejected typo domain (many are registered by squatters and listed as disposable)
     /// deserves the suggestion most.
     ///
