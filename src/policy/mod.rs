@@ -60,9 +60,9 @@ impl Policy {
 
     /// Applies the per-address rules.
     ///
-    /// A typo suggestion is not part of the error: ask [`Policy::check_with_suggestion`] for it, since a
-    /// rejected typo domain (many are registered by squatters and listed as disposable)
-    /// deserves the suggestion most.
+    /// A typo suggestion is not part of the error: ask [`Policy::check_with_suggestion`]
+    /// for it, since a rejected typo domain (many are registered by squatters and listed as
+    /// disposable) deserves the suggestion most.
     ///
     /// # Errors
     /// The reason the address must not be sent to: suppressed (first: whatever else is
