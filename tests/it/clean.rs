@@ -235,32 +235,16 @@ fn a_guess_from_ascii_standard_input_is_named_when_rows_fail() {
 }
 
 fn guess_from_ascii_is_named(input: &str) {
-    use std::io::Write;
     let dir = Workdir::new();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_listclean"))
-        .current_dir(dir.path(""))
-        .args(["clean", input, "--no-dns"])
-        .stdin(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(&late_japanese()).unwrap();
-    drop(stdin);
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "{input}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path("stdin.report.json")).unwrap()).unwrap();
+    let run = dir.clean_stdin(input, &["--no-dns"], &late_japanese());
+    assert_eq!(run.code(), 0, "{input}: {}", run.stderr());
+    let report = run.report();
     assert_eq!(report["encoding"], "utf-8");
     assert_eq!(report["reasons"]["encoding_error"], 1);
     let warnings = report["warnings"].to_string();
     assert!(warnings.contains("--input-encoding"), "{warnings}");
     assert!(warnings.contains("plain ASCII"), "{warnings}");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = run.stderr();
     assert!(
         stderr.contains("warning:") && stderr.contains("--input-encoding"),
         "{stderr}"
@@ -1017,20 +1001,8 @@ fn unusable_inputs_are_clear_errors_without_outputs() {
 #[test]
 fn reads_standard_input() {
     let dir = Workdir::new();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_listclean"))
-        .current_dir(dir.path(""))
-        .args(["clean", "-", "--no-dns", "--quiet"])
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"email\na@acme.jp\n")
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+    let run = dir.clean_stdin("-", &["--no-dns", "--quiet"], b"email\na@acme.jp\n");
+    assert_eq!(run.code(), 0, "{}", run.stderr());
     assert!(dir.path("stdin.cleaned.csv").exists());
 }
 

@@ -447,7 +447,6 @@ fn each_domain_is_asked_once_however_many_rows_share_it() {
 fn a_pipe_given_by_name_loses_no_row_to_the_read_ahead() {
     // The read-ahead opens the input a second time; a pipe opened twice would give it rows
     // the main reader never sees.
-    use std::io::Write;
     let lab = lab();
     let dir = Workdir::new();
     let mut input = String::from("email\n");
@@ -455,25 +454,10 @@ fn a_pipe_given_by_name_loses_no_row_to_the_read_ahead() {
     for i in 0..200_000 {
         input += &format!("user{i}@acme-corp.com\n");
     }
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_listclean"))
-        .current_dir(dir.path(""))
-        .args(["clean", "/dev/stdin", "--resolver", &lab.addr().to_string()])
-        .stdin(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(input.as_bytes()).unwrap();
-    drop(stdin);
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path("stdin.report.json")).unwrap()).unwrap();
-    assert_eq!(report["rows_in"], 200_000);
+    let resolver = lab.addr().to_string();
+    let run = dir.clean_stdin("/dev/stdin", &["--resolver", &resolver], input.as_bytes());
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(run.report()["rows_in"], 200_000);
 }
 
 #[test]

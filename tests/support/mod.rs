@@ -5,7 +5,7 @@
 pub mod labdns;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
@@ -53,6 +53,32 @@ impl Workdir {
         let stem = Path::new(input)
             .file_stem()
             .map_or("stdin".into(), |s| s.to_string_lossy().into_owned());
+        self.outputs(&stem, output)
+    }
+
+    /// Runs `listclean clean <input> <args...>` with `bytes` on standard input, `input`
+    /// being `-` or a name for it (`/dev/stdin`); the outputs are `stdin.*` in this folder.
+    pub fn clean_stdin(&self, input: &str, args: &[&str], bytes: &[u8]) -> Run {
+        use std::io::Write;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_listclean"))
+            .current_dir(self.dir.path())
+            .arg("clean")
+            .arg(input)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting listclean");
+        let mut stdin = child.stdin.take().expect("its standard input");
+        stdin.write_all(bytes).expect("writing to listclean");
+        drop(stdin);
+        let output = child.wait_with_output().expect("running listclean");
+        self.outputs("stdin", output)
+    }
+
+    /// A finished run with the outputs named after `stem`.
+    fn outputs(&self, stem: &str, output: Output) -> Run {
         let read = |suffix: &str| std::fs::read(self.path(&format!("{stem}.{suffix}"))).ok();
         Run {
             cleaned: read("cleaned.csv"),
