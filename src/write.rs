@@ -60,6 +60,19 @@ pub struct OutputPaths {
     pub report: PathBuf,
 }
 
+/// The folder of an output's temporary file, and how its hidden name starts
+/// (`.<name>.`); a random part and [`TEMPORARY_SUFFIX`] follow.
+fn temporary_place(path: &Path) -> (&Path, String) {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    (dir, format!(".{name}."))
+}
+
+const TEMPORARY_SUFFIX: &str = ".tmp";
+
 /// How long a temporary output may go unwritten before a later run takes it for one a
 /// killed run left behind: a run still going writes its own every few seconds.
 const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
@@ -78,14 +91,7 @@ impl OutputPaths {
     /// not written for an hour. Best effort: what cannot be removed stays.
     pub fn remove_stale_temporaries(&self) {
         for path in [&self.cleaned, &self.rejected, &self.report] {
-            let Some(name) = path.file_name() else {
-                continue;
-            };
-            let dir = match path.parent() {
-                Some(dir) if !dir.as_os_str().is_empty() => dir,
-                _ => Path::new("."),
-            };
-            let prefix = format!(".{}.", name.to_string_lossy());
+            let (dir, prefix) = temporary_place(path);
             let Ok(entries) = std::fs::read_dir(dir) else {
                 continue;
             };
@@ -100,7 +106,10 @@ impl OutputPaths {
                         .and_then(|modified| modified.elapsed().ok())
                         .is_some_and(|age| age > STALE_AFTER)
                 };
-                if file_name.starts_with(&prefix) && file_name.ends_with(".tmp") && stale() {
+                if file_name.starts_with(&prefix)
+                    && file_name.ends_with(TEMPORARY_SUFFIX)
+                    && stale()
+                {
                     let _ = std::fs::remove_file(entry.path());
                 }
             }
@@ -134,17 +143,10 @@ impl AtomicFile {
     /// # Errors
     /// [`Error::Create`] when the temporary file cannot be created.
     pub fn create(path: &Path) -> Result<AtomicFile, Error> {
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let (dir, prefix) = temporary_place(path);
         let temp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
+            .prefix(&prefix)
+            .suffix(TEMPORARY_SUFFIX)
             .permissions(output_permissions())
             .tempfile_in(dir)
             .map_err(|source| Error::Create {

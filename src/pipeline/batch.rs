@@ -43,7 +43,6 @@ impl Candidate {
 /// One row's checks and, once decided, its verdict.
 #[derive(Debug)]
 pub struct RowEval {
-    pub(super) line: u64,
     /// A problem with the whole row (encoding, CSV shape) found before any address check.
     pub(super) broken: Option<Reason>,
     pub(super) stale: bool,
@@ -57,7 +56,6 @@ pub struct RowEval {
 impl Default for RowEval {
     fn default() -> RowEval {
         RowEval {
-            line: 0,
             broken: None,
             stale: false,
             unread_date: false,
@@ -88,8 +86,6 @@ pub struct Batch {
 /// A decided row, as the sinks see it.
 pub struct Row<'a> {
     pub record: Record<'a>,
-    /// The line the row starts on (1-based, the header being line 1).
-    pub line: u64,
     pub verdict: &'a Verdict,
     cells: &'a [CellEval],
     usable: u64,
@@ -192,7 +188,6 @@ impl Batch {
         let row = &self.rows[i];
         Row {
             record: self.records.get(i),
-            line: row.line,
             verdict: &row.verdict,
             cells: &self.cells[i * self.columns..(i + 1) * self.columns],
             usable: row.usable,

@@ -26,7 +26,6 @@ pub struct Checker<'a> {
 
 impl Checker<'_> {
     pub(super) fn eval(&self, record: Record<'_>, row: &mut RowEval, cells: &mut [CellEval]) {
-        row.line = record.line;
         // Most rows are ASCII without a NUL byte, which one pass tells; only the others get
         // the precise looks.
         let ascii = is_ascii_without_nul(record.field_bytes());

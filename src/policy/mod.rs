@@ -84,10 +84,10 @@ impl Policy {
     }
 
     /// [`Policy::check`] but for suppression, which the caller looks at first with the key
-    /// it has ([`Policy::is_suppressed`]), and the typo suggestion whatever the outcome, from the look-up
-    /// of the domain's facts the caller already made ([`Policy::known_facts`], with the
-    /// domain's [`domain_hash`]), and whether the local part is a role account
-    /// ([`lists::is_role`]).
+    /// it has ([`Policy::is_suppressed`]), and the typo suggestion whatever the outcome,
+    /// from the look-up of the domain's facts the caller already made
+    /// ([`Policy::known_facts`], with the domain's [`domain_hash`]), and whether the local
+    /// part is a role account ([`lists::is_role`]).
     pub fn check_with_suggestion(
         &self,
         address: &Address<'_>,

@@ -137,21 +137,6 @@ impl<'a> Record<'a> {
         })
     }
 
-    /// The first byte of each field, `None` for an empty one: for a look at how cells
-    /// start without taking each cell apart.
-    pub fn first_bytes(&self) -> impl Iterator<Item = Option<u8>> + '_ {
-        let mut start = 0;
-        self.ends.iter().map(move |&end| {
-            let first = if start < end {
-                self.fields.get(start).copied()
-            } else {
-                None
-            };
-            start = end + self.gap;
-            first
-        })
-    }
-
     /// Marks the fields whose first byte is in `set` (`set[b]` true): bit `i % 64` for field
     /// `i`, so a record of more than 64 fields shares bits. One pass without a branch per
     /// field, for a look at the few fields that may matter. An empty field's place holds the
@@ -859,21 +844,6 @@ mod tests {
             })
             .collect();
         (rows, reader.unterminated_quote())
-    }
-
-    #[test]
-    fn first_bytes_are_the_first_bytes_of_the_fields() {
-        let input = b"a,,\"b,c\",\"\",xy\nplain,,-1\n";
-        let mut reader = RecordReader::new(&input[..], b',', 1 << 20);
-        let mut records = Records::default();
-        while reader.read(&mut records, 8).unwrap() > 0 {}
-        assert_eq!(records.len(), 2);
-        for record in records.iter() {
-            let expected: Vec<Option<u8>> = record.iter().map(|f| f.first().copied()).collect();
-            assert_eq!(record.first_bytes().collect::<Vec<_>>(), expected);
-        }
-        let firsts: Vec<_> = records.get(0).first_bytes().collect();
-        assert_eq!(firsts, [Some(b'a'), None, Some(b'b'), None, Some(b'x')]);
     }
 
     #[test]
