@@ -173,9 +173,14 @@ const OBFUSCATED_AT: &[&str] = &[
     "アットマーク",
 ];
 
-/// A cell trimmed, NFKC-folded (full width to ASCII) and lowercased.
+/// A cell trimmed, NFKC-folded (full width to ASCII) and lowercased. An ASCII cell, as
+/// most are, only needs lowercasing: NFKC leaves ASCII as it is.
 fn fold(cell: &str) -> String {
-    cell.trim().nfkc().flat_map(char::to_lowercase).collect()
+    let cell = cell.trim();
+    if cell.is_ascii() {
+        return cell.to_ascii_lowercase();
+    }
+    cell.nfkc().flat_map(char::to_lowercase).collect()
 }
 
 /// Chooses the email columns from the header (if any) and a sample of rows.
