@@ -881,7 +881,8 @@ pub fn is_free(domain: &str) -> bool {
 
 /// `a.b.example.jp` → `a.b.example.jp`, `b.example.jp`, `example.jp`, `jp`.
 fn parents(domain: &str) -> impl Iterator<Item = &str> {
-    std::iter::successors(Some(domain), |d| d.split_once('.').map(|(_, rest)| rest))
+    let after_dots = domain.bytes().enumerate().filter(|&(_, b)| b == b'.');
+    std::iter::once(domain).chain(after_dots.map(|(at, _)| &domain[at + 1..]))
 }
 
 /// Whether the domain is one of the two carriers that issued addresses, before 2009, with

@@ -337,7 +337,7 @@ impl DomainFacts {
         let suggestion = if special_use || free {
             None
         } else {
-            typo::suggest_domain(domain).and_then(|suggested| {
+            typo::suggest_unlisted(domain).and_then(|suggested| {
                 let index = lists::WELL_KNOWN.iter().position(|&d| d == suggested)?;
                 u16::try_from(index).ok()
             })
@@ -414,8 +414,16 @@ pub fn is_disposable(domain: &str) -> bool {
 
 /// `a.b.example.jp` → `a.b.example.jp`, `b.example.jp`, `example.jp` (never the bare TLD).
 fn parents(domain: &str) -> impl Iterator<Item = &str> {
-    std::iter::successors(Some(domain), |d| d.split_once('.').map(|(_, rest)| rest))
-        .filter(|d| d.contains('.'))
+    // What follows each dot but the last, and the domain itself when it has a dot: one
+    // pass over the bytes finds them.
+    let last_dot = domain.bytes().rposition(|b| b == b'.').unwrap_or(0);
+    let after_dots = domain.bytes().enumerate().take(last_dot);
+    let starts = after_dots.filter(|&(_, b)| b == b'.').map(|(at, _)| at + 1);
+    (last_dot > 0 || domain.starts_with('.'))
+        .then_some(0)
+        .into_iter()
+        .chain(starts)
+        .map(|start| &domain[start..])
 }
 
 /// The set of addresses already kept, in input order, for the duplicate check.

@@ -95,6 +95,8 @@ const MAX_TOTAL_EDITS: usize = 2;
 struct Target {
     domain: &'static str,
     host: &'static str,
+    /// The host's first byte.
+    first: u8,
     suffix: &'static str,
     /// Number of labels in `suffix`.
     suffix_labels: usize,
@@ -112,6 +114,7 @@ static TARGETS: LazyLock<Vec<Target>> = LazyLock::new(|| {
             Target {
                 domain,
                 host,
+                first: host.as_bytes().first().copied().unwrap_or_default(),
                 suffix,
                 suffix_labels: suffix.split('.').count(),
                 host_edits: host_edits(host.len()),
@@ -152,15 +155,17 @@ fn split_registrable(domain: &str) -> (&str, &str) {
     domain.rsplit_once('.').unwrap_or(("", domain))
 }
 
-/// Splits a domain before its last `labels` labels; `None` when nothing would be left
-/// in front.
-fn split_last_labels(domain: &str, labels: usize) -> Option<(&str, &str)> {
-    let mut at = domain.len();
-    for _ in 0..labels {
-        at = domain[..at].rfind('.')?;
+/// A domain split before its last 1, 2, 3 and 4 labels, as host and suffix; `None` where
+/// nothing would be left in front.
+fn split_last_labels(domain: &str) -> [Option<(&str, &str)>; 4] {
+    let mut splits = [None; 4];
+    // One pass from the end over the bytes finds the last four dots.
+    let dots = domain.bytes().enumerate().rev().filter(|&(_, b)| b == b'.');
+    for (split, (at, _)) in splits.iter_mut().zip(dots) {
+        let (host, suffix) = (&domain[..at], &domain[at + 1..]);
+        *split = (!host.is_empty()).then_some((host, suffix));
     }
-    let (host, suffix) = (&domain[..at], &domain[at + 1..]);
-    (!host.is_empty()).then_some((host, suffix))
+    splits
 }
 
 fn is_japanese_suffix(suffix: &str) -> bool {
@@ -181,12 +186,22 @@ fn is_japanese_suffix(suffix: &str) -> bool {
 /// assert_eq!(suggest_domain("toyota.co.jp"), None);
 /// ```
 pub fn suggest_domain(domain: &str) -> Option<&'static str> {
+    if WELL_KNOWN_SET.contains(domain) || is_free(domain) {
+        return None;
+    }
+    suggest_unlisted(domain)
+}
+
+/// [`suggest_domain`] for a domain known not to be free mail ([`is_free`]), and so not
+/// well known either: what the policy asks once it has looked at free mail itself.
+pub(crate) fn suggest_unlisted(domain: &str) -> Option<&'static str> {
+    let bytes = domain.as_bytes();
     // Empty labels (`gmail..com`, a trailing dot) and non-ASCII mean the domain was not
     // normalized; guessing at it would hide that.
     if !domain.is_ascii()
-        || domain.split('.').any(str::is_empty)
-        || WELL_KNOWN_SET.contains(domain)
-        || is_free(domain)
+        || bytes.first().is_none_or(|&b| b == b'.')
+        || bytes.last().is_none_or(|&b| b == b'.')
+        || bytes.windows(2).any(|pair| pair == b"..")
     {
         return None;
     }
@@ -205,9 +220,12 @@ pub fn suggest_domain(domain: &str) -> Option<&'static str> {
     }
     // The domain split before its last 1, 2, 3 and 4 labels, worked out once: every
     // target tries a few of these splits.
-    let splits: [Option<(&str, &str)>; 4] =
-        std::array::from_fn(|i| split_last_labels(domain, i + 1));
-    for target in TARGETS.iter() {
+    let splits = split_last_labels(domain);
+    // Every split's host starts with the domain's first letter, and a target is matched
+    // only by a host with the same first letter as its own (the same host, or an edit
+    // that keeps the first letter): the other targets need no look.
+    let first = bytes[0];
+    for target in TARGETS.iter().filter(|target| target.first == first) {
         // The typed suffix may have lost or gained a label (`yahoo.cojp`), so the domain
         // is also split one label either side of where the target splits.
         let lowest = target.suffix_labels.saturating_sub(1).max(1);
