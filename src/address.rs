@@ -94,7 +94,7 @@ fn has_capital(bytes: &[u8]) -> bool {
 
 /// The high bit of each byte of `word` that is `A` to `Z`, and no other bit. Exact: each
 /// sum stays within its byte, so no carry crosses into the next.
-fn capital_bytes(word: u64) -> u64 {
+pub(crate) fn capital_bytes(word: u64) -> u64 {
     const HIGH: u64 = 0x8080_8080_8080_8080;
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     const EACH: u64 = 0x0101_0101_0101_0101;
