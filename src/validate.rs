@@ -121,6 +121,11 @@ fn plain_local(local: &[u8]) -> bool {
     if local.len() > 64 || first == b'.' || last == b'.' {
         return false;
     }
+    common_local(local) || plain_local_bytewise(local)
+}
+
+/// The rest of [`plain_local`], one byte at a time.
+fn plain_local_bytewise(local: &[u8]) -> bool {
     // One pass without a branch per byte: each byte atext or a dot, no dot after a dot.
     let (ok, _) = local.iter().fold((true, false), |(ok, after_dot), &b| {
         let class = CLASSES[usize::from(b)];
@@ -128,6 +133,55 @@ fn plain_local(local: &[u8]) -> bool {
         (ok & (class & (ATEXT | DOT) != 0) & !(dot & after_dot), dot)
     });
     ok
+}
+
+/// Whether a local part of eight bytes or more is made of letters, digits, `.`, `-`, `_`
+/// and `+` only, with no dot after a dot: what nearly every local part is, told eight
+/// bytes at a time. When not, [`plain_local_bytewise`] has the last word.
+fn common_local(local: &[u8]) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let Some(last) = local.last_chunk::<8>() else {
+        return false;
+    };
+    // The bytes that are not common, and a dot after a dot, in one word; and its dots.
+    let look = |word: &[u8; 8]| {
+        let word = u64::from_le_bytes(*word);
+        let dots = bytes_in(word, b'.', b'.');
+        let common = bytes_in(word | 0x2020_2020_2020_2020, b'a', b'z')
+            | bytes_in(word, b'0', b'9')
+            | bytes_in(word, b'-', b'-')
+            | bytes_in(word, b'_', b'_')
+            | bytes_in(word, b'+', b'+')
+            | dots;
+        ((!common & HIGH) | (dots & dots << 8), dots)
+    };
+    let (words, tail) = local.as_chunks::<8>();
+    let (mut odd, mut previous_dots) = (0, 0);
+    for word in words {
+        let (word_odd, dots) = look(word);
+        // A dot at the start of the word after a dot at the end of the one before.
+        odd |= word_odd | (dots & previous_dots >> 56);
+        previous_dots = dots;
+    }
+    if !tail.is_empty() {
+        // The last eight bytes, overlapping the word before: they hold the pair across
+        // from it, and looking at a byte twice changes nothing.
+        odd |= look(last).0;
+    }
+    odd == 0
+}
+
+/// The high bit of each byte of `word` from `low` to `high`, and no other bit. Exact: a
+/// byte with its high bit set is never in the range, and no sum carries into the next
+/// byte.
+fn bytes_in(word: u64, low: u8, high: u8) -> u64 {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const EACH: u64 = 0x0101_0101_0101_0101;
+    let seven = word & LOW7;
+    let at_least_low = seven + EACH * u64::from(0x80 - low);
+    let past_high = seven + EACH * u64::from(0x7f - high);
+    at_least_low & !past_high & !word & HIGH
 }
 
 /// A domain [`check_domain`] accepts, told in one pass for the common case: at most 253
@@ -293,6 +347,24 @@ mod tests {
             if plain_domain(domain.as_bytes()) {
                 proptest::prop_assert_eq!(check_domain(&domain), Ok(()));
             }
+        }
+    }
+
+    proptest::proptest! {
+        /// Eight bytes at a time, the common local parts are told as one byte at a time.
+        #[test]
+        fn common_local_parts_are_plain(
+            local in proptest::collection::vec(
+                proptest::sample::select(b"aZ09.-_+@ ,\"{}\x7f\x80\xff\x00".to_vec()),
+                0..30,
+            ),
+        ) {
+            if common_local(&local) {
+                proptest::prop_assert!(plain_local_bytewise(&local));
+            }
+            let common = local.iter().all(|&b| b.is_ascii_alphanumeric() || b"._-+".contains(&b))
+                && !local.windows(2).any(|pair| pair == b"..");
+            proptest::prop_assert_eq!(common_local(&local), common && local.len() >= 8);
         }
     }
 
