@@ -1,7 +1,7 @@
 //! Records as read: a CSV parser over raw bytes that fills batches of records, keeping
 //! both each record's raw bytes (so a row nobody changes is written back byte for byte)
 //! and its fields unescaped (for the checks). Most lines need no unescaping: their fields
-//! are read in place, between the delimiters of the raw bytes.
+//! are read in place, between the delimiters (and quotes) of the raw bytes.
 //!
 //! A batch is a handful of flat buffers, reused from batch to batch: no allocation per
 //! record. A record larger than the limit is not held in memory: it is skipped to its end
@@ -62,27 +62,27 @@ const READ_BUFFER: usize = 256 * 1024;
 /// A batch of records.
 #[derive(Debug, Default)]
 pub struct Records {
-    raw: Vec<u8>,
-    /// Unescaped field bytes of the records the parser read: `fields[..fields_used]`. The
-    /// buffer is kept at its size and only grows, so the parser always has room without
-    /// zeroing memory per record. A plain line's fields are its raw bytes and are not copied.
-    fields: Vec<u8>,
-    fields_used: usize,
-    /// Per field: where it ends, relative to its record's first field byte;
-    /// `field_ends[..ends_used]`, kept at its size like `fields`.
-    field_ends: Vec<usize>,
-    ends_used: usize,
+    /// The records' raw bytes and, after those of a record whose fields the parser read,
+    /// its unescaped fields. Lines read one after another are copied together, line
+    /// endings and all.
+    bytes: Vec<u8>,
+    /// Per field: where it starts and ends in its record's field bytes; `cells[..cells_used]`.
+    /// The buffer is kept at its size and only grows, so that splitting a line makes room
+    /// once per chunk of bytes rather than per field.
+    cells: Vec<(usize, usize)>,
+    cells_used: usize,
     spans: Vec<Span>,
 }
 
 /// Where one record of a batch is in its buffers.
 #[derive(Debug, Clone, Copy)]
 struct Span {
+    /// Its raw bytes in `bytes`.
     raw: (usize, usize),
-    /// Its fields in `fields`, or `None` when they are its raw bytes with a delimiter
-    /// between each two.
-    fields: Option<(usize, usize)>,
-    ends: (usize, usize),
+    /// Its field bytes in `bytes`: its raw bytes again, unless the parser read it.
+    fields: (usize, usize),
+    /// Its fields in `cells`.
+    cells: (usize, usize),
     line: u64,
     too_large: bool,
 }
@@ -92,12 +92,11 @@ struct Span {
 pub struct Record<'a> {
     raw: &'a [u8],
     fields: &'a [u8],
-    ends: &'a [usize],
-    /// 1 when a delimiter stands between each two fields in `fields`, else 0.
-    gap: usize,
+    /// Where each field starts and ends in `fields`.
+    cells: &'a [(usize, usize)],
     /// The line the record starts on, 1-based.
     pub line: u64,
-    /// The record was longer than the limit: its fields are empty and `raw` holds only its
+    /// The record was longer than the limit: it has no fields and `raw` holds only its
     /// first bytes.
     pub too_large: bool,
 }
@@ -105,21 +104,16 @@ pub struct Record<'a> {
 impl<'a> Record<'a> {
     /// The number of fields.
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.cells.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.cells.is_empty()
     }
 
     /// The `i`-th field, unescaped.
     pub fn get(&self, i: usize) -> Option<&'a [u8]> {
-        let end = *self.ends.get(i)?;
-        let start = if i == 0 {
-            0
-        } else {
-            self.ends[i - 1] + self.gap
-        };
+        let &(start, end) = self.cells.get(i)?;
         self.fields.get(start..end)
     }
 
@@ -129,12 +123,10 @@ impl<'a> Record<'a> {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
-        let mut start = 0;
-        self.ends.iter().map(move |&end| {
-            let field = self.fields.get(start..end).unwrap_or_default();
-            start = end + self.gap;
-            field
-        })
+        let fields = self.fields;
+        self.cells
+            .iter()
+            .map(move |&(start, end)| fields.get(start..end).unwrap_or_default())
     }
 
     /// Marks the fields whose first byte is in `set` (`set[b]` true): bit `i % 64` for field
@@ -142,13 +134,11 @@ impl<'a> Record<'a> {
     /// field, for a look at the few fields that may matter. An empty field's place holds the
     /// byte after it, so its bit may be set too.
     pub fn starting_with(&self, set: &[bool; 256]) -> u64 {
-        let Some((_, inner)) = self.ends.split_last() else {
-            return 0;
-        };
         let mark = |at: usize| u64::from(self.fields.get(at).is_some_and(|&b| set[usize::from(b)]));
-        inner.iter().enumerate().fold(mark(0), |marks, (i, &end)| {
-            marks | mark(end + self.gap) << ((i + 1) % 64)
-        })
+        self.cells
+            .iter()
+            .enumerate()
+            .fold(0, |marks, (i, &(start, _))| marks | mark(start) << (i % 64))
     }
 
     /// The record as it was in the input, without its line ending.
@@ -156,8 +146,9 @@ impl<'a> Record<'a> {
         self.raw
     }
 
-    /// All field bytes, unescaped, one after the other, possibly with a delimiter between
-    /// each two: for looking through every cell at once.
+    /// All field bytes, unescaped, for looking through every cell at once: the cells one
+    /// after the other, with nothing but delimiters and quotes before, between and after
+    /// them.
     pub fn field_bytes(&self) -> &'a [u8] {
         self.fields
     }
@@ -173,25 +164,18 @@ impl Records {
     }
 
     pub fn clear(&mut self) {
-        self.raw.clear();
-        self.fields_used = 0;
-        self.ends_used = 0;
+        self.bytes.clear();
+        self.cells_used = 0;
         self.spans.clear();
     }
 
     /// The `i`-th record.
     pub fn get(&self, i: usize) -> Record<'_> {
-        let span = self.spans[i];
-        let raw = &self.raw[span.raw.0..span.raw.1];
-        let (fields, gap) = match span.fields {
-            Some((start, end)) => (&self.fields[start..end], 0),
-            None => (raw, 1),
-        };
+        let span = &self.spans[i];
         Record {
-            raw,
-            fields,
-            ends: &self.field_ends[span.ends.0..span.ends.1],
-            gap,
+            raw: &self.bytes[span.raw.0..span.raw.1],
+            fields: &self.bytes[span.fields.0..span.fields.1],
+            cells: &self.cells[span.cells.0..span.cells.1],
             line: span.line,
             too_large: span.too_large,
         }
@@ -203,42 +187,65 @@ impl Records {
 
     /// Appends a copy of a record from another batch.
     pub fn push(&mut self, record: Record<'_>) {
-        let raw_start = self.raw.len();
-        self.raw.extend_from_slice(record.raw);
-        let fields_start = (record.gap == 0).then(|| {
-            let start = self.fields_used;
-            self.fields.truncate(start);
-            self.fields.extend_from_slice(record.fields);
-            self.fields_used = self.fields.len();
+        let raw_start = self.bytes.len();
+        self.bytes.extend_from_slice(record.raw);
+        let fields_start = if std::ptr::eq(record.fields, record.raw) {
+            raw_start
+        } else {
+            let start = self.bytes.len();
+            self.bytes.extend_from_slice(record.fields);
             start
+        };
+        let cells_start = self.cells_used;
+        self.cells_used += record.cells.len();
+        self.make_room(self.cells_used);
+        self.cells[cells_start..self.cells_used].copy_from_slice(record.cells);
+        self.spans.push(Span {
+            raw: (raw_start, raw_start + record.raw.len()),
+            fields: (fields_start, fields_start + record.fields.len()),
+            cells: (cells_start, self.cells_used),
+            line: record.line,
+            too_large: record.too_large,
         });
-        let ends_start = self.ends_used;
-        self.field_ends.truncate(ends_start);
-        self.field_ends.extend_from_slice(record.ends);
-        self.ends_used = self.field_ends.len();
-        self.end_record(
-            raw_start,
-            fields_start,
-            ends_start,
-            record.line,
-            record.too_large,
-        );
     }
 
-    /// Ends a record whose raw bytes were just appended from `raw_start`, its fields from
-    /// `fields_start` (`None` for a plain line's) and its field ends from `ends_start`.
-    fn end_record(
+    /// Grows `cells` to at least `len` entries (it never shrinks).
+    fn make_room(&mut self, len: usize) {
+        if self.cells.len() < len {
+            let grown = len.max(self.cells.len() * 2);
+            self.cells.resize(grown, (0, 0));
+        }
+    }
+
+    /// Appends a record the parser read: its raw bytes, its unescaped fields one after the
+    /// other and where each ends among them.
+    fn push_parsed(
         &mut self,
-        raw_start: usize,
-        fields_start: Option<usize>,
-        ends_start: usize,
+        raw: &[u8],
+        fields: &[u8],
+        ends: &[usize],
         line: u64,
         too_large: bool,
     ) {
+        let raw_start = self.bytes.len();
+        self.bytes.extend_from_slice(raw);
+        let fields_start = self.bytes.len();
+        self.bytes.extend_from_slice(fields);
+        let cells_start = self.cells_used;
+        self.cells_used += ends.len();
+        self.make_room(self.cells_used);
+        let mut start = 0;
+        for (cell, &end) in self.cells[cells_start..self.cells_used]
+            .iter_mut()
+            .zip(ends)
+        {
+            *cell = (start, end);
+            start = end;
+        }
         self.spans.push(Span {
-            raw: (raw_start, self.raw.len()),
-            fields: fields_start.map(|start| (start, self.fields_used)),
-            ends: (ends_start, self.ends_used),
+            raw: (raw_start, fields_start),
+            fields: (fields_start, self.bytes.len()),
+            cells: (cells_start, self.cells_used),
             line,
             too_large,
         });
@@ -265,9 +272,9 @@ pub struct RecordReader<R> {
     pending_cr: bool,
     /// Set when the input ended inside a quoted field: the line that field started on.
     unterminated: Option<u64>,
-    /// Where the fields of a too-large record go, to be dropped.
-    scratch: Vec<u8>,
-    scratch_ends: Vec<usize>,
+    /// Where the parser writes a record's unescaped fields, and where each ends.
+    out: Vec<u8>,
+    out_ends: Vec<usize>,
     /// The parser has read a record, so it is past anything it treats specially at the
     /// very start (a BOM), and plain lines may be split without it.
     started: bool,
@@ -293,8 +300,8 @@ impl<R: Read> RecordReader<R> {
             delimiter,
             pending_cr: false,
             unterminated: None,
-            scratch: vec![0; 4096],
-            scratch_ends: vec![0; 256],
+            out: Vec::new(),
+            out_ends: Vec::new(),
             started: false,
             plain_lines: true,
             encoding: CellEncoding::Utf8,
@@ -327,7 +334,16 @@ impl<R: Read> RecordReader<R> {
     /// An I/O error from the input.
     pub fn read(&mut self, records: &mut Records, max: usize) -> io::Result<usize> {
         let mut n = 0;
-        while n < max && self.read_one(records)? {
+        while n < max {
+            if self.started && self.plain_lines {
+                n += self.read_plain_lines(records, max - n);
+                if n == max {
+                    break;
+                }
+            }
+            if !self.read_one(records)? {
+                break;
+            }
             n += 1;
         }
         Ok(n)
@@ -354,16 +370,16 @@ impl<R: Read> RecordReader<R> {
         }
     }
 
-    /// Reads one record into `records`. Returns false at the end of the input.
+    /// Reads one record into `records` with the parser. Returns false at the end of the
+    /// input.
     fn read_one(&mut self, records: &mut Records) -> io::Result<bool> {
         if self.done {
             return Ok(false);
         }
-        if self.started && self.plain_lines && self.read_plain_line(records) {
-            return Ok(true);
-        }
         self.started = true;
-        let (field_start, ends_start) = (records.fields_used, records.ends_used);
+        // The record's unescaped fields so far are `out[..out_len]`, and where each ends
+        // `out_ends[..ends_len]`.
+        let (mut out_len, mut ends_len) = (0, 0);
         // Where the record's first byte is in `buf`, once the parser has passed the blank
         // lines and line-ending bytes that come before it.
         let mut start: Option<usize> = None;
@@ -378,8 +394,6 @@ impl<R: Read> RecordReader<R> {
                         let keep = kept_len(&self.buf[s..self.filled], self.encoding);
                         kept = Some(self.buf[s..s + keep].to_vec());
                         quoting = quoting.feed(&self.buf[s..self.pos], self.delimiter, self.quote);
-                        records.fields_used = field_start;
-                        records.ends_used = ends_start;
                         self.pos
                     }
                     (Some(s), None) => s,
@@ -389,32 +403,27 @@ impl<R: Read> RecordReader<R> {
                 start = start.map(|s| s.saturating_sub(keep_from));
                 continue;
             }
+            // A record too large to keep is still parsed to its end, its fields written over
+            // and over at the start of the output.
             let skipping = kept.is_some();
-            let (out_len, ends_len) = (records.fields_used, records.ends_used);
-            if !skipping {
-                // Room for at least 4 KiB more (or as much again as this record has so far).
-                let want = out_len + (out_len - field_start).max(4096);
-                if records.fields.len() < want {
-                    records.fields.resize(want.max(records.fields.len() * 2), 0);
-                }
-                let want = ends_len + (ends_len - ends_start).max(64);
-                if records.field_ends.len() < want {
-                    records
-                        .field_ends
-                        .resize(want.max(records.field_ends.len() * 2), 0);
-                }
+            if skipping {
+                (out_len, ends_len) = (0, 0);
+            }
+            // Room for at least 4 KiB more (or as much again as this record has so far).
+            let want = out_len + out_len.max(4096);
+            if self.out.len() < want {
+                self.out.resize(want, 0);
+            }
+            let want = ends_len + ends_len.max(64);
+            if self.out_ends.len() < want {
+                self.out_ends.resize(want, 0);
             }
             let input = &self.buf[self.pos..self.filled];
-            let (result, nin, nout, nend) = if skipping {
-                self.parser
-                    .read_record(input, &mut self.scratch, &mut self.scratch_ends)
-            } else {
-                self.parser.read_record(
-                    input,
-                    &mut records.fields[out_len..],
-                    &mut records.field_ends[ends_len..],
-                )
-            };
+            let (result, nin, nout, nend) = self.parser.read_record(
+                input,
+                &mut self.out[out_len..],
+                &mut self.out_ends[ends_len..],
+            );
             let consumed = &input[..nin];
             let mut rest = consumed;
             if start.is_none() {
@@ -437,10 +446,8 @@ impl<R: Read> RecordReader<R> {
             }
             self.pending_cr = advance_lines(&mut self.line, rest, self.pending_cr);
             self.pos += nin;
-            if !skipping {
-                records.fields_used = out_len + nout;
-                records.ends_used = ends_len + nend;
-            }
+            out_len += nout;
+            ends_len += nend;
             match result {
                 ReadRecordResult::Record => {
                     // Inside a quoted field at the end of the input: a quote was opened and
@@ -465,8 +472,6 @@ impl<R: Read> RecordReader<R> {
                         let s = start.unwrap_or(self.pos);
                         let keep = kept_len(&self.buf[s..s + whole], self.encoding);
                         kept = Some(self.buf[s..s + keep].to_vec());
-                        records.fields_used = field_start;
-                        records.ends_used = ends_start;
                     }
                     let too_large = kept.is_some();
                     let raw = match &kept {
@@ -480,15 +485,20 @@ impl<R: Read> RecordReader<R> {
                             }
                         }
                     };
-                    let raw_start = records.raw.len();
-                    records.raw.extend_from_slice(raw);
-                    records.end_record(raw_start, Some(field_start), ends_start, line, too_large);
+                    if too_large {
+                        (out_len, ends_len) = (0, 0);
+                    }
+                    records.push_parsed(
+                        raw,
+                        &self.out[..out_len],
+                        &self.out_ends[..ends_len],
+                        line,
+                        too_large,
+                    );
                     return Ok(true);
                 }
                 ReadRecordResult::End => {
                     self.done = true;
-                    records.fields_used = field_start;
-                    records.ends_used = ends_start;
                     return Ok(false);
                 }
                 ReadRecordResult::InputEmpty
@@ -500,143 +510,164 @@ impl<R: Read> RecordReader<R> {
 }
 
 impl<R> RecordReader<R> {
-    /// Reads the next record without the parser when it is a simple line, as most are:
-    /// its line ending already in the buffer, within the record limit, and each field either
-    /// free of quotes or wholly quoted (`"Tokyo, Inc."`, with `""` for a quote) with no line
-    /// break inside. Splitting such a line is all the parser would do, a byte at a time; this
-    /// does it with vectorized searches. Returns false, having read nothing, for any other
-    /// record.
-    fn read_plain_line(&mut self, records: &mut Records) -> bool {
-        let input = &self.buf[self.pos..self.filled];
-        let blank = input
-            .iter()
-            .take_while(|&&b| b == b'\n' || b == b'\r')
-            .count();
-        let line = &input[blank..];
-        // A record may not be longer than the limit: its line must end within reach.
-        let reach = &line[..line.len().min(self.max_record_bytes)];
-        let ends_start = records.ends_used;
-        let (end, fields_start) = match split_plain(reach, self.delimiter, self.quote, records) {
-            Scan::Plain { end, fields } => {
-                records.ends_used += fields;
-                (end, None)
-            }
-            Scan::Unended => return false,
-            Scan::Quoted => {
-                let Some(end) = memchr::memchr2(b'\n', b'\r', reach) else {
-                    return false;
-                };
-                let text = &line[..end];
-                let fields_start = records.fields_used;
-                let want = fields_start + text.len();
-                if records.fields.len() < want {
-                    records.fields.resize(want.max(records.fields.len() * 2), 0);
-                }
-                let Some((len, count)) = split_quoted(
-                    text,
-                    self.delimiter,
-                    self.quote,
-                    &mut records.fields[fields_start..want],
-                    &mut records.field_ends,
-                    ends_start,
-                ) else {
-                    return false;
-                };
-                records.fields_used += len;
-                records.ends_used += count;
-                (end, Some(fields_start))
-            }
-        };
-        let text = &line[..end];
-        let raw_start = records.raw.len();
-        records.raw.extend_from_slice(text);
-        if blank > 0 {
-            self.pending_cr = advance_lines(&mut self.line, &input[..blank], self.pending_cr);
-        }
-        records.end_record(raw_start, fields_start, ends_start, self.line, false);
-        // The line holds no line break before its ending, so only that byte counts (and a
-        // CR just before the line cannot pair with it).
-        self.line += 1;
-        self.pending_cr = line[end] == b'\r';
-        self.pos += blank + end + 1;
-        true
-    }
-}
-
-/// Sets entry `at` of `ends` (growing it as needed) to `len`.
-fn push_end(ends: &mut Vec<usize>, at: usize, len: usize) {
-    if at == ends.len() {
-        let grown = (ends.len() * 2).max(64);
-        ends.resize(grown, 0);
-    }
-    ends[at] = len;
-}
-
-/// What [`split_plain`] found at the start of the input.
-enum Scan {
-    /// A line without a quote, whose line break is at `end`, with `fields` fields.
-    Plain { end: usize, fields: usize },
-    /// A line with a quote before its line break (if it has one).
-    Quoted,
-    /// No line break and no quote in the input.
-    Unended,
-}
-
-/// Finds the first line of `input` and, if it has no quote, its fields: the bytes between
-/// delimiters, which stay where they are in the line. Writes their ends into `records`'
-/// field ends; only a [`Scan::Plain`] line counts them.
-///
-/// Fields are short, so rather than a search per field (and one for the line break),
-/// sixteen bytes are looked at a time for all three.
-fn split_plain(input: &[u8], delimiter: u8, quote: u8, records: &mut Records) -> Scan {
-    let first = records.ends_used;
-    let mut count = 0;
-    let (chunks, tail) = input.as_chunks::<16>();
-    let masks = chunks
-        .iter()
-        .map(|chunk| byte_masks(chunk, delimiter, quote))
-        .chain(std::iter::once_with(|| {
-            let mut last = [0; 16];
-            last[..tail.len()].copy_from_slice(tail);
-            byte_masks(&last, delimiter, quote).within((1 << tail.len()) - 1)
-        }));
-    for (i, mut masks) in masks.enumerate() {
-        // Room for this chunk's fields.
-        if records.field_ends.len() < first + count + 17 {
-            let grown = (first + count + 17).max(records.field_ends.len() * 2);
-            records.field_ends.resize(grown, 0);
-        }
-        let line_end = (masks.line_ends != 0).then(|| masks.line_ends.trailing_zeros());
-        if let Some(end) = line_end {
-            masks = masks.within((1 << end) - 1);
-        }
-        if masks.quotes != 0 {
-            return Scan::Quoted;
-        }
-        let ends = &mut records.field_ends[first..];
-        while masks.delimiters != 0 {
-            ends[count] = i * 16 + masks.delimiters.trailing_zeros() as usize;
-            count += 1;
-            masks.delimiters &= masks.delimiters - 1;
-        }
-        if let Some(end) = line_end {
-            let end = i * 16 + end as usize;
-            ends[count] = end;
-            return Scan::Plain {
-                end,
-                fields: count + 1,
+    /// Reads simple lines without the parser, as most are, up to `max` of them: each with
+    /// its line ending already in the buffer, within the record limit, and with fields that
+    /// are either free of quotes or wholly quoted (`"Tokyo, Inc."`) with neither a line
+    /// break nor a doubled quote inside. Splitting such a line is all the parser would do,
+    /// a byte at a time; this does it with vectorized searches, and leaves each field where
+    /// it is in the line. Stops at the first other record, which is the parser's, or at the
+    /// end of the buffered bytes. Returns how many records it read.
+    fn read_plain_lines(&mut self, records: &mut Records, max: usize) -> usize {
+        // The lines read are copied in one go at the end, with what is between them: the
+        // byte at `buf[run]` goes to `records.bytes[base]`.
+        let run = self.pos;
+        let base = records.bytes.len();
+        let mut n = 0;
+        while n < max {
+            let input = &self.buf[self.pos..self.filled];
+            let blank = input
+                .iter()
+                .take_while(|&&b| b == b'\n' || b == b'\r')
+                .count();
+            let line = &input[blank..];
+            // A record may not be longer than the limit: its line must end within reach.
+            let reach = &line[..line.len().min(self.max_record_bytes)];
+            let first = records.cells_used;
+            let Some((end, count)) =
+                split_line(reach, self.delimiter, self.quote, &mut records.cells, first)
+            else {
+                break;
             };
+            if blank > 0 {
+                self.pending_cr = advance_lines(&mut self.line, &input[..blank], self.pending_cr);
+            }
+            let start = base + (self.pos + blank - run);
+            records.spans.push(Span {
+                raw: (start, start + end),
+                fields: (start, start + end),
+                cells: (first, first + count),
+                line: self.line,
+                too_large: false,
+            });
+            records.cells_used += count;
+            // The line holds no line break before its ending, so only that byte counts (and
+            // a CR just before the line cannot pair with it).
+            self.line += 1;
+            self.pending_cr = line[end] == b'\r';
+            self.pos += blank + end + 1;
+            n += 1;
         }
+        // In pieces: glibc's memcpy moves a block of more than a few KiB with `rep movsb`,
+        // which callgrind counts as an instruction per byte, so that the copy would look
+        // many times dearer than it is; pieces go through its vector loop.
+        for piece in self.buf[run..self.pos].chunks(1024) {
+            records.bytes.extend_from_slice(piece);
+        }
+        n
     }
-    Scan::Unended
 }
 
-/// Which of sixteen bytes are the delimiter, the quote and a line break, one bit per byte.
+/// How many bytes [`split_line`] looks at together.
+const CHUNK: usize = 32;
+
+/// Splits the line at the start of `input` if it is simple (see
+/// [`RecordReader::read_plain_lines`]): writes where each field starts and ends, within the
+/// line, into `cells` from `first` on (growing it as needed) and returns where the line
+/// break is and the number of fields. `None` for any other line, or none in `input`.
+///
+/// Rather than a search per field, and one for the line break, a chunk of bytes is looked
+/// at a time for delimiters, and for quotes and line breaks together.
+fn split_line(
+    input: &[u8],
+    delimiter: u8,
+    quote: u8,
+    cells: &mut Vec<(usize, usize)>,
+    first: usize,
+) -> Option<(usize, usize)> {
+    let mut count = 0;
+    let mut field_start = 0;
+    let mut at = 0;
+    let mut room = &mut cells[first..];
+    loop {
+        let masks = masks_at(input, at, delimiter, quote)?;
+        // Room for this chunk's fields: one per delimiter and one more.
+        if room.len() < count + CHUNK + 1 {
+            let grown = (first + count + CHUNK + 1).max(cells.len() * 2);
+            cells.resize(grown, (0, 0));
+            room = &mut cells[first..];
+        }
+        // The delimiters before the first quote or line break; all of them if there is none.
+        let stops = masks.stops;
+        let mut delimiters = masks.delimiters & (stops & stops.wrapping_neg()).wrapping_sub(1);
+        while delimiters != 0 {
+            let end = at + delimiters.trailing_zeros() as usize;
+            room[count] = (field_start, end);
+            count += 1;
+            field_start = end + 1;
+            delimiters &= delimiters - 1;
+        }
+        if stops == 0 {
+            at += CHUNK;
+            continue;
+        }
+        let stop = at + stops.trailing_zeros() as usize;
+        if input[stop] != quote {
+            room[count] = (field_start, stop);
+            return Some((stop, count + 1));
+        }
+        // A quote opens a quoted field only as its first byte; elsewhere the parser reads
+        // it as a character.
+        if stop != field_start {
+            return None;
+        }
+        // The field ends at the next quote, with no line break before it.
+        let mut from = stop + 1;
+        let close = loop {
+            let masks = masks_at(input, from, delimiter, quote)?;
+            if masks.stops != 0 {
+                break from + masks.stops.trailing_zeros() as usize;
+            }
+            from += CHUNK;
+        };
+        if input[close] != quote {
+            return None;
+        }
+        room[count] = (stop + 1, close);
+        count += 1;
+        // A quote after it would be a doubled one, to unescape; any other byte text after
+        // the closing quote: both the parser's.
+        match input.get(close + 1) {
+            Some(&b) if b == delimiter => {
+                field_start = close + 2;
+                at = close + 2;
+            }
+            Some(b'\n' | b'\r') => return Some((close + 1, count)),
+            _ => return None,
+        }
+    }
+}
+
+/// The [`Masks`] of the chunk at `at` in `input`, or of what is left of it; `None` past its
+/// end.
+fn masks_at(input: &[u8], at: usize, delimiter: u8, quote: u8) -> Option<Masks> {
+    let rest = input.get(at..)?;
+    if let Some(chunk) = rest.first_chunk::<CHUNK>() {
+        return Some(byte_masks(chunk, delimiter, quote));
+    }
+    if rest.is_empty() {
+        return None;
+    }
+    let mut last = [0; CHUNK];
+    last[..rest.len()].copy_from_slice(rest);
+    Some(byte_masks(&last, delimiter, quote).within((1 << rest.len()) - 1))
+}
+
+/// Which bytes of a chunk are the delimiter, and which a quote or a line break, one bit per
+/// byte.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Masks {
     delimiters: u32,
-    quotes: u32,
-    line_ends: u32,
+    stops: u32,
 }
 
 impl Masks {
@@ -644,35 +675,44 @@ impl Masks {
     fn within(self, bits: u32) -> Masks {
         Masks {
             delimiters: self.delimiters & bits,
-            quotes: self.quotes & bits,
-            line_ends: self.line_ends & bits,
+            stops: self.stops & bits,
         }
     }
 }
 
-/// The [`Masks`] of sixteen bytes.
+/// The [`Masks`] of a chunk.
 #[cfg(target_arch = "x86_64")]
-fn byte_masks(chunk: &[u8; 16], delimiter: u8, quote: u8) -> Masks {
+fn byte_masks(chunk: &[u8; CHUNK], delimiter: u8, quote: u8) -> Masks {
     // SAFETY: SSE2 is part of the x86-64 baseline: every x86-64 processor has it.
     unsafe { byte_masks_sse2(chunk, delimiter, quote) }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "sse2")]
-fn byte_masks_sse2(chunk: &[u8; 16], delimiter: u8, quote: u8) -> Masks {
+fn byte_masks_sse2(chunk: &[u8; CHUNK], delimiter: u8, quote: u8) -> Masks {
     use std::arch::x86_64::{
-        _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x, _mm_set1_epi8,
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
     };
-    let (low, high) = chunk.split_at(8);
-    let low = i64::from_le_bytes(low.try_into().unwrap_or_default());
-    let high = i64::from_le_bytes(high.try_into().unwrap_or_default());
-    let bytes = _mm_set_epi64x(high, low);
-    let equal = |byte: u8| _mm_cmpeq_epi8(bytes, _mm_set1_epi8(byte as i8));
-    let line_ends = _mm_or_si128(equal(b'\n'), equal(b'\r'));
+    let equal = |bytes: __m128i, byte: u8| _mm_cmpeq_epi8(bytes, _mm_set1_epi8(byte as i8));
+    // Sixteen bytes at a time, the most SSE2 compares.
+    let half = |half: &[u8; CHUNK / 2]| {
+        // SAFETY: reads the sixteen bytes of `half`; the load needs no alignment. (Two
+        // eight-byte words put together cost three instructions for the one load.)
+        let bytes = unsafe { _mm_loadu_si128(half.as_ptr().cast()) };
+        let stops = _mm_or_si128(
+            equal(bytes, quote),
+            _mm_or_si128(equal(bytes, b'\n'), equal(bytes, b'\r')),
+        );
+        Masks {
+            delimiters: _mm_movemask_epi8(equal(bytes, delimiter)) as u32,
+            stops: _mm_movemask_epi8(stops) as u32,
+        }
+    };
+    let (halves, _) = chunk.as_chunks::<{ CHUNK / 2 }>();
+    let (low, high) = (half(&halves[0]), half(&halves[1]));
     Masks {
-        delimiters: _mm_movemask_epi8(equal(delimiter)) as u32,
-        quotes: _mm_movemask_epi8(equal(quote)) as u32,
-        line_ends: _mm_movemask_epi8(line_ends) as u32,
+        delimiters: low.delimiters | high.delimiters << 16,
+        stops: low.stops | high.stops << 16,
     }
 }
 
@@ -681,7 +721,7 @@ use byte_masks_portable as byte_masks;
 
 /// [`byte_masks`] a byte at a time: for other processors, and to test the vectorized one.
 #[cfg(any(test, not(target_arch = "x86_64")))]
-fn byte_masks_portable(chunk: &[u8; 16], delimiter: u8, quote: u8) -> Masks {
+fn byte_masks_portable(chunk: &[u8; CHUNK], delimiter: u8, quote: u8) -> Masks {
     let mask = |wanted: &dyn Fn(u8) -> bool| {
         chunk
             .iter()
@@ -690,58 +730,7 @@ fn byte_masks_portable(chunk: &[u8; 16], delimiter: u8, quote: u8) -> Masks {
     };
     Masks {
         delimiters: mask(&|b| b == delimiter),
-        quotes: mask(&|b| b == quote),
-        line_ends: mask(&|b| b == b'\n' || b == b'\r'),
-    }
-}
-
-/// Splits a line with quotes: each field must be free of quotes or quoted whole, with the
-/// quotes inside doubled. Writes the unescaped fields into `out` and their ends into `ends`
-/// from `first_end`; returns the bytes written and the number of fields. `None` for any
-/// other line (a quote inside an unquoted field, text after a closing quote, a quote left
-/// open), which the parser reads.
-fn split_quoted(
-    text: &[u8],
-    delimiter: u8,
-    quote: u8,
-    out: &mut [u8],
-    ends: &mut Vec<usize>,
-    first_end: usize,
-) -> Option<(usize, usize)> {
-    let (mut len, mut count, mut pos) = (0, 0, 0);
-    loop {
-        let mut copy = |bytes: &[u8]| {
-            out[len..len + bytes.len()].copy_from_slice(bytes);
-            len += bytes.len();
-        };
-        if text.get(pos) == Some(&quote) {
-            pos += 1;
-            loop {
-                let close = pos + memchr::memchr(quote, &text[pos..])?;
-                copy(&text[pos..close]);
-                pos = close + 1;
-                if text.get(pos) != Some(&quote) {
-                    break;
-                }
-                copy(&[quote]);
-                pos += 1;
-            }
-        } else {
-            let to =
-                memchr::memchr2(delimiter, quote, &text[pos..]).map_or(text.len(), |i| pos + i);
-            if text.get(to) == Some(&quote) {
-                return None;
-            }
-            copy(&text[pos..to]);
-            pos = to;
-        }
-        push_end(ends, first_end + count, len);
-        count += 1;
-        match text.get(pos) {
-            None => return Some((len, count)),
-            Some(&b) if b == delimiter => pos += 1,
-            Some(_) => return None,
-        }
+        stops: mask(&|b| b == quote || b == b'\n' || b == b'\r'),
     }
 }
 
@@ -1043,13 +1032,56 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn byte_masks_mark_exactly_the_delimiters_quotes_and_line_breaks(
-            chunk in proptest::array::uniform16(proptest::sample::select(b",\";a\x00\xff\r\n".to_vec())),
+            chunk in proptest::array::uniform32(proptest::sample::select(b",\";a\x00\xff\r\n".to_vec())),
             delimiter in proptest::sample::select(b",;\t".to_vec()),
         ) {
             proptest::prop_assert_eq!(
                 byte_masks(&chunk, delimiter, b'"'),
                 byte_masks_portable(&chunk, delimiter, b'"')
             );
+        }
+    }
+
+    #[test]
+    fn quoted_fields_are_read_in_place_as_the_parser_reads_them() {
+        let long = "x".repeat(40);
+        let many = vec!["\"q\""; 70].join(",");
+        let lines = [
+            // In place: each field free of quotes or quoted whole.
+            "1,\"Matsuda Kagaku Co., Ltd.\",a@x.jp\n".to_string(),
+            "\"\",\"a\",,\"\"\n".to_string(),
+            format!("\"{long},{long}\",\"{long}\"\r\n"),
+            format!("{many}\n"),
+            "\"last\"\r".to_string(),
+            // The parser's: a doubled quote, text after a closing quote, a quote inside a
+            // field, a line break inside quotes.
+            "\"say \"\"hi\"\"\",b\n".to_string(),
+            "\"a\"b,c\n".to_string(),
+            "a\"b\",\"c\"\n".to_string(),
+            "\"two\nlines\",x\n".to_string(),
+        ];
+        let input = lines.concat();
+        let in_place = [true, true, true, true, true, false, false, false, false];
+        for chunk in [usize::MAX, 5, 33] {
+            let (rows, open) = read_chunked(input.as_bytes(), chunk, 1 << 20, true);
+            assert_eq!(
+                (rows.clone(), open),
+                read_chunked(input.as_bytes(), chunk, 1 << 20, false)
+            );
+            assert_eq!(rows.len(), lines.len());
+            assert_eq!(rows[0].1[1], "Matsuda Kagaku Co., Ltd.");
+            assert_eq!(rows[1].1, ["", "a", "", ""]);
+            assert_eq!(rows[3].1.len(), 70);
+            assert_eq!(rows[5].1[0], "say \"hi\"");
+        }
+        // Fields read in place are the line's own bytes, the others unescaped copies.
+        let mut reader = RecordReader::new(input.as_bytes(), b',', 1 << 20);
+        let mut records = Records::default();
+        while reader.read(&mut records, 3).unwrap() > 0 {}
+        // The first record is the parser's (it may start with a byte order mark).
+        for (i, record) in records.iter().enumerate().skip(1) {
+            let same = std::ptr::eq(record.field_bytes(), record.raw());
+            assert_eq!(same, in_place[i], "line {i}");
         }
     }
 
