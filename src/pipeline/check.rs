@@ -201,8 +201,8 @@ fn zero_bytes(word: u64) -> u64 {
 
 /// Whether every cell of a record is valid in its encoding.
 ///
-/// For UTF-8 one pass over the whole record does: its field bytes (the cells, one after the
-/// other or with ASCII delimiters between them) are valid and no cell starts with a
+/// For UTF-8 one pass over the whole record does: its field bytes (the cells, with nothing
+/// but ASCII delimiters and quotes between them) are valid and no cell starts with a
 /// continuation byte exactly when every cell is valid.
 fn is_valid_text(record: Record<'_>, encoding: CellEncoding) -> bool {
     match encoding {
