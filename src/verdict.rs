@@ -91,6 +91,12 @@ impl Flags {
         self.0 == 0
     }
 
+    /// The set as a number, bit `i` standing for `Flags::ALL[i]`: an index into tables
+    /// made for every set of flags.
+    pub fn bits(self) -> u16 {
+        self.0
+    }
+
     /// The codes of the flags that are set, in the fixed order of [`Flags::ALL`].
     pub fn codes(self) -> impl Iterator<Item = &'static str> {
         // `ALL` lists the flags in bit order, so a set bit's number is its entry.
