@@ -131,71 +131,82 @@ impl Known {
 }
 
 impl Decider<'_> {
+    /// Decides every row of a checked batch, in order.
+    ///
+    /// Kept out of the deciding thread's loop: on its own, the per-row loop keeps its
+    /// values in registers rather than on the stack among the channel and sink code's.
+    #[inline(never)]
     pub(super) fn decide(&mut self, batch: &mut Batch) {
-        let columns = batch.columns;
+        let Batch {
+            records,
+            len,
+            rows,
+            cells,
+            email_columns,
+            columns,
+            first_row,
+        } = batch;
+        let (len, columns) = (*len, *columns);
+        let cells = &cells[..len * columns];
         // The duplicate set is far larger than the caches: ask for the slot of the row a
         // few rows ahead, so it has arrived by the time that row is decided.
         const AHEAD: usize = 8;
         let ahead = |decider: &Decider<'_>, i: usize| {
-            let Some(c) = batch
-                .cells
-                .get(i * columns)
-                .and_then(|c| c.candidate.as_ref())
-            else {
-                return;
-            };
-            decider.duplicates.prefetch(c.key);
-            if let Some(answers) = &decider.dns {
-                answers.known.prefetch(c.domain_hash);
+            if let Some(CellEval {
+                candidate: Some(c), ..
+            }) = cells.get(i * columns)
+            {
+                decider.duplicates.prefetch(c.key);
+                if let Some(answers) = &decider.dns {
+                    answers.known.prefetch(c.domain_hash);
+                }
             }
         };
-        for i in 0..AHEAD.min(batch.len) {
+        for i in 0..AHEAD.min(len) {
             ahead(self, i);
         }
-        for i in 0..batch.len {
-            if i + AHEAD < batch.len {
-                ahead(self, i + AHEAD);
-            }
-            let cells = &batch.cells[i * columns..(i + 1) * columns];
-            let row = &mut batch.rows[i];
-            if let Some(reason) = row.broken.clone() {
+        for (i, row) in rows[..len].iter_mut().enumerate() {
+            ahead(self, i + AHEAD);
+            if let Some(reason) = &row.broken {
                 row.verdict = Verdict::Reject {
-                    reason,
+                    reason: reason.clone(),
                     column: None,
                     suggestion: None,
                 };
                 continue;
             }
-            // Only DNS needs the record: for the text of a domain not seen before.
-            let record = self.dns.is_some().then_some((&batch.records, i));
-            // Numbered as a spreadsheet numbers it (a quoted line break is no new row).
-            let number = self.header_rows + batch.first_row + i as u64 + 1;
-            row.verdict = self.decide_row(row, number, cells, record, &batch.email_columns);
+            let place = Place {
+                // Numbered as a spreadsheet numbers it (a quoted line break is no new row).
+                number: self.header_rows + *first_row + i as u64 + 1,
+                records,
+                i,
+                email_columns,
+            };
+            self.decide_row(row, &cells[i * columns..(i + 1) * columns], &place);
         }
     }
 
-    fn decide_row(
-        &mut self,
-        row: &mut RowEval,
-        number: u64,
-        cells: &[CellEval],
-        record: Option<(&Records, usize)>,
-        email_columns: &[usize],
-    ) -> Verdict {
+    /// Decides a row that is not broken: sets its verdict and its usable columns.
+    fn decide_row(&mut self, row: &mut RowEval, cells: &[CellEval], place: &Place<'_>) {
         // A contact who unsubscribed or bounced hard under any of their addresses is not
         // to be mailed at another: the whole row goes, before any address counts as kept.
         if let Some(column) = cells
             .iter()
-            .position(|cell| cell.error == Some(Reason::Suppressed))
+            .position(|cell| matches!(cell.error, Some(Reason::Suppressed)))
         {
-            return Verdict::Reject {
+            row.verdict = Verdict::Reject {
                 reason: Reason::Suppressed,
                 column: Some(column),
                 suggestion: None,
             };
+            return;
         }
-        let mut first_problem: Option<(usize, Reason, Option<&'static str>)> = None;
-        let mut primary: Option<(usize, &Candidate, DomainOutcome)> = None;
+        // The reason is only worked out for the problem that makes the verdict, and only
+        // when the row is rejected: most rows are kept.
+        let mut first_problem: Option<(usize, Problem<'_>)> = None;
+        // The first usable address is the row's: the lowest bit of `usable`.
+        let mut usable: u64 = 0;
+        let mut outcome = DomainOutcome::Unknown;
         let mut flags = Flags::NONE;
         for (col, cell) in cells.iter().enumerate() {
             let problem = match cell {
@@ -204,59 +215,55 @@ impl Decider<'_> {
                     error: None,
                 } => {
                     // Without DNS there is no outcome to look up, and no domain text needed.
-                    let (outcome, rejection) = match (&mut self.dns, record) {
-                        (Some(answers), Some(record)) => {
-                            let (records, i) = record;
-                            let domain = || c.domain(records.get(i).field(email_columns[col]));
-                            let outcome = answers.outcome(c.domain_hash, domain);
-                            (outcome, dns_rejection(outcome, domain))
+                    let found = match &mut self.dns {
+                        Some(answers) => {
+                            answers.outcome(c.domain_hash, || c.domain(place.cell(col)))
                         }
-                        _ => (DomainOutcome::Unknown, None),
+                        None => DomainOutcome::Unknown,
                     };
-                    match rejection.map_or_else(|| self.first_seen(c, number), Err) {
-                        Ok(()) => {
-                            row.usable |= 1 << col;
-                            if c.flags.contains(Flags::NORMALIZED) {
-                                flags.insert(Flags::NORMALIZED);
+                    match dns_rejection(found) {
+                        Some(rejection) => Problem::Dns(rejection),
+                        None => match self.first_seen(c, place.number) {
+                            Ok(()) => {
+                                if usable == 0 {
+                                    outcome = found;
+                                }
+                                usable |= 1 << col;
+                                if c.flags.contains(Flags::NORMALIZED) {
+                                    flags.insert(Flags::NORMALIZED);
+                                }
+                                continue;
                             }
-                            primary.get_or_insert((col, c, outcome));
-                            continue;
-                        }
-                        Err(reason @ Reason::Duplicate { .. }) => (reason, None),
-                        Err(reason) => (reason, c.suggestion),
+                            Err(first_row) => Problem::Duplicate { first_row },
+                        },
                     }
                 }
                 CellEval {
                     error: Some(reason),
-                    candidate,
-                } => (
-                    reason.clone(),
-                    candidate.as_ref().and_then(|c| c.suggestion),
-                ),
+                    ..
+                } => Problem::Cell(reason),
                 CellEval {
                     error: None,
                     candidate: None,
                 } => continue,
             };
-            let (reason, suggestion) = problem;
-            if reason != Reason::Empty {
+            if !problem.is_empty() {
                 flags.insert(Flags::OTHER_ADDRESS_REMOVED);
             }
             let replaces = match &first_problem {
                 None => true,
-                Some((_, previous, _)) => *previous == Reason::Empty && reason != Reason::Empty,
+                Some((_, previous)) => previous.is_empty() && !problem.is_empty(),
             };
             if replaces {
-                first_problem = Some((col, reason, suggestion));
+                first_problem = Some((col, problem));
             }
         }
-        let Some((_, candidate, outcome)) = primary else {
-            let (column, reason, suggestion) = first_problem.unwrap_or((0, Reason::Empty, None));
-            return Verdict::Reject {
-                reason,
-                column: Some(column),
-                suggestion,
-            };
+        let primary = (usable != 0)
+            .then(|| cells[usable.trailing_zeros() as usize].candidate.as_ref())
+            .flatten();
+        let Some(candidate) = primary else {
+            row.verdict = rejection(first_problem, cells, place);
+            return;
         };
         flags.insert(candidate.flags);
         if row.stale {
@@ -272,19 +279,86 @@ impl Decider<'_> {
         } else {
             Status::Unknown
         };
-        Verdict::Keep {
+        row.usable = usable;
+        row.verdict = Verdict::Keep {
             status,
             flags,
             suggestion: candidate.suggestion,
+        };
+    }
+}
+
+/// Where a row is: its number, and its record for the text of its addresses' domains.
+struct Place<'b> {
+    number: u64,
+    records: &'b Records,
+    i: usize,
+    email_columns: &'b [usize],
+}
+
+impl Place<'_> {
+    /// The `col`-th email cell of the row, as read.
+    fn cell(&self, col: usize) -> &[u8] {
+        self.records.get(self.i).field(self.email_columns[col])
+    }
+}
+
+/// Why a cell's address cannot be kept, until the row turns out to be rejected for it.
+#[derive(Clone, Copy)]
+enum Problem<'c> {
+    /// The cell's own checks failed.
+    Cell(&'c Reason),
+    Duplicate {
+        first_row: u64,
+    },
+    /// DNS proves the domain takes no mail; the reason is made from the domain's text.
+    Dns(fn(String) -> Reason),
+}
+
+impl Problem<'_> {
+    fn is_empty(&self) -> bool {
+        matches!(self, Problem::Cell(Reason::Empty))
+    }
+}
+
+/// The verdict of a row none of whose addresses can be kept: rejected for its first
+/// problem (an empty cell only when there is no other), or as empty when it has none.
+#[cold]
+fn rejection(
+    first_problem: Option<(usize, Problem<'_>)>,
+    cells: &[CellEval],
+    place: &Place<'_>,
+) -> Verdict {
+    let Some((column, problem)) = first_problem else {
+        return Verdict::Reject {
+            reason: Reason::Empty,
+            column: Some(0),
+            suggestion: None,
+        };
+    };
+    let candidate = cells[column].candidate.as_ref();
+    let suggestion = candidate.and_then(|c| c.suggestion);
+    let (reason, suggestion) = match problem {
+        Problem::Cell(reason) => (reason.clone(), suggestion),
+        // A duplicate points at the row it repeats, which carries any suggestion.
+        Problem::Duplicate { first_row } => (Reason::Duplicate { first_row }, None),
+        Problem::Dns(reason) => {
+            let domain = candidate.map_or("", |c| c.domain(place.cell(column)));
+            (reason(domain.to_owned()), suggestion)
         }
+    };
+    Verdict::Reject {
+        reason,
+        column: Some(column),
+        suggestion,
     }
 }
 
 impl Decider<'_> {
-    /// Records an address that is otherwise usable as kept on row `number`; a duplicate
-    /// when an earlier row kept it. The same address twice in one row (main and sub
-    /// column) is one contact's, not a duplicate.
-    fn first_seen(&mut self, candidate: &Candidate, number: u64) -> Result<(), Reason> {
+    /// Records an address that is otherwise usable as kept on row `number`; `Err` with the
+    /// row that kept it first when an earlier row did. The same address twice in one row
+    /// (main and sub column) is one contact's, not a duplicate.
+    fn first_seen(&mut self, candidate: &Candidate, number: u64) -> Result<(), u64> {
         match self.duplicates.first_seen(candidate.key, number) {
             Ok(entry) => {
                 if self.journaling {
@@ -293,19 +367,19 @@ impl Decider<'_> {
                 Ok(())
             }
             Err(first_row) if first_row == number => Ok(()),
-            Err(first_row) => Err(Reason::Duplicate { first_row }),
+            Err(first_row) => Err(first_row),
         }
     }
 }
 
-/// The rejection DNS proves, if any. "Unknown" never rejects.
-fn dns_rejection<'d>(outcome: DomainOutcome, domain: impl Fn() -> &'d str) -> Option<Reason> {
-    let domain = || domain().to_owned();
+/// How to make the rejection DNS proves from the domain's text, if it proves one. "Unknown"
+/// never rejects.
+fn dns_rejection(outcome: DomainOutcome) -> Option<fn(String) -> Reason> {
     match outcome {
         DomainOutcome::Deliverable | DomainOutcome::Unknown => None,
-        DomainOutcome::NotFound => Some(Reason::DomainNotFound { domain: domain() }),
-        DomainOutcome::NullMx => Some(Reason::NullMx { domain: domain() }),
-        DomainOutcome::NoMailHost => Some(Reason::NoMailHost { domain: domain() }),
+        DomainOutcome::NotFound => Some(|domain| Reason::DomainNotFound { domain }),
+        DomainOutcome::NullMx => Some(|domain| Reason::NullMx { domain }),
+        DomainOutcome::NoMailHost => Some(|domain| Reason::NoMailHost { domain }),
     }
 }
 

@@ -461,6 +461,7 @@ impl DuplicateSet {
 
     /// Records `key` as seen on row `line` and returns `Ok` with the entry stored (for a
     /// journal: the tag above the row), or `Err` with the row it was first seen on.
+    #[inline]
     pub fn first_seen(&mut self, key: u128, line: u64) -> Result<u128, u64> {
         let entry =
             u128::from(tag_of(key)) << 32 | u128::from(line.min(u64::from(u32::MAX)) as u32);
@@ -470,6 +471,10 @@ impl DuplicateSet {
 
     /// Inserts a stored entry (as [`DuplicateSet::first_seen`] returns them); `Err` with the
     /// first line when its address is already there.
+    ///
+    /// Inlined: the ordered step calls it once per address, and growing, the rare part,
+    /// stays out of line.
+    #[inline]
     pub fn insert_entry(&mut self, entry: u128) -> Result<(), u64> {
         if (self.len + 1) * 100 > self.slots.len() * MAX_LOAD {
             self.grow();
@@ -506,6 +511,8 @@ impl DuplicateSet {
         ((u128::from(tag) * self.slots.len() as u128) >> 64) as usize
     }
 
+    #[cold]
+    #[inline(never)]
     fn grow(&mut self) {
         let old = std::mem::take(&mut self.slots);
         self.slots = new_slots((old.len() * 3 / 2).max(64));
