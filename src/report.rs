@@ -46,27 +46,26 @@ impl Sink for Tally {
 
     fn batch(&mut self, batch: &Batch) -> Result<(), Error> {
         self.unread_dates += batch.unread_dates() as u64;
+        let mut rejected = 0;
         for (i, verdict) in batch.verdicts().enumerate() {
-            self.rows += 1;
             match verdict {
                 Verdict::Keep { status, flags, .. } => {
-                    self.cleaned += 1;
                     self.status[*status as usize] += 1;
-                    if !flags.is_empty() {
-                        for (i, (flag, _)) in Flags::ALL.iter().enumerate() {
-                            self.flags[i] += u64::from(flags.contains(*flag));
+                    for place in flags.indices() {
+                        if let Some(n) = self.flags.get_mut(place) {
+                            *n += 1;
                         }
                     }
                 }
                 Verdict::Reject { reason, .. } => {
-                    self.rejected += 1;
+                    rejected += 1;
                     match self.reasons.get_mut(reason.code()) {
                         Some(n) => *n += 1,
                         None => {
                             self.reasons.insert(reason.code().to_owned(), 1);
                         }
                     }
-                    self.empty += u64::from(*reason == Reason::Empty);
+                    self.empty += u64::from(matches!(reason, Reason::Empty));
                     if reason.would_bounce() {
                         self.would_bounce += 1;
                         let address = batch.row(i).address();
@@ -83,6 +82,10 @@ impl Sink for Tally {
                 }
             }
         }
+        let rows = batch.len() as u64;
+        self.rows += rows;
+        self.rejected += rejected;
+        self.cleaned += rows - rejected;
         Ok(())
     }
 }

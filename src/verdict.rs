@@ -97,6 +97,17 @@ impl Flags {
         self.0
     }
 
+    /// The places in [`Flags::ALL`] of the flags that are set, in order.
+    pub fn indices(self) -> impl Iterator<Item = usize> {
+        // `ALL` lists the flags in bit order, so a set bit's number is its place.
+        let mut bits = self.0;
+        std::iter::from_fn(move || {
+            let place = (bits != 0).then(|| bits.trailing_zeros() as usize)?;
+            bits &= bits - 1;
+            Some(place)
+        })
+    }
+
     /// The codes of the flags that are set, in the fixed order of [`Flags::ALL`].
     pub fn codes(self) -> impl Iterator<Item = &'static str> {
         // `ALL` lists the flags in bit order, so a set bit's number is its entry.
