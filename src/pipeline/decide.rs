@@ -201,6 +201,30 @@ impl Decider<'_> {
             };
             return;
         }
+        // Most rows have one address, usable as far as its own checks tell, and no DNS to
+        // ask: kept, or a duplicate, as the loop below would decide, without its
+        // bookkeeping for several cells.
+        if let [
+            CellEval {
+                candidate: Some(c),
+                error: None,
+            },
+        ] = cells
+            && self.dns.is_none()
+        {
+            row.verdict = match self.first_seen(c, place.number) {
+                Ok(()) => {
+                    row.usable = 1;
+                    self.keep(c, Flags::NONE, row.stale, DomainOutcome::Unknown)
+                }
+                Err(first_row) => Verdict::Reject {
+                    reason: Reason::Duplicate { first_row },
+                    column: Some(0),
+                    suggestion: None,
+                },
+            };
+            return;
+        }
         // The reason is only worked out for the problem that makes the verdict, and only
         // when the row is rejected: most rows are kept.
         let mut first_problem: Option<(usize, Problem<'_>)> = None;
@@ -265,8 +289,21 @@ impl Decider<'_> {
             row.verdict = rejection(first_problem, cells, place);
             return;
         };
-        flags.insert(candidate.flags);
-        if row.stale {
+        row.usable = usable;
+        row.verdict = self.keep(candidate, flags, row.stale, outcome);
+    }
+
+    /// The verdict of a kept row, from its primary address, the flags the row's cells
+    /// gave on top of that address's own, and the DNS outcome of that address's domain.
+    fn keep(
+        &self,
+        primary: &Candidate,
+        mut flags: Flags,
+        stale: bool,
+        outcome: DomainOutcome,
+    ) -> Verdict {
+        flags.insert(primary.flags);
+        if stale {
             flags.insert(Flags::STALE);
         }
         if self.dns.is_some() && outcome == DomainOutcome::Unknown {
@@ -279,12 +316,11 @@ impl Decider<'_> {
         } else {
             Status::Unknown
         };
-        row.usable = usable;
-        row.verdict = Verdict::Keep {
+        Verdict::Keep {
             status,
             flags,
-            suggestion: candidate.suggestion,
-        };
+            suggestion: primary.suggestion,
+        }
     }
 }
 
