@@ -110,13 +110,8 @@ impl Flags {
 
     /// The codes of the flags that are set, in the fixed order of [`Flags::ALL`].
     pub fn codes(self) -> impl Iterator<Item = &'static str> {
-        // `ALL` lists the flags in bit order, so a set bit's number is its entry.
-        let mut bits = self.0;
-        std::iter::from_fn(move || {
-            let (_, code) = Flags::ALL.get(bits.trailing_zeros() as usize)?;
-            bits &= bits - 1;
-            Some(*code)
-        })
+        self.indices()
+            .filter_map(|place| Flags::ALL.get(place).map(|(_, code)| *code))
     }
 
     /// The codes joined with `;`, as the `email_flags` column holds them; most rows have
