@@ -722,8 +722,8 @@ impl CsvOutput {
     }
 
     /// Whether any cell of a record [needs a guard](CsvOutput::needs_guard). Asked of every
-    /// row written, so the cells are first told apart by their first byte, in one pass
-    /// without a branch per cell, and only a cell whose first byte can start a formula gets
+    /// row written, so the cells are first told apart by their first byte, which the reader
+    /// [marked](Record::marks), and only a cell whose first byte can start a formula gets
     /// the full look: most rows have none, the rest one or two (a phone number's `+`).
     // Inlined into its two callers: called for every row, the call's set-up (saving
     // registers, passing the record) cost a fifth as much as the look itself.
@@ -732,7 +732,7 @@ impl CsvOutput {
         if !self.format.formula_guard {
             return false;
         }
-        let mut marks = record.starting_with(&FORMULA_STARTS);
+        let mut marks = record.marks();
         if marks != 0 && record.len() > 64 {
             // Cells share marks past the 64th.
             return record.iter().any(is_formula);
@@ -840,21 +840,11 @@ static NUMBER_BYTES: [bool; 256] = {
 };
 
 /// Whether a cell starting with this byte may be a [formula](is_formula); a cell that
-/// starts with any other byte (or is empty) is not one.
-const fn may_start_formula(first: Option<u8>) -> bool {
+/// starts with any other byte (or is empty) is not one. The reader marks the cells that
+/// start so ([`Record::marks`]).
+pub(crate) const fn may_start_formula(first: Option<u8>) -> bool {
     matches!(first, Some(b'=' | b'@' | b'\t' | b'\r' | b'+' | b'-'))
 }
-
-/// The bytes that [may start a formula](may_start_formula), as a table.
-static FORMULA_STARTS: [bool; 256] = {
-    let mut set = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        set[b] = may_start_formula(Some(b as u8));
-        b += 1;
-    }
-    set
-};
 
 /// Converts output from the cells' encoding into the output encoding, noting the first
 /// character the output encoding cannot hold (looked for only until one is noted).
@@ -954,10 +944,6 @@ mod tests {
             (b"", false),
         ] {
             assert_eq!(is_formula(cell), formula, "{}", cell.escape_ascii());
-            assert_eq!(
-                FORMULA_STARTS[usize::from(cell.first().copied().unwrap_or(0))],
-                may_start_formula(cell.first().copied())
-            );
             assert_eq!(
                 may_start_formula(cell.first().copied()),
                 !cell.is_empty() && b"=@\t\r+-".contains(&cell[0])

@@ -59,6 +59,26 @@ fn kept_len(record: &[u8], encoding: CellEncoding) -> usize {
 /// The read buffer; it grows to hold a record longer than this, up to the record limit.
 const READ_BUFFER: usize = 256 * 1024;
 
+/// The bytes whose cells are marked as records are read: those that may start a
+/// spreadsheet formula, which the output's formula guard looks for in every row written.
+/// Marking them while the line is split, where each cell's start is at hand, makes the
+/// guard's first look at a row one test rather than a pass over its cells.
+static MARKED_STARTS: [bool; 256] = {
+    let mut set = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        set[b] = crate::write::may_start_formula(Some(b as u8));
+        b += 1;
+    }
+    set
+};
+
+/// The mark of cell `i` whose first byte (or, for an empty cell, the byte after it) is
+/// `first`: bit `i % 64`, so that a record of more than 64 cells shares bits.
+fn mark(first: u8, i: usize) -> u64 {
+    u64::from(MARKED_STARTS[usize::from(first)]) << (i % 64)
+}
+
 /// A batch of records.
 #[derive(Debug, Default)]
 pub struct Records {
@@ -83,6 +103,8 @@ struct Span {
     fields: (usize, usize),
     /// Its fields in `cells`.
     cells: (usize, usize),
+    /// Its [marks](Record::marks).
+    marks: u64,
     line: u64,
     too_large: bool,
 }
@@ -94,6 +116,7 @@ pub struct Record<'a> {
     fields: &'a [u8],
     /// Where each field starts and ends in `fields`.
     cells: &'a [(usize, usize)],
+    marks: u64,
     /// The line the record starts on, 1-based.
     pub line: u64,
     /// The record was longer than the limit: it has no fields and `raw` holds only its
@@ -129,16 +152,13 @@ impl<'a> Record<'a> {
             .map(move |&(start, end)| fields.get(start..end).unwrap_or_default())
     }
 
-    /// Marks the fields whose first byte is in `set` (`set[b]` true): bit `i % 64` for field
-    /// `i`, so a record of more than 64 fields shares bits. One pass without a branch per
-    /// field, for a look at the few fields that may matter. An empty field's place holds the
-    /// byte after it, so its bit may be set too.
-    pub fn starting_with(&self, set: &[bool; 256]) -> u64 {
-        let mark = |at: usize| u64::from(self.fields.get(at).is_some_and(|&b| set[usize::from(b)]));
-        self.cells
-            .iter()
-            .enumerate()
-            .fold(0, |marks, (i, &(start, _))| marks | mark(start) << (i % 64))
+    /// Marks the fields whose first byte [may start a
+    /// formula](crate::write::may_start_formula): bit `i % 64` for field `i`, so a record of
+    /// more than 64 fields shares bits. Found as the record was read, for a look at the few
+    /// fields that may matter. An empty field's place holds the byte after it, so its bit
+    /// may be set too; a too-large record has none.
+    pub fn marks(&self) -> u64 {
+        self.marks
     }
 
     /// The record as it was in the input, without its line ending.
@@ -176,6 +196,7 @@ impl Records {
             raw: &self.bytes[span.raw.0..span.raw.1],
             fields: &self.bytes[span.fields.0..span.fields.1],
             cells: &self.cells[span.cells.0..span.cells.1],
+            marks: span.marks,
             line: span.line,
             too_large: span.too_large,
         }
@@ -204,6 +225,7 @@ impl Records {
             raw: (raw_start, raw_start + record.raw.len()),
             fields: (fields_start, fields_start + record.fields.len()),
             cells: (cells_start, self.cells_used),
+            marks: record.marks,
             line: record.line,
             too_large: record.too_large,
         });
@@ -235,17 +257,24 @@ impl Records {
         self.cells_used += ends.len();
         self.make_room(self.cells_used);
         let mut start = 0;
-        for (cell, &end) in self.cells[cells_start..self.cells_used]
+        let mut marks = 0;
+        for (i, (cell, &end)) in self.cells[cells_start..self.cells_used]
             .iter_mut()
             .zip(ends)
+            .enumerate()
         {
             *cell = (start, end);
+            // The byte after the last field is past the end: nothing to mark.
+            if let Some(&first) = fields.get(start) {
+                marks |= mark(first, i);
+            }
             start = end;
         }
         self.spans.push(Span {
             raw: (raw_start, fields_start),
             fields: (fields_start, self.bytes.len()),
             cells: (cells_start, self.cells_used),
+            marks,
             line,
             too_large,
         });
@@ -533,7 +562,7 @@ impl<R> RecordReader<R> {
             // A record may not be longer than the limit: its line must end within reach.
             let reach = &line[..line.len().min(self.max_record_bytes)];
             let first = records.cells_used;
-            let Some((end, count)) =
+            let Some((end, count, marks)) =
                 split_line(reach, self.delimiter, self.quote, &mut records.cells, first)
             else {
                 break;
@@ -546,6 +575,7 @@ impl<R> RecordReader<R> {
                 raw: (start, start + end),
                 fields: (start, start + end),
                 cells: (first, first + count),
+                marks,
                 line: self.line,
                 too_large: false,
             });
@@ -573,7 +603,8 @@ const CHUNK: usize = 32;
 /// Splits the line at the start of `input` if it is simple (see
 /// [`RecordReader::read_plain_lines`]): writes where each field starts and ends, within the
 /// line, into `cells` from `first` on (growing it as needed) and returns where the line
-/// break is and the number of fields. `None` for any other line, or none in `input`.
+/// break is, the number of fields and their [marks](Record::marks). `None` for any other
+/// line, or none in `input`.
 ///
 /// Rather than a search per field, and one for the line break, a chunk of bytes is looked
 /// at a time for delimiters, and for quotes and line breaks together.
@@ -583,8 +614,9 @@ fn split_line(
     quote: u8,
     cells: &mut Vec<(usize, usize)>,
     first: usize,
-) -> Option<(usize, usize)> {
+) -> Option<(usize, usize, u64)> {
     let mut count = 0;
+    let mut marks = 0;
     let mut field_start = 0;
     let mut at = 0;
     let mut room = &mut cells[first..];
@@ -602,6 +634,7 @@ fn split_line(
         while delimiters != 0 {
             let end = at + delimiters.trailing_zeros() as usize;
             room[count] = (field_start, end);
+            marks |= mark(input[field_start], count);
             count += 1;
             field_start = end + 1;
             delimiters &= delimiters - 1;
@@ -613,7 +646,8 @@ fn split_line(
         let stop = at + stops.trailing_zeros() as usize;
         if input[stop] != quote {
             room[count] = (field_start, stop);
-            return Some((stop, count + 1));
+            marks |= mark(input[field_start], count);
+            return Some((stop, count + 1, marks));
         }
         // A quote opens a quoted field only as its first byte; elsewhere the parser reads
         // it as a character.
@@ -633,6 +667,7 @@ fn split_line(
             return None;
         }
         room[count] = (stop + 1, close);
+        marks |= mark(input[stop + 1], count);
         count += 1;
         // A quote after it would be a doubled one, to unescape; any other byte text after
         // the closing quote: both the parser's.
@@ -641,7 +676,7 @@ fn split_line(
                 field_start = close + 2;
                 at = close + 2;
             }
-            Some(b'\n' | b'\r') => return Some((close + 1, count)),
+            Some(b'\n' | b'\r') => return Some((close + 1, count, marks)),
             _ => return None,
         }
     }
@@ -820,6 +855,14 @@ mod tests {
         let rows = records
             .iter()
             .map(|r| {
+                for (i, field) in r.iter().enumerate() {
+                    if field
+                        .first()
+                        .is_some_and(|&b| MARKED_STARTS[usize::from(b)])
+                    {
+                        assert_ne!(r.marks() & 1 << (i % 64), 0, "field {i} is not marked");
+                    }
+                }
                 let fields = r
                     .iter()
                     .map(|f| String::from_utf8_lossy(f).into_owned())
@@ -836,18 +879,15 @@ mod tests {
     }
 
     #[test]
-    fn starting_with_marks_the_fields_that_start_so() {
-        let mut set = [false; 256];
-        for b in *b"=+-" {
-            set[usize::from(b)] = true;
-        }
+    fn marks_are_the_fields_that_may_start_a_formula() {
+        let set = &MARKED_STARTS;
         let wide: Vec<u8> = (0..70)
             .map(|i| if i == 66 { "=x" } else { "a" })
             .collect::<Vec<_>>()
             .join(",")
             .into_bytes();
         let input = [
-            b"id,=1+2,x,+81 3,@a,-\n".as_slice(),
+            b"id,=1+2,x,+81 3,@a,-,\t\n".as_slice(),
             b"=a,\"b,c\",\"+q\",,\"\",-1\n",
             b"plain,line,no,marks\n",
             b"\"=quoted\",x\r\n",
@@ -861,13 +901,13 @@ mod tests {
             let mut records = Records::default();
             while reader.read(&mut records, 3).unwrap() > 0 {}
             assert_eq!(records.len(), 5);
-            let marks: Vec<u64> = records.iter().map(|r| r.starting_with(&set)).collect();
-            assert_eq!([marks[0], marks[2], marks[3]], [0b101010, 0, 1]);
+            let marks: Vec<u64> = records.iter().map(|r| r.marks()).collect();
+            assert_eq!([marks[0], marks[2], marks[3]], [0b1111010, 0, 1]);
             // Fields 3 and 4 are empty: their places hold field 5's `-`.
             assert_eq!(marks[1] & 0b100111, 0b100101);
             assert_eq!(marks[4], 1 << (66 % 64));
             for record in records.iter() {
-                let marks = record.starting_with(&set);
+                let marks = record.marks();
                 for (i, field) in record.iter().enumerate() {
                     if field.first().is_some_and(|&b| set[usize::from(b)]) {
                         assert_ne!(marks & 1 << (i % 64), 0, "field {i} is not marked");
