@@ -101,9 +101,58 @@ fn already_normal(cell: &[u8]) -> Option<usize> {
 
 /// The rest of [`already_normal`] for a cell of eight bytes or more: the position of the
 /// only `@`, when no byte is non-ASCII or a parenthesis and the domain has no capital
-/// letter. Looks at eight bytes at a time: a cell is a few words, and a loop over bytes
-/// (even vectorized) costs more than the look itself.
+/// letter. A cell of up to 64 bytes, as nearly all are, is looked at sixteen bytes at a
+/// time (SSE2, part of every x86-64 processor).
+#[cfg(target_arch = "x86_64")]
 fn plain_at(cell: &[u8]) -> Option<usize> {
+    if cell.len() > 64 {
+        return plain_at_words(cell);
+    }
+    // SAFETY: SSE2 is part of the x86-64 baseline: every x86-64 processor has it.
+    unsafe { plain_at_sse2(cell) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+fn plain_at_sse2(cell: &[u8]) -> Option<usize> {
+    use std::arch::x86_64::{
+        _mm_and_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_cmplt_epi8, _mm_loadu_si128,
+        _mm_movemask_epi8, _mm_set1_epi8,
+    };
+    // The cell in a zeroed block: zero is none of the bytes looked for.
+    let mut block = [0u8; 64];
+    block[..cell.len()].copy_from_slice(cell);
+    let (mut ats, mut odd, mut capitals) = (0u64, 0u64, 0u64);
+    let chunks = block.as_chunks::<16>().0;
+    for (i, chunk) in chunks.iter().enumerate().take(cell.len().div_ceil(16)) {
+        // SAFETY: reads the sixteen bytes of `chunk`; the load needs no alignment.
+        let bytes = unsafe { _mm_loadu_si128(chunk.as_ptr().cast()) };
+        let mask = |bytes| u64::from(_mm_movemask_epi8(bytes) as u16) << (16 * i);
+        let at = _mm_cmpeq_epi8(bytes, _mm_set1_epi8(b'@' as i8));
+        // `(` and `)` differ in the lowest bit only.
+        let without_low = _mm_and_si128(bytes, _mm_set1_epi8(!1));
+        let parenthesis = _mm_cmpeq_epi8(without_low, _mm_set1_epi8(b'(' as i8));
+        // Signed compares: a byte of 0x80 or more is negative, so no capital.
+        let capital = _mm_and_si128(
+            _mm_cmpgt_epi8(bytes, _mm_set1_epi8(b'A' as i8 - 1)),
+            _mm_cmplt_epi8(bytes, _mm_set1_epi8(b'Z' as i8 + 1)),
+        );
+        ats |= mask(at);
+        // The sign bits are the bytes of 0x80 or more.
+        odd |= mask(bytes) | mask(parenthesis);
+        capitals |= mask(capital);
+    }
+    let first = ats & ats.wrapping_neg();
+    // The bytes after the first `@` are the domain's: no other `@`, no capital.
+    let after = !(first << 1).wrapping_sub(1);
+    (first != 0 && odd | (ats | capitals) & after == 0).then(|| first.trailing_zeros() as usize)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+use plain_at_words as plain_at;
+
+/// [`plain_at`] eight bytes at a time: for long cells, and for other processors.
+fn plain_at_words(cell: &[u8]) -> Option<usize> {
     const HIGH: u64 = 0x8080_8080_8080_8080;
     const EACH: u64 = 0x0101_0101_0101_0101;
     let (words, tail) = cell.as_chunks::<8>();
@@ -441,10 +490,11 @@ mod tests {
         fn plain_cells_are_told_a_word_at_a_time(
             cell in proptest::collection::vec(
                 proptest::sample::select(b"aZ0.@()-+\x80\xff\x00".to_vec()),
-                8..40,
+                8..80,
             ),
         ) {
             proptest::prop_assert_eq!(plain_at(&cell), plain_at_bytewise(&cell));
+            proptest::prop_assert_eq!(plain_at_words(&cell), plain_at_bytewise(&cell));
         }
     }
 
