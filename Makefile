@@ -3,13 +3,16 @@
 CARGO ?= cargo
 BIN := $(or $(CARGO_TARGET_DIR),target)/release/listclean
 
-.PHONY: help build test lint fmt bench bench-dns demo fuzz golden clean
+.PHONY: help build build-pgo test lint fmt bench bench-dns demo fuzz golden clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 build: ## Build the release binary
 	$(CARGO) build --release --locked
+
+build-pgo: ## Build the release binary with profile-guided optimization (into target/pgo/release)
+	bash scripts/pgo.sh
 
 test: ## Run every test (unit, integration, peer suites, doc examples)
 	$(CARGO) test --locked
@@ -21,7 +24,7 @@ lint: ## Format check and clippy, as before every commit
 fmt: ## Format the code
 	$(CARGO) fmt --all
 
-bench: ## Whole-command benchmark on 2M generated rows, side by side with xsv; then the per-address criterion benchmark
+bench: ## Whole-command benchmark on 2M generated rows, release and PGO builds side by side with xsv; then the per-address criterion benchmark
 	bash scripts/bench.sh
 	$(CARGO) bench --locked --bench address
 

@@ -9,7 +9,8 @@
 #
 # Environment: LISTCLEAN (binary to time, default $CARGO_TARGET_DIR/release/listclean, the
 # target dir defaulting to target), BENCH_DIR (default
-# bench-data), RUNS (hyperfine runs, default 5).
+# bench-data), RUNS (hyperfine runs, default 5), PGO (default yes: also build and time the
+# profile-guided build of scripts/pgo.sh; no to skip it), LISTCLEAN_PGO (that build's binary).
 #
 # Installs what it needs on Debian: hyperfine and time with apt-get, xsv with `cargo install`.
 # Figures depend on the machine; the script prints them with the targets but never fails on them.
@@ -21,6 +22,9 @@ RELEASE=${CARGO_TARGET_DIR:-target}/release
 LISTCLEAN=${LISTCLEAN:-$RELEASE/listclean}
 BENCH_DIR=${BENCH_DIR:-bench-data}
 RUNS=${RUNS:-5}
+# The profile-guided build (scripts/pgo.sh), timed beside the release build; PGO=no skips it.
+PGO=${PGO:-yes}
+LISTCLEAN_PGO=${LISTCLEAN_PGO:-${CARGO_TARGET_DIR:-target}/pgo/release/listclean}
 
 ROWS=2000000
 DOMAINS=50000
@@ -109,10 +113,20 @@ bench_clean() {
     local reference_only=$1
     local csv=$BENCH_DIR/bench-clean.csv md=$BENCH_DIR/bench-clean.md
     local commands=(-n "$XSV_NAME" "xsv select email $DATA > /dev/null")
+    # The builds timed: the plain release build, and the profile-guided one when there is one.
+    local names=() bins=()
     if [ "$reference_only" = no ]; then
         mkdir -p "$BENCH_DIR/out"
-        commands+=(-n "$LISTCLEAN_NAME"
-            "$LISTCLEAN clean $DATA --no-dns -o $BENCH_DIR/out --quiet")
+        names+=("$LISTCLEAN_NAME")
+        bins+=("$LISTCLEAN")
+        if [ -n "$LISTCLEAN_PGO" ] && [ -x "$LISTCLEAN_PGO" ]; then
+            names+=("$LISTCLEAN_NAME (PGO build)")
+            bins+=("$LISTCLEAN_PGO")
+        fi
+        local i
+        for i in "${!names[@]}"; do
+            commands+=(-n "${names[$i]}" "${bins[$i]} clean $DATA --no-dns -o $BENCH_DIR/out --quiet")
+        done
     fi
     hyperfine --warmup 1 --runs "$RUNS" --export-markdown "$md" --export-csv "$csv" "${commands[@]}"
 
@@ -120,26 +134,28 @@ bench_clean() {
     xsv_s=$(median_of "$csv" "$XSV_NAME")
     echo
     echo "rows: $ROWS ($DATA); medians of $RUNS runs; table in $md"
-    awk -v r="$ROWS" -v s="$xsv_s" 'BEGIN { printf "%-26s %7.3f s  %6.2f M rows/s\n", "xsv select email", s, r / s / 1e6 }'
+    awk -v r="$ROWS" -v s="$xsv_s" 'BEGIN { printf "%-40s %7.3f s  %6.2f M rows/s\n", "xsv select email", s, r / s / 1e6 }'
     if [ "$reference_only" = yes ]; then return; fi
 
     local lc_s rss_kib
-    lc_s=$(median_of "$csv" "$LISTCLEAN_NAME")
-    /usr/bin/time -v -o "$BENCH_DIR/time-clean.txt" \
-        "$LISTCLEAN" clean "$DATA" --no-dns -o "$BENCH_DIR/out" --quiet >/dev/null
-    rss_kib=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$BENCH_DIR/time-clean.txt")
-    awk -v r="$ROWS" -v s="$lc_s" 'BEGIN { printf "%-26s %7.3f s  %6.2f M rows/s\n", "listclean clean --no-dns", s, r / s / 1e6 }'
-    echo
-    printf '%-36s %-22s %s\n' target measured met
-    printf '%-36s %-22s %s\n' "time <= ${MAX_RATIO}x xsv" \
-        "$(awk -v a="$lc_s" -v b="$xsv_s" 'BEGIN { printf "%.2fx", a / b }')" \
-        "$(check "$lc_s / $xsv_s <= $MAX_RATIO")"
-    printf '%-36s %-22s %s\n' ">= $((MIN_ROWS_PER_SEC / 1000000)) M rows/s" \
-        "$(awk -v r="$ROWS" -v s="$lc_s" 'BEGIN { printf "%.2f M rows/s", r / s / 1e6 }')" \
-        "$(check "$ROWS / $lc_s >= $MIN_ROWS_PER_SEC")"
-    printf '%-36s %-22s %s\n' "peak RSS < $MAX_RSS_MIB MiB" \
-        "$(awk -v k="$rss_kib" 'BEGIN { printf "%.1f MiB", k / 1024 }')" \
-        "$(check "$rss_kib < $MAX_RSS_MIB * 1024")"
+    for i in "${!names[@]}"; do
+        lc_s=$(median_of "$csv" "${names[$i]}")
+        /usr/bin/time -v -o "$BENCH_DIR/time-clean.txt" \
+            "${bins[$i]}" clean "$DATA" --no-dns -o "$BENCH_DIR/out" --quiet >/dev/null
+        rss_kib=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$BENCH_DIR/time-clean.txt")
+        echo
+        awk -v n="${names[$i]}" -v r="$ROWS" -v s="$lc_s" 'BEGIN { printf "%-40s %7.3f s  %6.2f M rows/s\n", n, s, r / s / 1e6 }'
+        printf '  %-34s %-22s %s\n' target measured met
+        printf '  %-34s %-22s %s\n' "time <= ${MAX_RATIO}x xsv" \
+            "$(awk -v a="$lc_s" -v b="$xsv_s" 'BEGIN { printf "%.2fx", a / b }')" \
+            "$(check "$lc_s / $xsv_s <= $MAX_RATIO")"
+        printf '  %-34s %-22s %s\n' ">= $((MIN_ROWS_PER_SEC / 1000000)) M rows/s" \
+            "$(awk -v r="$ROWS" -v s="$lc_s" 'BEGIN { printf "%.2f M rows/s", r / s / 1e6 }')" \
+            "$(check "$ROWS / $lc_s >= $MIN_ROWS_PER_SEC")"
+        printf '  %-34s %-22s %s\n' "peak RSS < $MAX_RSS_MIB MiB" \
+            "$(awk -v k="$rss_kib" 'BEGIN { printf "%.1f MiB", k / 1024 }')" \
+            "$(check "$rss_kib < $MAX_RSS_MIB * 1024")"
+    done
 }
 
 # ----------------------------------------------------------------------------------------------
@@ -221,7 +237,7 @@ main() {
             ;;
         --reference-only) reference_only=yes ;;
         -h | --help)
-            sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+            sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
             return
             ;;
         *) die "unknown argument: $1 (see --help)" ;;
@@ -232,6 +248,10 @@ main() {
         log "building listclean"
         cargo build --release
         [ -x "$LISTCLEAN" ] || die "$LISTCLEAN not found after the build"
+        if [ "$PGO" = yes ]; then
+            log "building listclean with profile-guided optimization"
+            bash scripts/pgo.sh || log "no PGO build: timing the release build alone"
+        fi
     fi
     generate_data
     print_machine
