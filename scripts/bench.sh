@@ -39,26 +39,9 @@ MAX_RSS_MIB=100
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 export DEBIAN_FRONTEND=noninteractive
 
-log() { printf '==> %s\n' "$*" >&2; }
-die() {
-    printf 'bench: %s\n' "$*" >&2
-    exit 1
-}
-
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then
-        "$@"
-    elif command -v sudo >/dev/null; then
-        sudo "$@"
-    else
-        die "need root for: $*"
-    fi
-}
-
-apt_install() {
-    # A fresh machine may have stale or empty package lists: update only if the install fails.
-    as_root apt-get install -y "$@" || { as_root apt-get update && as_root apt-get install -y "$@"; }
-}
+SCRIPT=bench
+# shellcheck source=scripts/common.sh
+source scripts/common.sh
 
 ensure_tools() {
     command -v cargo >/dev/null || die "cargo not found (install Rust with rustup first)"

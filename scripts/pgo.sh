@@ -19,21 +19,9 @@ TARGET=${CARGO_TARGET_DIR:-target}
 WORK=$TARGET/pgo-work
 export DEBIAN_FRONTEND=noninteractive
 
-log() { printf '==> %s\n' "$*" >&2; }
-die() {
-    printf 'pgo: %s\n' "$*" >&2
-    exit 1
-}
-
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then
-        "$@"
-    elif command -v sudo >/dev/null; then
-        sudo "$@"
-    else
-        die "need root for: $*"
-    fi
-}
+SCRIPT=pgo
+# shellcheck source=scripts/common.sh
+source scripts/common.sh
 
 # Prints the path of an llvm-profdata for rustc's profiles, installing one if need be.
 find_profdata() {
@@ -49,8 +37,7 @@ find_profdata() {
     fi
     if ! command -v llvm-profdata-19 >/dev/null; then
         log "installing llvm-19 for llvm-profdata"
-        as_root apt-get install -y --no-install-recommends llvm-19 >&2 ||
-            { as_root apt-get update >&2 && as_root apt-get install -y --no-install-recommends llvm-19 >&2; }
+        apt_install --no-install-recommends llvm-19 >&2
     fi
     command -v llvm-profdata-19 || die "no llvm-profdata found or installable"
 }
