@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use unicode_normalization::UnicodeNormalization;
 
-use crate::address::{Address, capital_bytes, split};
+use crate::address::{Address, split};
 use crate::validate::LOOKALIKE_DASHES;
 use crate::verdict::{Reason, SyntaxError};
 
@@ -93,20 +93,17 @@ fn already_normal(cell: &[u8]) -> Option<usize> {
     {
         return None;
     }
-    if cell.len() < 8 {
-        return plain_at_bytewise(cell);
-    }
     plain_at(cell)
 }
 
-/// The rest of [`already_normal`] for a cell of eight bytes or more: the position of the
-/// only `@`, when no byte is non-ASCII or a parenthesis and the domain has no capital
-/// letter. A cell of up to 64 bytes, as nearly all are, is looked at sixteen bytes at a
-/// time (SSE2, part of every x86-64 processor).
+/// The rest of [`already_normal`]: the position of the only `@`, when no byte is non-ASCII
+/// or a parenthesis and the domain has no capital letter. A cell of up to 64 bytes, as
+/// nearly all are, is looked at sixteen bytes at a time (SSE2, part of every x86-64
+/// processor); a longer one, or on other processors, a byte at a time.
 #[cfg(target_arch = "x86_64")]
 fn plain_at(cell: &[u8]) -> Option<usize> {
     if cell.len() > 64 {
-        return plain_at_words(cell);
+        return plain_at_bytewise(cell);
     }
     // SAFETY: SSE2 is part of the x86-64 baseline: every x86-64 processor has it.
     unsafe { plain_at_sse2(cell) }
@@ -149,47 +146,9 @@ fn plain_at_sse2(cell: &[u8]) -> Option<usize> {
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-use plain_at_words as plain_at;
+use plain_at_bytewise as plain_at;
 
-/// [`plain_at`] eight bytes at a time: for long cells, and for other processors.
-fn plain_at_words(cell: &[u8]) -> Option<usize> {
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    const EACH: u64 = 0x0101_0101_0101_0101;
-    let (words, tail) = cell.as_chunks::<8>();
-    // The bytes after the last whole word, as the last eight bytes shifted down: the bytes
-    // looked at already go, and zeros, none of the bytes looked for, come in.
-    let rest = match cell.last_chunk::<8>() {
-        Some(last) if !tail.is_empty() => Some(u64::from_le_bytes(*last) >> (64 - 8 * tail.len())),
-        _ => None,
-    };
-    let words = words
-        .iter()
-        .map(|word| u64::from_le_bytes(*word))
-        .chain(rest);
-    let mut at = None;
-    let mut odd = 0;
-    for (i, word) in words.enumerate() {
-        let ats = equal_bytes(word, b'@');
-        let capitals = capital_bytes(word);
-        // `(` and `)` differ in the lowest bit only.
-        odd |= (word & HIGH) | equal_bytes(word & !EACH, b'(');
-        if at.is_some() {
-            odd |= ats | capitals;
-        } else if ats != 0 {
-            let first = ats & ats.wrapping_neg();
-            // The bytes after the first `@` are the domain's: no other `@`, no capital.
-            let after = !(first << 1).wrapping_sub(1);
-            odd |= (ats | capitals) & after;
-            at = Some(8 * i + first.trailing_zeros() as usize / 8);
-        }
-    }
-    if odd != 0 {
-        return None;
-    }
-    at
-}
-
-/// [`plain_at`] one byte at a time, for cells shorter than a word.
+/// [`plain_at`] one byte at a time.
 fn plain_at_bytewise(cell: &[u8]) -> Option<usize> {
     let at = memchr::memchr(b'@', cell)?;
     let odd = |b: u8| b >= 0x80 || matches!(b, b'@' | b'(' | b')');
@@ -198,14 +157,6 @@ fn plain_at_bytewise(cell: &[u8]) -> Option<usize> {
         .iter()
         .any(|&b| odd(b) || b.is_ascii_uppercase());
     (!local_odd && !domain_odd).then_some(at)
-}
-
-/// The high bit of each byte of `word` equal to `byte`, and no other bit. Exact: no
-/// carry crosses from one byte into the next.
-fn equal_bytes(word: u64, byte: u8) -> u64 {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    let zeros = word ^ (u64::from(byte) * 0x0101_0101_0101_0101);
-    !(((zeros & LOW7) + LOW7) | zeros) & !LOW7
 }
 
 /// [`normalize`] for a cell that may need repairs.
@@ -485,16 +436,15 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Eight bytes at a time, the look at a cell tells what a look at each byte does.
+        /// Sixteen bytes at a time, the look at a cell tells what a look at each byte does.
         #[test]
-        fn plain_cells_are_told_a_word_at_a_time(
+        fn plain_cells_are_told_sixteen_bytes_at_a_time(
             cell in proptest::collection::vec(
                 proptest::sample::select(b"aZ0.@()-+\x80\xff\x00".to_vec()),
-                8..80,
+                1..80,
             ),
         ) {
             proptest::prop_assert_eq!(plain_at(&cell), plain_at_bytewise(&cell));
-            proptest::prop_assert_eq!(plain_at_words(&cell), plain_at_bytewise(&cell));
         }
     }
 
