@@ -16,6 +16,8 @@ use crossbeam_channel::{Sender, bounded};
 use rayon::prelude::*;
 use tempfile::NamedTempFile;
 
+mod direct;
+
 use crate::dialect::Dialect;
 use crate::error::Error;
 use crate::pipeline::{Batch, EmailCell, Row, Sink, same_bytes};
@@ -126,6 +128,8 @@ pub struct AtomicFile {
     written: u64,
     /// Bytes the system was asked to start writing to disk.
     handed: u64,
+    /// The buffer of direct writes, for a large file written past the page cache.
+    staged: Option<direct::Staged>,
 }
 
 /// Every so many bytes, the system is asked to start writing them to disk while the run
@@ -158,7 +162,16 @@ impl AtomicFile {
             path: path.to_owned(),
             written: 0,
             handed: 0,
+            staged: None,
         })
+    }
+
+    /// Writes the file past the system's page cache where the system allows it, for a
+    /// large output the run does not read back (see [`direct`]).
+    #[must_use]
+    pub fn past_page_cache(mut self) -> AtomicFile {
+        self.staged = direct::Staged::start(self.file());
+        self
     }
 
     /// A file written under the fixed name `partial`, which stays if the run fails so that
@@ -200,13 +213,18 @@ impl AtomicFile {
             path: path.to_owned(),
             written,
             handed: written,
+            staged: None,
         })
     }
 
     fn file(&mut self) -> &mut File {
-        match &mut self.temp {
-            Temp::Random(temp) => temp.as_file_mut(),
-            Temp::Kept { file, .. } => file,
+        self.temp.file()
+    }
+
+    fn failed(&self, source: std::io::Error) -> Error {
+        Error::Write {
+            path: self.path.clone(),
+            source,
         }
     }
 
@@ -214,10 +232,12 @@ impl AtomicFile {
     /// [`Error::Write`].
     pub fn write_all(&mut self, bytes: &[u8]) -> Result<(), Error> {
         self.written += bytes.len() as u64;
-        let path = self.path.clone();
-        self.file()
-            .write_all(bytes)
-            .map_err(|source| Error::Write { path, source })?;
+        if let Some(staged) = &mut self.staged {
+            return staged
+                .write(self.temp.file(), bytes)
+                .map_err(|e| self.failed(e));
+        }
+        self.file().write_all(bytes).map_err(|e| self.failed(e))?;
         if self.written - self.handed >= HAND_TO_DISK_EVERY {
             let (from, to) = (self.handed, self.written);
             start_writeback(self.file(), from, to - from);
@@ -231,20 +251,27 @@ impl AtomicFile {
     /// # Errors
     /// [`Error::Write`].
     pub fn sync(&mut self) -> Result<u64, Error> {
-        let path = self.path.clone();
-        self.file()
-            .sync_data()
-            .map_err(|source| Error::Write { path, source })?;
+        self.finish_staged()?;
+        self.file().sync_data().map_err(|e| self.failed(e))?;
         Ok(self.written)
+    }
+
+    /// Writes out what direct writes left in their buffer; the file is written as usual
+    /// from then on.
+    fn finish_staged(&mut self) -> Result<(), Error> {
+        if let Some(mut staged) = self.staged.take() {
+            staged
+                .finish(self.temp.file())
+                .map_err(|e| self.failed(e))?;
+        }
+        Ok(())
     }
 
     /// Makes the data durable and checks that the final name can be taken (no folder has
     /// it), so that only the rename is left to do.
     fn seal(&mut self) -> Result<(), Error> {
-        let path = self.path.clone();
-        self.file()
-            .sync_all()
-            .map_err(|source| Error::Write { path, source })?;
+        self.finish_staged()?;
+        self.file().sync_all().map_err(|e| self.failed(e))?;
         if self.path.is_dir() {
             return Err(Error::Write {
                 path: self.path.clone(),
@@ -269,6 +296,15 @@ impl AtomicFile {
         }
         sync_dir(&path);
         Ok(())
+    }
+}
+
+impl Temp {
+    fn file(&mut self) -> &mut File {
+        match self {
+            Temp::Random(temp) => temp.as_file_mut(),
+            Temp::Kept { file, .. } => file,
+        }
     }
 }
 
@@ -371,8 +407,8 @@ impl CsvOutput {
     ) -> Result<CsvOutput, Error> {
         let (mut cleaned, mut rejected) = match partial {
             None => (
-                AtomicFile::create(&paths.cleaned)?,
-                AtomicFile::create(&paths.rejected)?,
+                AtomicFile::create(&paths.cleaned)?.past_page_cache(),
+                AtomicFile::create(&paths.rejected)?.past_page_cache(),
             ),
             Some(partial) => (
                 AtomicFile::resumable(
