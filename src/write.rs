@@ -5,6 +5,8 @@
 //! written by a thread of their own. Every file is written under a temporary name in the
 //! destination folder and renamed into place only by [`CsvOutput::finish`], after an
 //! fsync: a failed or interrupted run never leaves a half-written file under a final name.
+//! The cleaned and rejected files, the large ones, are written past the page cache where the
+//! system allows it ([`direct`]).
 
 use std::fs::File;
 use std::io::Write;
