@@ -36,6 +36,10 @@ pub struct Tally {
     /// Rows whose last-contact cell is not a date we can read.
     #[serde(default)]
     pub unread_dates: u64,
+    /// Addresses removed from kept rows, per email column (by its place among the email
+    /// columns) and reason code.
+    #[serde(default)]
+    pub removed: BTreeMap<usize, BTreeMap<String, u64>>,
 }
 
 impl Sink for Tally {
@@ -54,6 +58,16 @@ impl Sink for Tally {
                     for place in flags.indices() {
                         if let Some(n) = self.flags.get_mut(place) {
                             *n += 1;
+                        }
+                    }
+                    if flags.contains(Flags::OTHER_ADDRESS_REMOVED) {
+                        for &(column, code) in batch.row(i).removed() {
+                            *self
+                                .removed
+                                .entry(column)
+                                .or_default()
+                                .entry(code.to_owned())
+                                .or_default() += 1;
                         }
                     }
                 }
@@ -103,6 +117,21 @@ impl Tally {
         all
     }
 
+    /// The removed addresses per email column, named by `columns` (the email columns'
+    /// names, in order).
+    pub fn removed_by_column(&self, columns: &[String]) -> BTreeMap<String, BTreeMap<String, u64>> {
+        self.removed
+            .iter()
+            .map(|(&place, reasons)| {
+                let name = columns
+                    .get(place)
+                    .cloned()
+                    .unwrap_or_else(|| format!("#{}", place + 1));
+                (name, reasons.clone())
+            })
+            .collect()
+    }
+
     /// The share of addresses that would have bounced had the list been sent as it was.
     pub fn estimated_bounce_rate(&self) -> f64 {
         ratio(self.would_bounce, self.rows - self.empty)
@@ -143,6 +172,10 @@ pub struct Report {
     pub status: BTreeMap<&'static str, u64>,
     pub flags: BTreeMap<&'static str, u64>,
     pub reasons: BTreeMap<String, u64>,
+    /// Addresses removed from kept rows (a bad sub address beside a good main one), per
+    /// email column and reason code; absent when there were none.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub removed_addresses: BTreeMap<String, BTreeMap<String, u64>>,
     pub unique_domains: u64,
     pub elapsed_seconds: f64,
     pub rows_per_second: f64,
@@ -216,6 +249,13 @@ impl Report {
             reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
             let reasons: Vec<String> = reasons.iter().map(|(k, v)| format!("{k} {v}")).collect();
             out += &format!("  rejected: {}\n", reasons.join(", "));
+        }
+        for (column, reasons) in &self.removed_addresses {
+            let reasons: Vec<String> = reasons.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            out += &format!(
+                "  removed from kept rows, column {column}: {}\n",
+                reasons.join(", ")
+            );
         }
         for list in &self.suppression_lists {
             out += &format!(

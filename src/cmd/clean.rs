@@ -170,6 +170,7 @@ pub fn run(
 
     let elapsed = start.elapsed().as_secs_f64();
     let (status, flags) = Report::counts(&tally);
+    let removed_addresses = tally.removed_by_column(&column_names);
     let mut report = Report {
         input: config.input.describe(),
         encoding: input_encoding.name(),
@@ -184,6 +185,7 @@ pub fn run(
         status,
         flags,
         reasons: tally.reasons.clone(),
+        removed_addresses,
         unique_domains: policy.unique_domains(),
         elapsed_seconds: elapsed,
         rows_per_second: rows_in as f64 / elapsed.max(1e-9),

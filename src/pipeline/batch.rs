@@ -51,6 +51,9 @@ pub struct RowEval {
     pub(super) verdict: Verdict,
     /// Bit `i` is set when email column `i` holds a usable address.
     pub(super) usable: u64,
+    /// In a kept row, the email columns whose address was removed, with the reason code
+    /// each would have been rejected with.
+    pub(super) removed: Vec<(usize, &'static str)>,
 }
 
 impl Default for RowEval {
@@ -65,6 +68,7 @@ impl Default for RowEval {
                 suggestion: None,
             },
             usable: 0,
+            removed: Vec::new(),
         }
     }
 }
@@ -89,6 +93,7 @@ pub struct Row<'a> {
     pub verdict: &'a Verdict,
     cells: &'a [CellEval],
     usable: u64,
+    removed: &'a [(usize, &'static str)],
     email_columns: &'a [usize],
 }
 
@@ -103,6 +108,12 @@ pub enum EmailCell<'a> {
 }
 
 impl<'a> Row<'a> {
+    /// In a kept row, the email columns (by their place among the email columns) whose
+    /// address was removed, and the reason code each would have been rejected with.
+    pub fn removed(&self) -> &'a [(usize, &'static str)] {
+        self.removed
+    }
+
     /// What goes into the `i`-th email column of a kept row.
     pub fn email_cell(&self, i: usize) -> EmailCell<'a> {
         let cell = &self.cells[i];
@@ -191,6 +202,7 @@ impl Batch {
             verdict: &row.verdict,
             cells: &self.cells[i * self.columns..(i + 1) * self.columns],
             usable: row.usable,
+            removed: &row.removed,
             email_columns: &self.email_columns,
         }
     }

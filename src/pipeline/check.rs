@@ -33,6 +33,7 @@ impl Checker<'_> {
         row.stale = false;
         row.unread_date = false;
         row.usable = 0;
+        row.removed.clear();
         if row.broken.is_some() {
             cells.fill_with(CellEval::default);
             return;

@@ -273,6 +273,7 @@ impl Decider<'_> {
             };
             if !problem.is_empty() {
                 flags.insert(Flags::OTHER_ADDRESS_REMOVED);
+                row.removed.push((col, problem.code()));
             }
             let replaces = match &first_problem {
                 None => true,
@@ -286,6 +287,7 @@ impl Decider<'_> {
             .then(|| cells[usable.trailing_zeros() as usize].candidate.as_ref())
             .flatten();
         let Some(candidate) = primary else {
+            row.removed.clear();
             row.verdict = rejection(first_problem, cells, place);
             return;
         };
@@ -354,6 +356,18 @@ enum Problem<'c> {
 impl Problem<'_> {
     fn is_empty(&self) -> bool {
         matches!(self, Problem::Cell(Reason::Empty))
+    }
+
+    /// The code of the reason the problem gives.
+    fn code(&self) -> &'static str {
+        match self {
+            Problem::Cell(reason) => reason.code(),
+            Problem::Duplicate { first_row } => Reason::Duplicate {
+                first_row: *first_row,
+            }
+            .code(),
+            Problem::Dns(reason) => reason(String::new()).code(),
+        }
     }
 }
 

@@ -279,6 +279,14 @@ fn several_email_columns() {
         run.report()["email_columns"],
         serde_json::json!(["メールアドレス", "サブメールアドレス"])
     );
+    // What was removed from kept rows is told per column and reason.
+    assert_eq!(
+        run.report()["removed_addresses"],
+        serde_json::json!({
+            "メールアドレス": {"syntax.no_at_sign": 1},
+            "サブメールアドレス": {"disposable_domain": 1},
+        })
+    );
 }
 
 #[test]
@@ -307,6 +315,10 @@ fn duplicates_are_told_in_every_email_column() {
     assert_eq!(
         column(&cleaned, "email_flags"),
         ["", "other_address_removed", "other_address_removed", ""]
+    );
+    assert_eq!(
+        run.report()["removed_addresses"],
+        serde_json::json!({"email": {"duplicate": 1}, "sub email": {"duplicate": 1}})
     );
     let rejected = run.rejected_rows();
     assert_eq!(column(&rejected, "id"), ["4"]);

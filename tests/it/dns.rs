@@ -371,6 +371,10 @@ fn a_sub_address_dns_rejects_is_removed_from_a_kept_row() {
     assert_eq!(column(&cleaned, "email"), ["a@acme-corp.com"]);
     assert_eq!(column(&cleaned, "sub email"), [""]);
     assert_eq!(column(&cleaned, "email_flags"), ["other_address_removed"]);
+    assert_eq!(
+        run.report()["removed_addresses"],
+        serde_json::json!({"sub email": {"domain_not_found": 1}})
+    );
     assert_eq!(column(&run.rejected_rows(), "reject_reason"), ["null_mx"]);
 }
 
