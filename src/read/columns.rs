@@ -21,6 +21,9 @@ const SYNONYMS: &[&str] = &[
     "電子メール",
     "電子メールアドレス",
     "メアド",
+    // `携帯アドレス`, `PCアドレス`: in Japanese an アドレス alone is an email address (a
+    // postal one is 住所).
+    "アドレス",
     "courriel",
     "correo",
     "correoelectronico",
@@ -190,7 +193,10 @@ fn fold(cell: &str) -> String {
 /// (`taro(at)acme.jp`, `taro.acme.jp`), or all are empty. A messy column (mostly なし,
 /// N/A, 不明) is still the email column; a "Mail" column of yes/no values is not. Without
 /// such a header, the single column where the most cells look like addresses is taken,
-/// provided at least half of its non-empty cells do.
+/// provided at least half of its non-empty cells do. Either way, any other column whose
+/// non-empty cells are nearly all addresses alone is taken too (a sub address under a
+/// header of its own, `Mobile`, `携帯`; a second column of a file without a header), unless
+/// it holds the same few addresses on most rows.
 pub fn find_email_columns(header: Option<&[String]>, sample: &[Vec<String>]) -> Vec<usize> {
     // With a header, its columns are the columns; without, the widest row decides.
     let width = header.map_or_else(
@@ -215,6 +221,37 @@ pub fn find_email_columns(header: Option<&[String]>, sample: &[Vec<String>]) -> 
             })
         })
         .collect();
+    // Of several, a column holding the same few addresses on most rows is the account
+    // owner's or the sales rep's (担当者メールアドレス, a second `Email` in a Salesforce
+    // report), not the contact's: cleaning it would blank it as a duplicate, or mail the rep
+    // in the contact's place.
+    // Per column: the cells with an address in them, and how many differ.
+    let addresses = |col: usize| {
+        let values: Vec<String> = cells(col)
+            .filter(|c| looks_like_address(c))
+            .map(|c| c.trim().to_lowercase())
+            .collect();
+        let distinct: std::collections::HashSet<&String> = values.iter().collect();
+        (values.len(), distinct.len())
+    };
+    let shared = |col: usize| {
+        let (all, distinct) = addresses(col);
+        all >= 3 && distinct * 2 <= all
+    };
+    // Columns of addresses and nothing else, whatever their header says, each of a
+    // different contact: at least three, nearly all different (an owner's column of two
+    // rows is no sub address).
+    let of_addresses = (0..width).filter(|&col| {
+        let (non_empty, only, _) = stats[col];
+        let (all, distinct) = addresses(col);
+        only >= 3 && only * 5 >= non_empty * 4 && distinct * 5 >= all * 4
+    });
+    let with = |mut columns: Vec<usize>| {
+        columns.extend(of_addresses.clone());
+        columns.sort_unstable();
+        columns.dedup();
+        columns
+    };
     if let Some(header) = header {
         let named: Vec<usize> = header
             .iter()
@@ -226,24 +263,12 @@ pub fn find_email_columns(header: Option<&[String]>, sample: &[Vec<String>]) -> 
             })
             .map(|(col, _)| col)
             .collect();
-        // Of several, a column holding the same few addresses on most rows is the account
-        // owner's or the sales rep's (担当者メールアドレス, a second `Email` in a Salesforce
-        // report), not the contact's: cleaning it would blank it as a duplicate, or mail
-        // the rep in the contact's place.
-        let shared = |col: usize| {
-            let values: Vec<String> = cells(col)
-                .filter(|c| looks_like_address(c))
-                .map(|c| c.trim().to_lowercase())
-                .collect();
-            let distinct: std::collections::HashSet<&String> = values.iter().collect();
-            values.len() >= 3 && distinct.len() * 2 <= values.len()
-        };
         let personal: Vec<usize> = named.iter().copied().filter(|&c| !shared(c)).collect();
         if named.len() > 1 && !personal.is_empty() {
-            return personal;
+            return with(personal);
         }
         if !named.is_empty() {
-            return named;
+            return with(named);
         }
     }
     // Cells of only an address count first, so that a column of messages quoting
@@ -260,7 +285,7 @@ pub fn find_email_columns(header: Option<&[String]>, sample: &[Vec<String>]) -> 
     };
     best(&|stat| stat.1)
         .or_else(|| best(&|stat| stat.2))
-        .map(|col| vec![col])
+        .map(|col| with(vec![col]))
         .unwrap_or_default()
 }
 
@@ -416,6 +441,60 @@ mod tests {
             ],
         ]);
         assert_eq!(find_email_columns(None, &sample), [1]);
+    }
+
+    #[test]
+    fn takes_every_column_of_addresses() {
+        // A sub address under a header that names no email column, or an アドレス one.
+        let contacts: &[&[&str]] = &[
+            &["山田", "taro@acme.co.jp", "taro..y@docomo.ne.jp"],
+            &["中村", "", "nakamura@ezweb.ne.jp"],
+            &["佐藤", "hanako@bee.co.jp", ""],
+            &["鈴木", "jiro@bee.co.jp", "jiro@i.softbank.jp"],
+        ];
+        for name in ["携帯", "Mobile", "携帯アドレス", "PCアドレス"] {
+            let header: Vec<String> = ["氏名", "メールアドレス", name].map(String::from).into();
+            assert_eq!(
+                find_email_columns(Some(&header), &rows(contacts)),
+                [1, 2],
+                "{name}"
+            );
+        }
+        // Without a header, every column of addresses.
+        assert_eq!(find_email_columns(None, &rows(contacts)), [1, 2]);
+        // Not a column of notes that quote addresses, one that holds an address now and
+        // then, or an owner's, the same on most rows, or on two.
+        let header: Vec<String> = ["氏名", "Email", "備考", "紹介", "担当", "作成者"]
+            .map(String::from)
+            .into();
+        let sample = rows(&[
+            &[
+                "山田",
+                "taro@acme.co.jp",
+                "旧 t@old.jp 宛",
+                "x@y.jp",
+                "rep@seller.jp",
+                "",
+            ],
+            &[
+                "佐藤",
+                "hanako@bee.co.jp",
+                "",
+                "田中さん",
+                "rep@seller.jp",
+                "a@seller.jp",
+            ],
+            &[
+                "鈴木",
+                "jiro@bee.co.jp",
+                "",
+                "展示会",
+                "rep@seller.jp",
+                "a@seller.jp",
+            ],
+            &["田中", "ken@bee.co.jp", "", "", "rep2@seller.jp", ""],
+        ]);
+        assert_eq!(find_email_columns(Some(&header), &sample), [1]);
     }
 
     #[test]
