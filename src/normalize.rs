@@ -373,9 +373,22 @@ fn normalize_domain(domain: &str) -> Result<Cow<'_, str>, SyntaxError> {
     if let Some(ch) = lookalike_dash(dotted) {
         return Err(SyntaxError::DomainLookalikeCharacter { ch });
     }
-    idna::domain_to_ascii(dotted)
-        .map(Cow::Owned)
-        .map_err(|_| SyntaxError::InvalidIdn)
+    let ascii = idna::domain_to_ascii(dotted).map_err(|_| SyntaxError::InvalidIdn)?;
+    // A top-level domain is all ASCII (`jp`) or all not (`みんな`, `xn--q9jyb4c`): one that
+    // mixes them (an A-label with ASCII before its `-`) is a note stuck to the address
+    // (`jp退職`, `com宛`, `jp【旧】`), not a domain.
+    let tld = ascii.rsplit('.').next().unwrap_or_default();
+    if tld
+        .strip_prefix("xn--")
+        .is_some_and(|rest| rest.contains('-'))
+    {
+        let written = dotted.rsplit('.').next().unwrap_or(dotted);
+        let note = written.find(|c: char| !c.is_ascii()).unwrap_or(0);
+        return Err(SyntaxError::Annotation {
+            text: written[note..].to_owned(),
+        });
+    }
+    Ok(Cow::Owned(ascii))
 }
 
 /// The prolonged sound mark, full and half width: a letter of Japanese words, at home in a
@@ -524,6 +537,7 @@ mod tests {
     fn refuses_to_guess() {
         use SyntaxError::*;
         let lookalike = |ch| Reason::Syntax(DomainLookalikeCharacter { ch });
+        let annotation = |text: &str| Reason::Syntax(Annotation { text: text.into() });
         let cases = [
             ("", Reason::Empty),
             ("  \u{3000}", Reason::Empty),
@@ -558,6 +572,13 @@ mod tests {
             ("なし", Reason::Syntax(NoAtSign)),
             ("hoge@@@hoge.co.jp", Reason::Syntax(MultipleAtSigns)),
             ("taro@example.co.jp（自宅）", Reason::Syntax(Comment)),
+            ("taro@acme.co.jp退職", annotation("退職")),
+            ("t2@acme.co.jp様", annotation("様")),
+            ("t3@acme.co.jp【旧】", annotation("【旧】")),
+            ("t4@gmail.com宛", annotation("宛")),
+            ("t5@acme.co.jp・", annotation("・")),
+            ("t6@acme.co.jp※", annotation("※")),
+            ("ｔ７＠ａｃｍｅ．ｃｏ．ｊｐ（旧）※", Reason::Syntax(Comment)),
             ("taro\u{FFFD}example.co.jp", Reason::EncodingError),
             ("\"taro\"@example.co.jp", Reason::Syntax(QuotedLocalPart)),
             ("「a@x.jp」「b@y.jp」", Reason::MultipleAddresses),

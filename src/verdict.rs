@@ -158,25 +158,48 @@ pub enum SyntaxError {
     NoAtSign,
     MultipleAtSigns,
     EmptyLocalPart,
-    LocalTooLong { len: usize },
-    TooLong { len: usize },
+    LocalTooLong {
+        len: usize,
+    },
+    TooLong {
+        len: usize,
+    },
     LeadingDot,
     TrailingDot,
     ConsecutiveDots,
-    InvalidCharacter { ch: char },
+    InvalidCharacter {
+        ch: char,
+    },
     NonAsciiLocalPart,
-    LookalikeCharacter { ch: char },
+    LookalikeCharacter {
+        ch: char,
+    },
     QuotedLocalPart,
     Whitespace,
     Comment,
+    /// Text stuck to the end of the address (`taro@acme.co.jp退職`), which would otherwise
+    /// become part of an internationalized top-level domain.
+    Annotation {
+        text: String,
+    },
     EmptyDomain,
-    DomainLabel { label: String },
-    DomainInvalidCharacter { ch: char },
-    DomainLookalikeCharacter { ch: char },
-    DomainTooLong { len: usize },
+    DomainLabel {
+        label: String,
+    },
+    DomainInvalidCharacter {
+        ch: char,
+    },
+    DomainLookalikeCharacter {
+        ch: char,
+    },
+    DomainTooLong {
+        len: usize,
+    },
     SingleLabelDomain,
     NumericTld,
-    InvalidTld { tld: String },
+    InvalidTld {
+        tld: String,
+    },
     IpLiteral,
     InvalidIdn,
 }
@@ -199,7 +222,7 @@ impl SyntaxError {
             LookalikeCharacter { .. } => "syntax.lookalike_character",
             QuotedLocalPart => "syntax.quoted_local_part",
             Whitespace => "syntax.whitespace",
-            Comment => "syntax.comment",
+            Comment | Annotation { .. } => "syntax.comment",
             EmptyDomain => "syntax.empty_domain",
             DomainLabel { .. } => "syntax.domain_label",
             DomainInvalidCharacter { .. } => "syntax.domain_invalid_character",
@@ -261,6 +284,8 @@ impl SyntaxError {
             Whitespace => "there is white space inside the address".into(),
             Comment if ja => "括弧書きの注記があります（例: （自宅））".into(),
             Comment => "the cell holds a comment or annotation in parentheses".into(),
+            Annotation { text } if ja => format!("アドレスの後に注記 {text:?} が付いています"),
+            Annotation { text } => format!("the note {text:?} follows the address"),
             EmptyDomain if ja => "@ の後が空です".into(),
             EmptyDomain => "nothing comes after the @ sign".into(),
             DomainLabel { label } if ja => format!("ドメインの一部 {label:?} が不正です"),

@@ -136,7 +136,7 @@ fn add_addresses(keys: &mut FxHashSet<u128>, cell: &str) -> u64 {
     for key in cell
         .split(separators)
         .filter(|part| part.contains(['@', '＠']))
-        .filter_map(key_of)
+        .filter_map(key_of_part)
     {
         keys.insert(key);
         found += 1;
@@ -150,6 +150,22 @@ fn key_of(text: &str) -> Option<u128> {
     let address = normalize(text).ok()?;
     validate(&address, true).ok()?;
     Some(address.key())
+}
+
+/// [`key_of`] for a part of a line, which may be an address with a note stuck to it
+/// (`taro@acme.co.jp※配信停止`, `…jp退会`): then the address it starts with.
+fn key_of_part(part: &str) -> Option<u128> {
+    key_of(part).or_else(|| {
+        let at = part.find(['@', '＠'])?;
+        let note = part[at..].find(|c: char| !c.is_ascii() && !is_width_form(c))?;
+        key_of(&part[..at + note])
+    })
+}
+
+/// A full-width form of an ASCII character, or the ideographic full stop: part of an
+/// address once folded (`ｔａｒｏ＠ａｃｍｅ．ｊｐ`, `acme。jp`).
+fn is_width_form(c: char) -> bool {
+    matches!(c, '\u{FF01}'..='\u{FF5E}' | '\u{3002}' | '\u{FF61}')
 }
 
 fn blank_or_comment(record: Record<'_>, encoding: CellEncoding) -> bool {

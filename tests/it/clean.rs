@@ -357,6 +357,43 @@ fn suppression_lists_match_like_duplicates() {
 }
 
 #[test]
+fn notes_stuck_to_an_address_reject_it_and_suppress_it() {
+    let dir = Workdir::new();
+    dir.write(
+        "unsubscribed.txt",
+        "taro@acme.co.jp※配信停止\nhanako@bee.co.jp退会\nken@acme.co.jp退職, jiro@acme.co.jp\n",
+    );
+    dir.write(
+        "list.csv",
+        "id,email\n1,taro@acme.co.jp\n2,HANAKO@bee.co.jp\n3,jiro@acme.co.jp\n4,ken@acme.co.jp\n\
+         5,yuki@acme.co.jp退職\n6,mai@gmail.com宛\n7,info@日本語.jp\n",
+    );
+    let run = dir.clean("list.csv", &["--no-dns", "--suppress", "unsubscribed.txt"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let rejected = run.rejected_rows();
+    assert_eq!(column(&rejected, "id"), ["1", "2", "3", "4", "5", "6"]);
+    assert_eq!(
+        column(&rejected, "reject_reason"),
+        [
+            "suppressed",
+            "suppressed",
+            "suppressed",
+            "suppressed",
+            "syntax.comment",
+            "syntax.comment"
+        ]
+    );
+    assert_eq!(
+        column(&rejected, "reject_detail")[4],
+        "email: the note \"退職\" follows the address"
+    );
+    assert_eq!(
+        column(&run.cleaned_rows(), "email"),
+        ["info@xn--wgv71a119e.jp"]
+    );
+}
+
+#[test]
 fn a_contact_suppressed_under_any_address_is_rejected_whole() {
     // Taro unsubscribed with his work address: his mobile one is not to be mailed either,
     // and his work address is not thereby "kept" for the duplicate check.
