@@ -142,6 +142,12 @@ struct DnsArgs {
 /// A usage error: the message and exit code 64.
 struct Usage(String);
 
+/// More worker threads than any machine has cores, and far fewer than would exhaust it.
+const MAX_JOBS: usize = 1024;
+
+/// The least `--max-record-bytes`: a header and an ordinary row fit many times over.
+const MIN_RECORD_BYTES: usize = 1024;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -287,8 +293,17 @@ fn clean_config(args: CleanArgs) -> Result<CleanConfig, Usage> {
                 .into(),
         ));
     }
-    if args.jobs == Some(0) {
-        return Err(Usage("--jobs must be at least 1".into()));
+    if args
+        .jobs
+        .is_some_and(|jobs| !(1..=MAX_JOBS).contains(&jobs))
+    {
+        return Err(Usage(format!("--jobs must be from 1 to {MAX_JOBS}")));
+    }
+    if args.max_record_bytes < MIN_RECORD_BYTES {
+        return Err(Usage(format!(
+            "--max-record-bytes must be at least {MIN_RECORD_BYTES}: the header and ordinary rows \
+             must fit"
+        )));
     }
     let dns = if args.no_dns {
         None

@@ -1041,7 +1041,13 @@ fn unusable_inputs_are_clear_errors_without_outputs() {
     let run = dir.clean("twice.csv", &["--no-dns", "--email-column", "3"]);
     assert_eq!(run.code(), 0, "{}", run.stderr());
     // Options the argument parser refuses are usage errors too.
-    for wrong in [&["--bogus"][..], &["--lang", "fr"], &["--jobs", "many"]] {
+    for wrong in [
+        &["--bogus"][..],
+        &["--lang", "fr"],
+        &["--jobs", "many"],
+        &["--jobs", "100000"],
+        &["--max-record-bytes", "0"],
+    ] {
         let run = dir.clean("nomail.csv", wrong);
         assert_eq!(run.code(), 64, "{wrong:?}: {}", run.stderr());
     }
