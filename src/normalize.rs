@@ -23,12 +23,13 @@ const SEPARATORS: &[char] = &[',', ';', ' ', '/', '|', '\u{3001}', '\n', '\r', '
 
 /// Quotes and brackets, as (opening, closing), that wrap a whole address and are removed:
 /// straight and curly quotes (a word processor's autocorrect, or the same quote at both
-/// ends), and the brackets Japanese text quotes with. NFKC has already made `＂` and `｢｣`
+/// ends), square brackets, and the brackets Japanese text quotes with. NFKC has already made `＂` and `｢｣`
 /// of their full-width and half-width forms.
 const WRAPPERS: &[(char, char)] = &[
     ('"', '"'),
     ('\'', '\''),
     ('`', '`'),
+    ('[', ']'),
     ('\u{201C}', '\u{201D}'), // “ ”
     ('\u{201D}', '\u{201D}'),
     ('\u{201C}', '\u{201C}'),
@@ -490,6 +491,7 @@ mod tests {
             ("｢a1@acme.jp｣", "a1@acme.jp"),
             ("『a@x.jp』", "a@x.jp"),
             ("【a2@acme.jp】", "a2@acme.jp"),
+            ("[a3@acme.jp]", "a3@acme.jp"),
             ("〈a@x.jp〉", "a@x.jp"),
             ("《a@x.jp》", "a@x.jp"),
             ("〔a@x.jp〕", "a@x.jp"),

@@ -83,7 +83,13 @@ impl Sink for Tally {
                     if reason.would_bounce() {
                         self.would_bounce += 1;
                         let address = batch.row(i).address();
-                        if let Some((_, domain)) = address.and_then(|a| a.rsplit_once('@')) {
+                        // A domain as written, for a cell that failed its checks
+                        // (`taro@ acme.jp`): trimmed, and none when nothing follows the @.
+                        if let Some(domain) = address
+                            .and_then(|a| a.rsplit_once('@'))
+                            .map(|(_, domain)| domain.trim())
+                            .filter(|domain| !domain.is_empty())
+                        {
                             // Most rejected rows share a few domains: no copy for those.
                             match self.rejected_by_domain.get_mut(domain) {
                                 Some(n) => *n += 1,
