@@ -126,6 +126,7 @@ pub fn run(
         .iter()
         .map(|&c| source.names[c].clone())
         .collect();
+    let late_header = source.late_header.clone();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(config.jobs.unwrap_or(0))
         .build()
@@ -212,6 +213,7 @@ pub fn run(
             encoding_from_ascii,
             unread_dates: tally.unread_dates,
             unmappable,
+            late_header,
         },
     );
     let mut file = AtomicFile::create(&paths.report)?;
@@ -244,6 +246,8 @@ struct Unusual {
     unread_dates: u64,
     /// The first character the output encoding could not hold.
     unmappable: Option<char>,
+    /// A row that looks like the header, below rows read as data (a title).
+    late_header: Option<(u64, String)>,
 }
 
 /// The report's warnings, the DNS stage's among them.
@@ -276,6 +280,13 @@ fn warnings(report: &Report, unusual: &Unusual) -> Vec<String> {
              --input-encoding",
             plural(encoding_errors, "row has", "rows have"),
             report.encoding
+        ));
+    }
+    if let Some((row, name)) = &unusual.late_header {
+        warnings.push(format!(
+            "row {row} looks like the header ({name:?} names an email column), but the file was \
+             read as having none: if the rows above it are a title or notes, delete them and run \
+             again (they and the header row were rejected)"
         ));
     }
     if unusual.unread_dates > 0 {

@@ -70,6 +70,8 @@ impl Read for StoppableStdin {
 pub const DETECT_BYTES: usize = 1 << 20;
 /// How many rows are looked at to find the email column by content.
 const SAMPLE_ROWS: usize = 1000;
+/// How far down a header after a title is looked for.
+const LATE_HEADER_ROWS: usize = 10;
 
 /// An open input, positioned at its first data row.
 pub struct Source {
@@ -88,6 +90,10 @@ pub struct Source {
     /// The number of columns rows are expected to have.
     pub width: usize,
     pub email_columns: Vec<usize>,
+    /// In a file read without a header, a row among the first few whose email cell names
+    /// an email column (`メールアドレス`): the header, after a title or blank rows that were
+    /// taken for data. Its row number and that cell.
+    pub late_header: Option<(u64, String)>,
     pub last_contact_column: Option<usize>,
     pub max_record_bytes: usize,
     reader: RecordReader<Box<dyn Read + Send>>,
@@ -311,6 +317,21 @@ impl Source {
                 columns: all_names(),
             });
         }
+        let late_header = (header.is_none() && !options.no_header)
+            .then(|| {
+                sample
+                    .iter()
+                    .take(LATE_HEADER_ROWS)
+                    .enumerate()
+                    .find_map(|(i, row)| {
+                        let cell = email_columns
+                            .iter()
+                            .filter_map(|&col| row.get(col))
+                            .find(|cell| columns::is_email_header(cell))?;
+                        Some((i as u64 + 1, cell.trim().to_owned()))
+                    })
+            })
+            .flatten();
         let last_contact_column = match &options.last_contact_column {
             Some(spec) => Some(resolve("--last-contact-column", spec)?),
             None => None,
@@ -324,6 +345,7 @@ impl Source {
             names,
             width,
             email_columns,
+            late_header,
             last_contact_column,
             max_record_bytes: options.max_record_bytes,
             reader,

@@ -1054,6 +1054,31 @@ fn unusable_inputs_are_clear_errors_without_outputs() {
 }
 
 #[test]
+fn a_header_below_a_title_is_warned_of() {
+    let dir = Workdir::new();
+    dir.write(
+        "title.csv",
+        "顧客一覧（2026年11月）,,\r\n,,\r\n氏名,会社名,メールアドレス\r\n山田,エー,taro@acme.co.jp\r\n\
+         佐藤,ビー,hanako@bee.co.jp\r\n",
+    );
+    let run = dir.clean("title.csv", &["--no-dns"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let warnings = run.report()["warnings"].to_string();
+    assert!(
+        warnings.contains("row 3 looks like the header"),
+        "{warnings}"
+    );
+    // Said of a file that was read without a header only.
+    dir.write(
+        "plain.csv",
+        "氏名,会社名,メールアドレス\r\n山田,エー,taro@acme.co.jp\r\n",
+    );
+    let run = dir.clean("plain.csv", &["--no-dns"]);
+    let warnings = run.report()["warnings"].to_string();
+    assert!(!warnings.contains("looks like the header"), "{warnings}");
+}
+
+#[test]
 fn reads_standard_input() {
     let dir = Workdir::new();
     let run = dir.clean_stdin("-", &["--no-dns", "--quiet"], b"email\na@acme.jp\n");
