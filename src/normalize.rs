@@ -23,8 +23,8 @@ const SEPARATORS: &[char] = &[',', ';', ' ', '/', '|', '\u{3001}', '\n', '\r', '
 
 /// Quotes and brackets, as (opening, closing), that wrap a whole address and are removed:
 /// straight and curly quotes (a word processor's autocorrect, or the same quote at both
-/// ends), square brackets, and the brackets Japanese text quotes with. NFKC has already made `＂` and `｢｣`
-/// of their full-width and half-width forms.
+/// ends), square brackets, and the brackets Japanese text quotes with. NFKC has already
+/// made `＂` and `｢｣` of their full-width and half-width forms.
 const WRAPPERS: &[(char, char)] = &[
     ('"', '"'),
     ('\'', '\''),

@@ -221,10 +221,6 @@ pub fn find_email_columns(header: Option<&[String]>, sample: &[Vec<String>]) -> 
             })
         })
         .collect();
-    // Of several, a column holding the same few addresses on most rows is the account
-    // owner's or the sales rep's (担当者メールアドレス, a second `Email` in a Salesforce
-    // report), not the contact's: cleaning it would blank it as a duplicate, or mail the rep
-    // in the contact's place.
     // Per column: the cells with an address in them, and how many differ.
     let addresses = |col: usize| {
         let values: Vec<String> = cells(col)
@@ -234,6 +230,10 @@ pub fn find_email_columns(header: Option<&[String]>, sample: &[Vec<String>]) -> 
         let distinct: std::collections::HashSet<&String> = values.iter().collect();
         (values.len(), distinct.len())
     };
+    // Of several, a column holding the same few addresses on most rows is the account
+    // owner's or the sales rep's (担当者メールアドレス, a second `Email` in a Salesforce
+    // report), not the contact's: cleaning it would blank it as a duplicate, or mail the rep
+    // in the contact's place.
     let shared = |col: usize| {
         let (all, distinct) = addresses(col);
         all >= 3 && distinct * 2 <= all
