@@ -9,6 +9,7 @@
 
 pub mod config;
 pub mod error;
+pub mod messages;
 
 pub mod read;
 pub mod dialect;

@@ -2,18 +2,13 @@
 //!
 //! A rejected row is data, not an error. Every reason has a stable code (written to the
 //! `reject_reason` column, counted in the report, documented in the README) and a sentence
-//! in English (`Display`) or Japanese ([`Reason::sentence`]). The codes are an interface:
+//! in English (`Display`) or Japanese ([`Reason::sentence`]), both from
+//! [`crate::messages`]. The codes are an interface:
 //! a test pins every one of them.
 
 use std::fmt;
 
-/// The language of the human sentences written to `reject_detail`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Lang {
-    #[default]
-    En,
-    Ja,
-}
+pub use crate::messages::Lang;
 
 /// How sendable a kept address is, written to `email_status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -235,93 +230,6 @@ impl SyntaxError {
             InvalidIdn => "syntax.invalid_idn",
         }
     }
-
-    fn sentence(&self, lang: Lang) -> String {
-        use SyntaxError::*;
-        let ja = lang == Lang::Ja;
-        match self {
-            NoAtSign if ja => "@ がありません".into(),
-            NoAtSign => "there is no @ sign".into(),
-            MultipleAtSigns if ja => "@ が複数あります".into(),
-            MultipleAtSigns => "there is more than one @ sign".into(),
-            EmptyLocalPart if ja => "@ の前が空です".into(),
-            EmptyLocalPart => "nothing comes before the @ sign".into(),
-            LocalTooLong { len } if ja => {
-                format!("@ の前が {len} バイトあり、上限の 64 を超えています")
-            }
-            LocalTooLong { len } => {
-                format!("the part before @ is {len} octets, over the limit of 64")
-            }
-            TooLong { len } if ja => {
-                format!("アドレス全体が {len} バイトあり、上限の 254 を超えています")
-            }
-            TooLong { len } => format!("the address is {len} octets, over the limit of 254"),
-            LeadingDot if ja => "@ の前がドットで始まっています".into(),
-            LeadingDot => "the part before @ starts with a dot".into(),
-            TrailingDot if ja => "@ の直前にドットがあります".into(),
-            TrailingDot => "a dot comes right before the @ sign".into(),
-            ConsecutiveDots if ja => "ドットが連続しています".into(),
-            ConsecutiveDots => "two dots in a row".into(),
-            InvalidCharacter { ch } if ja => format!("@ の前に使えない文字 {ch:?} があります"),
-            InvalidCharacter { ch } => {
-                format!("the character {ch:?} is not allowed before the @ sign")
-            }
-            NonAsciiLocalPart if ja => {
-                "@ の前に全角文字・日本語があります（半角英数字のみ使えます）".into()
-            }
-            NonAsciiLocalPart => {
-                "the part before @ has non-ASCII characters, which most mail systems refuse".into()
-            }
-            LookalikeCharacter { ch } if ja => {
-                format!("ハイフンに似た文字 {ch:?} があります（半角の - か確認してください）")
-            }
-            LookalikeCharacter { ch } => format!(
-                "the look-alike character {ch:?} stands where a hyphen probably belongs; check it by hand"
-            ),
-            QuotedLocalPart if ja => "引用符で囲まれたアドレスは受け付けません".into(),
-            QuotedLocalPart => "quoted local parts are not accepted by most senders".into(),
-            Whitespace if ja => "アドレスの途中に空白があります".into(),
-            Whitespace => "there is white space inside the address".into(),
-            Comment if ja => "括弧書きの注記があります（例: （自宅））".into(),
-            Comment => "the cell holds a comment or annotation in parentheses".into(),
-            Annotation { text } if ja => format!("アドレスの後に注記 {text:?} が付いています"),
-            Annotation { text } => format!("the note {text:?} follows the address"),
-            EmptyDomain if ja => "@ の後が空です".into(),
-            EmptyDomain => "nothing comes after the @ sign".into(),
-            DomainLabel { label } if ja => format!("ドメインの一部 {label:?} が不正です"),
-            DomainLabel { label } => {
-                format!("the domain label {label:?} is not a valid host name label")
-            }
-            DomainInvalidCharacter { ch } if ja => {
-                format!("ドメインに使えない文字 {ch:?} があります")
-            }
-            DomainInvalidCharacter { ch } => {
-                format!("the character {ch:?} is not allowed in a domain")
-            }
-            DomainLookalikeCharacter { ch } if ja => format!(
-                "ドメインにハイフンに似た文字 {ch:?} があります（半角の - か確認してください）"
-            ),
-            DomainLookalikeCharacter { ch } => format!(
-                "the look-alike character {ch:?} stands in the domain where a hyphen probably belongs; check it by hand"
-            ),
-            DomainTooLong { len } if ja => {
-                format!("ドメインが {len} バイトあり、上限の 253 を超えています")
-            }
-            DomainTooLong { len } => format!("the domain is {len} octets, over the limit of 253"),
-            SingleLabelDomain if ja => "ドメインにドットがありません（例: @docomo）".into(),
-            SingleLabelDomain => "the domain has a single label and no top-level domain".into(),
-            NumericTld if ja => "トップレベルドメインが数字です".into(),
-            NumericTld => "the top-level domain is numeric".into(),
-            InvalidTld { tld } if ja => {
-                format!("トップレベルドメイン {tld:?} は存在しない形式です")
-            }
-            InvalidTld { tld } => format!("{tld:?} is not the form of any top-level domain"),
-            IpLiteral if ja => "ドメインの代わりに IP アドレスが書かれています".into(),
-            IpLiteral => "an IP address literal stands where a domain belongs".into(),
-            InvalidIdn if ja => "国際化ドメイン名として不正です".into(),
-            InvalidIdn => "the internationalized domain name is not valid".into(),
-        }
-    }
 }
 
 /// Why a row was rejected. Each variant carries what its sentence needs.
@@ -439,70 +347,9 @@ impl Reason {
         )
     }
 
-    /// The human sentence for `reject_detail`.
+    /// The human sentence for `reject_detail`, from the message catalogue.
     pub fn sentence(&self, lang: Lang) -> String {
-        let ja = lang == Lang::Ja;
-        match self {
-            Reason::Empty if ja => "メールアドレスが空です".into(),
-            Reason::Empty => "the email cell is empty".into(),
-            Reason::Syntax(e) => e.sentence(lang),
-            Reason::MultipleAddresses if ja => "1 つのセルに複数のアドレスがあります".into(),
-            Reason::MultipleAddresses => "the cell holds more than one address".into(),
-            Reason::LegacyCarrierAddress if ja => {
-                "2009 年以前の docomo/au 形式（連続ドット・@ 直前のドット）で、主要な送信元から拒否されます".into()
-            }
-            Reason::LegacyCarrierAddress => {
-                "a pre-2009 docomo/au address with dots that major senders refuse".into()
-            }
-            Reason::SpecialUseDomain { domain } if ja => format!("{domain} は例示・テスト用の予約ドメインです"),
-            Reason::SpecialUseDomain { domain } => {
-                format!("{domain} is reserved for examples and testing and receives no mail")
-            }
-            Reason::EncodingError if ja => "文字コードとして不正なバイトがあります（文字化け）".into(),
-            Reason::EncodingError => "the row has bytes that are invalid in the file's encoding".into(),
-            Reason::MalformedRow { problem } => problem.sentence(lang),
-            Reason::Duplicate { first_row } if ja => format!("{first_row} 行目と同じアドレスです"),
-            Reason::Duplicate { first_row } => format!("same address as row {first_row}"),
-            Reason::DisposableDomain { domain } if ja => format!("{domain} は使い捨てメールのドメインです"),
-            Reason::DisposableDomain { domain } => format!("{domain} is a disposable-mail domain"),
-            Reason::Suppressed if ja => "配信停止リストにあるアドレスです".into(),
-            Reason::Suppressed => "the address is on a suppression list".into(),
-            Reason::RoleAccount if ja => "部署・役割のアドレスです（--reject-role）".into(),
-            Reason::RoleAccount => "a role account, rejected by --reject-role".into(),
-            Reason::DomainNotFound { domain } if ja => format!("ドメイン {domain} は存在しません"),
-            Reason::DomainNotFound { domain } => format!("the domain {domain} does not exist"),
-            Reason::NullMx { domain } if ja => format!("{domain} はメールを受け付けないと宣言しています（null MX）"),
-            Reason::NullMx { domain } => format!("{domain} declares that it accepts no mail (null MX)"),
-            Reason::NoMailHost { domain } if ja => format!("{domain} にはメールサーバがありません"),
-            Reason::NoMailHost { domain } => {
-                format!(
-                    "{domain} has no mail server that mail can reach: no MX records and no \
-                     public address, or MX records that name only localhost"
-                )
-            }
-        }
-    }
-}
-
-impl RowProblem {
-    fn sentence(&self, lang: Lang) -> String {
-        let ja = lang == Lang::Ja;
-        match self {
-            RowProblem::TooManyFields { expected, found } if ja => {
-                format!(
-                    "列が {found} 個あり、見出しの {expected} 個より多いです（区切り文字の混入）"
-                )
-            }
-            RowProblem::TooManyFields { expected, found } => {
-                format!("the row has {found} cells, more than the header's {expected}")
-            }
-            RowProblem::NulByte if ja => "NUL 文字があります".into(),
-            RowProblem::NulByte => "the row contains a NUL byte".into(),
-            RowProblem::TooLarge { limit } if ja => {
-                format!("行が上限の {limit} バイトを超えています")
-            }
-            RowProblem::TooLarge { limit } => format!("the row is larger than {limit} bytes"),
-        }
+        crate::messages::reason(self, lang)
     }
 }
 

@@ -701,10 +701,7 @@ impl CsvOutput {
         // The reason is about the domain as written (it does not exist, or it is a
         // disposable one: typo domains are often registered as such); the typo is why.
         if let Some(suggestion) = &suggestion {
-            match self.format.lang {
-                Lang::En => detail += &format!("; did you mean {suggestion}?"),
-                Lang::Ja => detail += &format!("（{suggestion} の入力ミスでは？）"),
-            }
+            detail += &crate::messages::reasons::did_you_mean(suggestion, self.format.lang);
         }
         dialect.push_field(
             out,
