@@ -18,7 +18,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::policy::DuplicateSet;
-use crate::report::TallyState;
 
 const VERSION: u32 = 2;
 
@@ -98,7 +97,9 @@ pub struct State {
     pub rejected_bytes: u64,
     /// Entries in the duplicate journal.
     pub journal_entries: u64,
-    pub tally: TallyState,
+    /// The report's counts so far, as the counting sink records them: kept as JSON so
+    /// that checkpoints need not know what the sinks count.
+    pub tally: serde_json::Value,
 }
 
 impl State {
@@ -166,7 +167,7 @@ impl State {
             cleaned_bytes: 0,
             rejected_bytes: 0,
             journal_entries: 0,
-            tally: TallyState::default(),
+            tally: serde_json::Value::Null,
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod messages;
 
 pub mod read;
+pub mod formula;
 pub mod dialect;
 pub mod address;
 pub mod normalize;

@@ -13,9 +13,6 @@ use crate::verdict::{Flags, Reason, Status, Verdict};
 /// Past this estimated bounce rate mailbox providers start to warn and block senders.
 pub const BOUNCE_RATE_LIMIT: f64 = 0.05;
 
-/// A tally as a checkpoint records it.
-pub type TallyState = Tally;
-
 /// Counts per status, flag and reason, as rows go by.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Tally {
@@ -44,7 +41,7 @@ pub struct Tally {
 
 impl Sink for Tally {
     fn checkpoint(&mut self, state: &mut crate::checkpoint::State) -> Result<(), Error> {
-        state.tally = self.clone();
+        state.tally = serde_json::to_value(&*self).map_err(|e| Error::Internal(e.to_string()))?;
         Ok(())
     }
 

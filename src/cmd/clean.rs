@@ -367,7 +367,10 @@ fn start_state(
     };
     let (journal, duplicates) = Journal::open(&files.journal, state.journal_entries, capacity)?;
     let tally = if config.resume {
-        state.tally.clone()
+        serde_json::from_value(state.tally.clone()).map_err(|e| Error::Resume {
+            path: files.state.clone(),
+            why: format!("its counts are damaged: {e}"),
+        })?
     } else {
         Tally::default()
     };

@@ -67,7 +67,7 @@ static MARKED_STARTS: [bool; 256] = {
     let mut set = [false; 256];
     let mut b = 0;
     while b < 256 {
-        set[b] = crate::write::may_start_formula(Some(b as u8));
+        set[b] = crate::formula::may_start_formula(Some(b as u8));
         b += 1;
     }
     set
@@ -153,7 +153,7 @@ impl<'a> Record<'a> {
     }
 
     /// Marks the fields whose first byte [may start a
-    /// formula](crate::write::may_start_formula): bit `i % 64` for field `i`, so a record of
+    /// formula](crate::formula::may_start_formula): bit `i % 64` for field `i`, so a record of
     /// more than 64 fields shares bits. Found as the record was read, for a look at the few
     /// fields that may matter. An empty field's place holds the byte after it, so its bit
     /// may be set too; a too-large record has none.
