@@ -2,15 +2,10 @@
 //! library never reads arguments or environment variables.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
 
-use chrono::NaiveDate;
-
-use crate::dns::DnsOptions;
-use crate::policy::stale::Period;
+use crate::cleaner::CleanOptions;
+use crate::messages::Lang;
 use crate::read::encoding::Encoding;
-use crate::verdict::Lang;
 
 /// Where the contacts come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,36 +80,28 @@ impl Default for ReadOptions {
     }
 }
 
-/// Everything `clean` needs.
+/// Everything the `clean` command needs: where the contacts come from and where the
+/// outputs go, around the options that judge the rows.
 #[derive(Debug, Clone)]
 pub struct CleanConfig {
     pub input: Input,
     /// Where outputs go; `None` is the input's folder (the current folder for stdin).
     pub output_dir: Option<PathBuf>,
-    pub read: ReadOptions,
+    /// How rows are judged.
+    pub options: CleanOptions,
     /// `None` keeps the input's encoding.
     pub output_encoding: Option<Encoding>,
     /// Files of addresses never to send to.
     pub suppress: Vec<PathBuf>,
+    /// The language of `reject_detail` and the summary.
     pub lang: Lang,
-    /// Worker threads; `None` uses every core.
-    pub jobs: Option<usize>,
-    pub keep_legacy_carrier: bool,
-    pub reject_role: bool,
-    /// `--stale-after`, with the date it counts back from.
-    pub stale_after: Option<(Period, NaiveDate)>,
     /// Prefix spreadsheet-formula cells with `'` in the outputs.
     pub formula_guard: bool,
-    /// `None` skips DNS (`--no-dns`).
-    pub dns: Option<DnsOptions>,
     /// Write a checkpoint every this many rows (`--checkpoint`), so that `--resume` can
     /// continue after a crash.
     pub checkpoint_every: Option<u64>,
     /// Continue from the last checkpoint instead of starting over.
     pub resume: bool,
-    /// Set to a non-zero value (the binary stores the signal number) to stop the run:
-    /// it then ends with [`crate::error::Error::Interrupted`] and writes no output.
-    pub stop: Arc<AtomicUsize>,
 }
 
 impl CleanConfig {
@@ -123,19 +110,13 @@ impl CleanConfig {
         CleanConfig {
             input,
             output_dir: None,
-            read: ReadOptions::default(),
+            options: CleanOptions::default(),
             output_encoding: None,
             suppress: Vec::new(),
             lang: Lang::En,
-            jobs: None,
-            keep_legacy_carrier: false,
-            reject_role: false,
-            stale_after: None,
             formula_guard: true,
-            dns: None,
             checkpoint_every: None,
             resume: false,
-            stop: Arc::default(),
         }
     }
 }

@@ -57,6 +57,8 @@ pub enum Error {
         what: String,
         columns: String,
     },
+    #[error("{found} email columns: at most {most} are supported")]
+    TooManyEmailColumns { found: usize, most: usize },
     #[error(
         "--cache {}: the file exists and is not a DNS cache (not a redb file); it was left \
          untouched: give the cache a file name of its own",
@@ -142,6 +144,7 @@ impl Error {
             Error::NoSuchColumn { .. }
             | Error::AmbiguousColumn { .. }
             | Error::NotACache { .. }
+            | Error::TooManyEmailColumns { .. }
             | Error::SuppressIsInput { .. } => exit::USAGE,
             Error::Suppress { source, .. } => source.exit_code(),
             Error::Create { .. } => exit::CANT_CREATE,

@@ -24,5 +24,12 @@ pub mod pipeline;
 pub mod write;
 pub mod report;
 pub mod checkpoint;
+pub mod cleaner;
 
 pub mod cmd;
+
+pub use cleaner::{CleanOptions, Cleaner, check_address};
+pub use error::Error;
+pub use messages::Lang;
+pub use pipeline::{Batch, EachRow, Row, Sink};
+pub use verdict::{Checked, Flags, Reason, Status, Verdict};

@@ -359,6 +359,17 @@ impl fmt::Display for Reason {
     }
 }
 
+/// What [`crate::check_address`] says of an address that may be sent to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    /// The address as repaired and normalized.
+    pub address: String,
+    /// Its remarks: repaired, role, free mail, typo, ...
+    pub flags: Flags,
+    /// A well-known domain the address's domain is probably a typo of.
+    pub suggestion: Option<&'static str>,
+}
+
 /// The decision for one row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {

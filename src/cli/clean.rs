@@ -3,6 +3,8 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -92,7 +94,8 @@ pub fn run(args: CleanArgs) -> Result<(), Failure> {
     let quiet = args.display.quiet;
     let checkpointing = args.checkpoint || args.resume;
     let config = clean_config(args)?;
-    super::stop_on_signals(&config.stop);
+    let stop = Arc::new(AtomicUsize::new(0));
+    super::stop_on_signals(&stop);
     let bar = (!quiet && std::io::stderr().is_terminal()).then(progress_bar);
     let mut on_progress = |p: Progress| {
         if let Some(bar) = &bar {
@@ -103,7 +106,7 @@ pub fn run(args: CleanArgs) -> Result<(), Failure> {
             bar.set_message(format!("{} rows", p.rows));
         }
     };
-    let result = clean::run(&config, &mut on_progress);
+    let result = clean::run(&config, &stop, &mut on_progress);
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
@@ -200,7 +203,7 @@ fn clean_config(args: CleanArgs) -> Result<CleanConfig, Usage> {
     };
     let mut config = CleanConfig::new(input);
     config.output_dir = args.output.output_dir;
-    config.read = ReadOptions {
+    config.options.read = ReadOptions {
         encoding: encoding(args.input_encoding)?,
         delimiter,
         no_header: args.no_header,
@@ -211,12 +214,12 @@ fn clean_config(args: CleanArgs) -> Result<CleanConfig, Usage> {
     config.output_encoding = encoding(args.output_encoding)?;
     config.suppress = args.suppress;
     config.lang = args.display.lang();
-    config.jobs = args.jobs;
-    config.keep_legacy_carrier = args.keep_legacy_carrier;
-    config.reject_role = args.reject_role;
-    config.stale_after = stale_after;
+    config.options.jobs = args.jobs;
+    config.options.keep_legacy_carrier = args.keep_legacy_carrier;
+    config.options.reject_role = args.reject_role;
+    config.options.stale_after = stale_after;
     config.formula_guard = !args.no_formula_guard;
-    config.dns = dns;
+    config.options.dns = dns;
     config.checkpoint_every = (args.checkpoint || args.resume).then_some(args.checkpoint_every);
     config.resume = args.resume;
     Ok(config)

@@ -3,17 +3,15 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use crate::checkpoint::{self, CheckpointPaths, InputIdentity, Journal};
+use crate::cleaner::Cleaner;
 use crate::config::{CleanConfig, Input, ReadOptions};
-use crate::dns::DnsStage;
 use crate::error::Error;
-use crate::pipeline::{
-    self, Batch, Checker, Checkpoints, DomainStage, MAX_EMAIL_COLUMNS, RunState, Sink,
-};
-use crate::policy::{DuplicateSet, Policy, suppress};
+use crate::pipeline::{Batch, Checkpoints, RunState, Sink};
+use crate::policy::{DuplicateSet, suppress};
 use crate::read::Source;
 use crate::report::{DomainCount, Outputs, Report, Tally, peak_memory_bytes, plural, ratio};
 use crate::write::{
@@ -30,40 +28,29 @@ pub struct Progress {
     pub total_bytes: Option<u64>,
 }
 
-/// Runs `clean` and returns its report (also written to `<stem>.report.json`).
+/// Runs `clean` and returns its report (also written to `<stem>.report.json`). Setting
+/// `stop` to a non-zero value (the binary stores the signal's number) stops the run: it
+/// then ends with [`Error::Interrupted`] and writes no output.
 ///
 /// # Errors
 /// Anything that stops the run: see [`Error`]. Rows with problems are not errors; they
 /// go to the rejected file.
 pub fn run(
     config: &CleanConfig,
+    stop: &Arc<AtomicUsize>,
     on_progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<Report, Error> {
     let start = Instant::now();
-    let source = Source::open_until(&config.input, &config.read, Some(&config.stop))
-        .map_err(|e| stopped(config, e))?;
-    if source.email_columns.len() > MAX_EMAIL_COLUMNS {
-        return Err(Error::NoSuchColumn {
-            option: "--email-column",
-            spec: format!("{} columns", source.email_columns.len()),
-            what: source.what.clone(),
-            columns: format!("at most {MAX_EMAIL_COLUMNS} email columns are supported"),
-        });
-    }
+    let options = &config.options;
+    let source = Source::open_until(&config.input, &options.read, Some(stop))
+        .map_err(|e| stopped(stop, e))?;
     let (suppressed, suppression_lists) = suppress::load(&config.suppress, &config.input)?;
     // What the lists hold, not only their names: a list that changed since a checkpoint
     // (the day's unsubscribes added) must not be resumed with.
     let suppressed_digest = suppressed
         .iter()
         .fold(suppressed.len() as u128, |digest, key| digest ^ key);
-    let policy = Policy::new(
-        suppressed,
-        config.reject_role,
-        config
-            .stale_after
-            .map(|(period, today)| period.cutoff(today)),
-    );
-    let dns = config.dns.as_ref().map(DnsStage::start).transpose()?;
+    let cleaner = Cleaner::new(options.clone(), suppressed)?;
     let dir = output_dir(config);
     if !dir.as_os_str().is_empty() {
         std::fs::create_dir_all(&dir).map_err(|source| Error::Create {
@@ -106,59 +93,38 @@ pub fn run(
         },
         on_progress,
     };
-    let email_columns = source.email_columns.clone();
-    let checker = Checker {
-        policy: &policy,
-        keep_legacy_carrier: config.keep_legacy_carrier,
-        email_columns: &email_columns,
-        last_contact_column: source.last_contact_column,
-        header_width: source.header.as_ref().map(|_| source.width),
-        cell_encoding: source.dialect.cell_encoding,
-        max_record_bytes: source.max_record_bytes,
-    };
     let (input_encoding, dialect, has_header, encoding_from_ascii) = (
         source.encoding,
         source.dialect,
         source.header.is_some(),
         source.encoding_from_ascii,
     );
-    let column_names: Vec<String> = email_columns
+    let column_names: Vec<String> = source
+        .email_columns
         .iter()
         .map(|&c| source.names[c].clone())
         .collect();
     let late_header = source.late_header.clone();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(config.jobs.unwrap_or(0))
-        .build()
-        .map_err(|e| Error::Internal(format!("starting worker threads: {e}")))?;
     // With DNS, a second reader runs ahead to submit domains early (files only: standard
     // input cannot be read twice). If it cannot open, the run only loses that head start.
     // It is told the encoding found, rather than scanning a long ASCII start again.
-    let prefetch = match (&dns, &config.input) {
+    let prefetch = match (&options.dns, &config.input) {
         (Some(_), input) if input.can_read_twice() => {
             let read = ReadOptions {
                 encoding: Some(input_encoding),
-                ..config.read.clone()
+                ..options.read.clone()
             };
             Source::open(&config.input, &read).ok()
         }
         _ => None,
     };
     let mut sinks: [&mut (dyn Sink + Send); 3] = [&mut output, &mut tally, &mut progress];
-    let stage = dns.as_ref().map(|stage| stage as &dyn DomainStage);
-    let rows_in = pipeline::run(
-        source,
-        prefetch,
-        &config.stop,
-        &pool,
-        &checker,
-        stage,
-        run_state,
-        &mut sinks,
-    )
-    .map_err(|e| stopped(config, e))?;
+    let rows_in = cleaner
+        .run(source, prefetch, run_state, &mut sinks, stop)
+        .map_err(|e| stopped(stop, e))?;
+    let unique_domains = cleaner.unique_domains();
     // Name servers that never answer stop the run (exit 75) before any output is in place.
-    let dns = dns.map(DnsStage::finish).transpose()?;
+    let dns = cleaner.finish()?;
     if rows_in != tally.cleaned + tally.rejected || rows_in != tally.rows {
         return Err(Error::Conservation {
             rows_in,
@@ -187,7 +153,7 @@ pub fn run(
         flags,
         reasons: tally.reasons.clone(),
         removed_addresses,
-        unique_domains: policy.unique_domains(),
+        unique_domains,
         elapsed_seconds: elapsed,
         rows_per_second: rows_in as f64 / elapsed.max(1e-9),
         peak_memory_bytes: peak_memory_bytes(),
@@ -230,8 +196,8 @@ pub fn run(
 
 /// The error a run ends with: an interruption when a signal stopped it, whatever the read
 /// that noticed it said.
-fn stopped(config: &CleanConfig, error: Error) -> Error {
-    match config.stop.load(Ordering::Relaxed) {
+fn stopped(stop: &AtomicUsize, error: Error) -> Error {
+    match stop.load(Ordering::Relaxed) {
         0 => error,
         signal => Error::Interrupted { signal },
     }
@@ -398,15 +364,15 @@ fn start_state(
 fn fingerprint(config: &CleanConfig, suppressed_digest: u128) -> u64 {
     let shaping = format!(
         "{:?} {:?} {suppressed_digest:x} {:?} {} {} {:?} {} {:?}",
-        config.read,
+        config.options.read,
         config.output_encoding,
         config.lang,
-        config.keep_legacy_carrier,
-        config.reject_role,
+        config.options.keep_legacy_carrier,
+        config.options.reject_role,
         // The period, not the day it counts back from: a resume after midnight is the same run.
-        config.stale_after.map(|(period, _)| period),
+        config.options.stale_after.map(|(period, _)| period),
         config.formula_guard,
-        config.dns
+        config.options.dns
     );
     xxhash_rust::xxh3::xxh3_64(shaping.as_bytes())
 }

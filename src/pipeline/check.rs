@@ -10,7 +10,7 @@ use crate::policy::{self, Policy, lists};
 use crate::read::encoding::{CellEncoding, decode_cell, is_valid_cell};
 use crate::read::records::Record;
 use crate::validate::validate_with;
-use crate::verdict::{Flags, Reason, RowProblem};
+use crate::verdict::{Checked, Flags, Reason, RowProblem};
 
 /// The per-row checks, shared by the worker threads.
 pub struct Checker<'a> {
@@ -145,6 +145,25 @@ impl Checker<'_> {
         CellEval {
             candidate: Some(candidate),
             error,
+        }
+    }
+
+    /// The checks of one address on its own, as an email cell of a row gets them.
+    pub(crate) fn check_text(&self, text: &str) -> Result<Checked, Reason> {
+        match self.eval_cell(text.as_bytes(), text) {
+            CellEval {
+                candidate: Some(candidate),
+                error: None,
+            } => Ok(Checked {
+                address: candidate.text(text.as_bytes()).to_owned(),
+                flags: candidate.flags,
+                suggestion: candidate.suggestion,
+            }),
+            CellEval {
+                error: Some(reason),
+                ..
+            } => Err(reason),
+            CellEval { error: None, .. } => Err(Reason::Empty),
         }
     }
 

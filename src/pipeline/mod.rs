@@ -40,21 +40,52 @@ const READ_AHEAD: usize = 4;
 /// Email columns a row may have; the usable ones are kept as bits of a `u64`.
 pub const MAX_EMAIL_COLUMNS: usize = 64;
 
-/// Where decided rows go. The output files are one sink, the report tally another.
+/// Where decided rows go, in input order: the caller's own, or the library's (the
+/// cleaned and rejected files, the report's counts). A sink is told of the input once
+/// ([`Sink::begin`]), then gets every decided batch, then is told the input ended.
+/// [`EachRow`] makes a sink of a closure that takes one row at a time.
 pub trait Sink {
+    /// Called once, before the first batch, with the input's shape (its header, column
+    /// names and email columns).
+    ///
+    /// # Errors
+    /// Whatever stops the sink.
+    fn begin(&mut self, source: &Source) -> Result<(), Error> {
+        let _ = source;
+        Ok(())
+    }
+
     /// Takes a batch of decided rows, in input order.
     ///
     /// # Errors
     /// Whatever stops the sink, such as a failed write.
     fn batch(&mut self, batch: &Batch) -> Result<(), Error>;
 
+    /// Called once after the last batch of a run that was not stopped.
+    ///
+    /// # Errors
+    /// Whatever stops the sink.
+    fn finish(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
+
     /// Makes everything taken so far durable and records in `state` what resuming needs.
     ///
     /// # Errors
     /// Whatever stops the sink, such as a failed write.
+    #[doc(hidden)]
     fn checkpoint(&mut self, state: &mut checkpoint::State) -> Result<(), Error> {
         let _ = state;
         Ok(())
+    }
+}
+
+/// A sink that hands each decided row to a closure.
+pub struct EachRow<F>(pub F);
+
+impl<F: FnMut(Row<'_>) -> Result<(), Error>> Sink for EachRow<F> {
+    fn batch(&mut self, batch: &Batch) -> Result<(), Error> {
+        batch.rows().try_for_each(&mut self.0)
     }
 }
 
@@ -78,26 +109,36 @@ pub trait DomainStage: Send + Sync {
     fn failure(&self) -> Option<Error>;
 }
 
-/// Runs the pipeline over `source`, pushing every decided batch to each sink in turn.
-/// Returns the number of rows read.
+/// What one run of the pipeline reads and judges with.
+pub struct Run<'a> {
+    pub source: Source,
+    /// With DNS, the same input opened a second time: a thread reads it ahead of the rows,
+    /// submitting each new domain as soon as it appears, so that lookups overlap with the
+    /// row work instead of following it.
+    pub prefetch: Option<Source>,
+    pub checker: &'a Checker<'a>,
+    pub dns: Option<&'a dyn DomainStage>,
+    pub state: RunState,
+}
+
+/// Runs the pipeline, pushing every decided batch to each sink in turn. Returns the
+/// number of rows read.
 ///
 /// # Errors
-/// A read error, or the first error of a sink.
-///
-/// With DNS, `prefetch` (the same input opened a second time) lets a thread run ahead of
-/// the rows, submitting each new domain as soon as it appears, so that lookups overlap with
-/// the row work instead of following it.
-#[allow(clippy::too_many_arguments)]
+/// A read error, the first error of a sink, or [`Error::Interrupted`] once `stop` is set.
 pub fn run(
-    source: Source,
-    prefetch: Option<Source>,
-    stop: &AtomicUsize,
+    run: Run<'_>,
     pool: &rayon::ThreadPool,
-    checker: &Checker<'_>,
-    dns: Option<&dyn DomainStage>,
-    state: RunState,
     sinks: &mut [&mut (dyn Sink + Send)],
+    stop: &AtomicUsize,
 ) -> Result<u64, Error> {
+    let Run {
+        source,
+        prefetch,
+        checker,
+        dns,
+        state,
+    } = run;
     let columns = checker.email_columns.len();
     let RunState {
         duplicates,

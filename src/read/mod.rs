@@ -128,7 +128,6 @@ impl Source {
         stop: Option<&Arc<AtomicUsize>>,
     ) -> Result<Source, Error> {
         let what = input.describe();
-        let bytes_read = Arc::new(AtomicU64::new(0));
         let raw: Box<dyn Read + Send> = match input {
             Input::Stdin => match stop {
                 Some(stop) => Box::new(StoppableStdin {
@@ -146,6 +145,52 @@ impl Source {
                 })?)
             }
         };
+        // A file can be read again to look past a long ASCII start; a pipe cannot.
+        let rescan = match input {
+            Input::Path(path) if input.can_read_twice() => Some(path.as_path()),
+            Input::Path(_) | Input::Stdin => None,
+        };
+        let size = match input {
+            Input::Path(path) => std::fs::metadata(path).ok().map(|m| m.len()),
+            Input::Stdin => None,
+        };
+        Source::from_stream(raw, what, rescan, size, options)
+    }
+
+    /// Reads contacts from any reader: a file, standard input, bytes in memory. Nothing is
+    /// read a second time, so a long first part of plain ASCII decides the encoding (as
+    /// for standard input).
+    ///
+    /// ```
+    /// use listclean::config::ReadOptions;
+    /// use listclean::read::Source;
+    ///
+    /// let csv = "name,email\nTaro,taro@example-shoji.co.jp\n";
+    /// let source = Source::from_reader(csv.as_bytes(), "memory", &ReadOptions::default())?;
+    /// assert_eq!(source.email_columns, [1]);
+    /// # Ok::<(), listclean::error::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Source::open`], but for the errors of opening a file.
+    pub fn from_reader(
+        reader: impl Read + Send + 'static,
+        name: &str,
+        options: &ReadOptions,
+    ) -> Result<Source, Error> {
+        Source::from_stream(Box::new(reader), name.to_owned(), None, None, options)
+    }
+
+    /// Learns the shape of `raw`: `rescan` is the file it reads, when it may be read again,
+    /// and `size` its length.
+    fn from_stream(
+        raw: Box<dyn Read + Send>,
+        what: String,
+        rescan: Option<&std::path::Path>,
+        size: Option<u64>,
+        options: &ReadOptions,
+    ) -> Result<Source, Error> {
+        let bytes_read = Arc::new(AtomicU64::new(0));
         let mut raw = Counting {
             inner: raw,
             count: Arc::clone(&bytes_read),
@@ -180,14 +225,14 @@ impl Source {
             && prefix.len() == DETECT_BYTES
             && prefix.is_ascii()
         {
-            match input {
-                // A pipe given by name (`<(zcat …)`, a FIFO) is like standard input.
-                Input::Path(path) if input.can_read_twice() => {
+            match rescan {
+                Some(path) => {
                     if let Some(window) = scan_past(path, prefix.len() as u64)? {
                         encoding = encoding::utf8_or_cp932(&window);
                     }
                 }
-                Input::Path(_) | Input::Stdin => encoding_from_ascii = true,
+                // A pipe given by name (`<(zcat …)`, a FIFO) is like standard input.
+                None => encoding_from_ascii = true,
             }
         }
         let bom = if prefix.starts_with(encoding.bom()) {
@@ -352,10 +397,7 @@ impl Source {
             replay,
             replayed,
             bytes_read,
-            size: match input {
-                Input::Path(path) => std::fs::metadata(path).ok().map(|m| m.len()),
-                Input::Stdin => None,
-            },
+            size,
         })
     }
 

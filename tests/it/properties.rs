@@ -14,8 +14,7 @@ fn config(dir: &Workdir, input: &str) -> CleanConfig {
     let mut config = CleanConfig::new(Input::Path(dir.path(input)));
     config.output_dir = Some(dir.path("out"));
     config.formula_guard = false;
-    config.jobs = Some(2);
-    config.stop = Arc::default();
+    config.options.jobs = Some(2);
     config
 }
 
@@ -46,8 +45,8 @@ proptest! {
         }
         dir.write("in.csv", &input);
         let mut config = config(&dir, "in.csv");
-        config.read.email_columns = vec!["email".into()];
-        let report = clean::run(&config, &mut |_| {}).unwrap();
+        config.options.read.email_columns = vec!["email".into()];
+        let report = clean::run(&config, &Arc::default(), &mut |_| {}).unwrap();
         prop_assert!(report.conservation_ok);
         prop_assert_eq!(report.rows_in, table.len() as u64);
         let cleaned = rows(&std::fs::read(dir.path("out/in.cleaned.csv")).unwrap());
@@ -73,7 +72,7 @@ proptest! {
     fn any_bytes_give_outputs_or_a_clear_error(bytes in prop::collection::vec(any::<u8>(), 0..2000)) {
         let dir = Workdir::new();
         dir.write("bytes.csv", &bytes);
-        match clean::run(&config(&dir, "bytes.csv"), &mut |_| {}) {
+        match clean::run(&config(&dir, "bytes.csv"), &Arc::default(), &mut |_| {}) {
             Ok(report) => {
                 prop_assert!(report.conservation_ok);
                 prop_assert_eq!(report.rows_in, report.rows_cleaned + report.rows_rejected);
