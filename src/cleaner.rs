@@ -14,7 +14,7 @@ use chrono::NaiveDate;
 use rustc_hash::FxHashSet;
 
 use crate::config::ReadOptions;
-use crate::dns::{DnsOptions, DnsStage, DnsStats};
+use crate::dns::{DnsOptions, DnsStats, MailStage};
 use crate::error::Error;
 use crate::pipeline::{self, Checker, DomainStage, MAX_EMAIL_COLUMNS, RunState, Sink};
 use crate::policy::stale::Period;
@@ -86,7 +86,7 @@ pub struct Cleaner {
     options: CleanOptions,
     policy: Policy,
     pool: rayon::ThreadPool,
-    dns: Option<DnsStage>,
+    dns: Option<MailStage>,
 }
 
 impl Cleaner {
@@ -95,7 +95,7 @@ impl Cleaner {
     /// worker threads and, with DNS, the resolver.
     ///
     /// # Errors
-    /// The worker threads or the DNS stage cannot start (see [`DnsStage::start`]).
+    /// The worker threads or the DNS stage cannot start (see [`MailStage::start`]).
     pub fn new(options: CleanOptions, suppressed: FxHashSet<u128>) -> Result<Cleaner, Error> {
         let policy = Policy::new(
             suppressed,
@@ -108,7 +108,7 @@ impl Cleaner {
             .num_threads(options.jobs.unwrap_or(0))
             .build()
             .map_err(|e| Error::Internal(format!("starting worker threads: {e}")))?;
-        let dns = options.dns.as_ref().map(DnsStage::start).transpose()?;
+        let dns = options.dns.as_ref().map(MailStage::start).transpose()?;
         Ok(Cleaner {
             options,
             policy,
@@ -207,7 +207,7 @@ impl Cleaner {
     /// [`Error::DnsUnavailable`] when lookups were needed and no name server answered: the
     /// DNS outcomes of the run are then not worth keeping.
     pub fn finish(self) -> Result<Option<DnsStats>, Error> {
-        self.dns.map(DnsStage::finish).transpose()
+        self.dns.map(MailStage::finish).transpose()
     }
 }
 

@@ -1,9 +1,11 @@
-//! The persistent cache (`--cache FILE`): domain outcomes kept between runs in a redb file.
+//! The persistent cache (`--cache FILE`): DNS answers kept between runs in a redb file,
+//! keyed by name and record type.
 //!
 //! Lists are cleaned again and again with mostly the same domains, so a run keeps each
-//! outcome for as long as the answers behind it hold (see `dns::classify` for which
-//! outcomes are kept and for how long) and the next run skips those lookups. Unknown
-//! outcomes are never written. A redb file that is not a cache of ours (corrupt, truncated,
+//! answer for as long as it holds (its TTL, or for a negative answer the SOA's negative
+//! TTL, clamped to the configured ranges: see [`super::resolver`]) and the next run skips
+//! those lookups. Failures are never written. A file of an older format is replaced by a
+//! new one, with a warning, once. A redb file that is not a cache of ours (corrupt, truncated,
 //! another program's) is replaced by a new one with a warning: the cache only ever saves
 //! time, so losing it must never stop a run. A file that is not a redb file at all is never
 //! touched: naming it is a mistake, and the run stops before it starts.
@@ -24,14 +26,17 @@ use redb::{
 };
 use rustc_hash::FxHashMap;
 
-use super::DomainOutcome;
+use super::answer::{Answer, RecordType};
+use super::resolver::Question;
 use crate::error::Error;
 
-/// domain → (outcome code, expiry in seconds since the Unix epoch).
-const ENTRIES: TableDefinition<&str, (u8, u64)> = TableDefinition::new("listclean-dns-v1");
+/// `TYPE name` (`MX example.co.jp`) → the expiry in seconds since the Unix epoch, as eight
+/// little-endian bytes, then the answer as JSON.
+const ENTRIES: TableDefinition<&str, &[u8]> = TableDefinition::new("listclean-dns-v2");
 /// Marks the file as ours: "format" → [`FORMAT`].
 const META: TableDefinition<&str, u32> = TableDefinition::new("listclean-meta");
-const FORMAT: u32 = 1;
+/// 1 kept domain outcomes; 2 keeps answers by name and type.
+const FORMAT: u32 = 2;
 /// Answers per write transaction, at most.
 const BATCH: usize = 4096;
 /// How long answers wait to be written when fewer than a batch arrive.
@@ -39,10 +44,10 @@ const FLUSH_AFTER: Duration = Duration::from_millis(500);
 /// redb's page cache; the file is read one key at a time, so a little is plenty.
 const PAGE_CACHE_BYTES: usize = 16 << 20;
 
-/// An outcome read from the cache.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An answer read from the cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheEntry {
-    pub outcome: DomainOutcome,
+    pub answer: Answer,
     /// When it stops being valid.
     pub expires: SystemTime,
 }
@@ -61,35 +66,43 @@ enum OpenError {
     Skip(String),
 }
 
-fn outcome_code(outcome: DomainOutcome) -> Option<u8> {
-    match outcome {
-        DomainOutcome::Deliverable => Some(1),
-        DomainOutcome::NullMx => Some(2),
-        DomainOutcome::NoMailHost => Some(3),
-        DomainOutcome::NotFound => Some(4),
-        DomainOutcome::Unknown => None,
-    }
+/// The key of a question.
+fn key(name: &str, kind: RecordType) -> String {
+    format!("{} {name}", kind.name())
 }
 
-/// A stored `(outcome code, expiry)` as an entry, if it is still valid at `now` (seconds).
-fn entry((code, expires): (u8, u64), now: u64) -> Option<CacheEntry> {
+/// The question a key stands for.
+fn question(key: &str) -> Option<Question> {
+    let (kind, name) = key.split_once(' ')?;
+    let kind = [
+        RecordType::A,
+        RecordType::Aaaa,
+        RecordType::Mx,
+        RecordType::Txt,
+        RecordType::Ptr,
+        RecordType::Ns,
+        RecordType::Soa,
+        RecordType::Cname,
+    ]
+    .into_iter()
+    .find(|k| k.name() == kind)?;
+    Some((name.into(), kind))
+}
+
+fn encode(answer: &Answer, expires: u64) -> Option<Vec<u8>> {
+    let mut value = expires.to_le_bytes().to_vec();
+    serde_json::to_writer(&mut value, answer).ok()?;
+    Some(value)
+}
+
+/// A stored value as an answer and its expiry, if it is still valid at `now` (seconds).
+fn decode(value: &[u8], now: u64) -> Option<(Answer, u64)> {
+    let (expires, json) = value.split_first_chunk::<8>()?;
+    let expires = u64::from_le_bytes(*expires);
     if expires <= now {
         return None;
     }
-    outcome_from_code(code).map(|outcome| CacheEntry {
-        outcome,
-        expires: UNIX_EPOCH + Duration::from_secs(expires),
-    })
-}
-
-fn outcome_from_code(code: u8) -> Option<DomainOutcome> {
-    match code {
-        1 => Some(DomainOutcome::Deliverable),
-        2 => Some(DomainOutcome::NullMx),
-        3 => Some(DomainOutcome::NoMailHost),
-        4 => Some(DomainOutcome::NotFound),
-        _ => None,
-    }
+    Some((serde_json::from_slice(json).ok()?, expires))
 }
 
 fn unix_secs(time: SystemTime) -> u64 {
@@ -243,33 +256,43 @@ impl PersistentCache {
         }
     }
 
-    /// The outcome kept for `domain`, if there is one still valid at `now`.
+    /// The answer kept for a question, if there is one still valid at `now`.
     ///
     /// # Errors
     /// A redb error reading the file (the caller treats it as a miss).
-    pub fn get(&self, domain: &str, now: SystemTime) -> Result<Option<CacheEntry>, redb::Error> {
+    pub fn get(
+        &self,
+        name: &str,
+        kind: RecordType,
+        now: SystemTime,
+    ) -> Result<Option<CacheEntry>, redb::Error> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(ENTRIES)?;
         Ok(table
-            .get(domain)?
-            .and_then(|value| entry(value.value(), unix_secs(now))))
+            .get(key(name, kind).as_str())?
+            .and_then(|value| decode(value.value(), unix_secs(now)))
+            .map(|(answer, expires)| CacheEntry {
+                answer,
+                expires: UNIX_EPOCH + Duration::from_secs(expires),
+            }))
     }
 
-    /// Every outcome still valid at `now`, read in one pass: a run asks about each of its
-    /// domains once, and one look-up per domain in the file would cost more than reading
-    /// it whole.
+    /// Every answer still valid at `now`, read in one pass: a run asks about most of what
+    /// the file holds, and one look-up per question would cost more than reading it whole.
     ///
     /// # Errors
     /// A redb error reading the file (the caller then does without the cache).
-    pub fn load(&self, now: SystemTime) -> Result<FxHashMap<Box<str>, DomainOutcome>, redb::Error> {
+    pub fn load(&self, now: SystemTime) -> Result<FxHashMap<Question, (Answer, u64)>, redb::Error> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(ENTRIES)?;
         let now = unix_secs(now);
         let mut entries = FxHashMap::default();
         for item in table.iter()? {
-            let (domain, value) = item?;
-            if let Some(entry) = entry(value.value(), now) {
-                entries.insert(domain.value().into(), entry.outcome);
+            let (key, value) = item?;
+            if let (Some(question), Some(entry)) =
+                (question(key.value()), decode(value.value(), now))
+            {
+                entries.insert(question, entry);
             }
         }
         Ok(entries)
@@ -298,7 +321,7 @@ pub struct CacheWriter {
 }
 
 enum Message {
-    Put(Box<str>, u8, u64),
+    Put(String, Vec<u8>),
     Stop,
 }
 
@@ -323,18 +346,19 @@ impl CacheWriter {
 pub struct CacheQueue(Sender<Message>);
 
 impl CacheQueue {
-    /// Queues `outcome` for `domain`, valid for `ttl` from now. Unknown outcomes and zero
+    /// Queues `answer` to `question`, valid for `ttl` from now. Failures and zero
     /// lifetimes are dropped.
-    pub fn put(&self, domain: &str, outcome: DomainOutcome, ttl: Duration) {
-        let Some(code) = outcome_code(outcome) else {
-            return;
-        };
-        if ttl.is_zero() {
+    pub fn put(&self, question: &Question, answer: &Answer, ttl: Duration) {
+        if matches!(answer, Answer::Failed(_)) || ttl.is_zero() {
             return;
         }
         let expires = unix_secs(SystemTime::now() + ttl);
-        // An error means the writer stopped (the run is finishing): nothing to do.
-        let _ = self.0.send(Message::Put(domain.into(), code, expires));
+        if let Some(value) = encode(answer, expires) {
+            // An error means the writer stopped (the run is finishing): nothing to do.
+            let _ = self
+                .0
+                .send(Message::Put(key(&question.0, question.1), value));
+        }
     }
 }
 
@@ -342,16 +366,16 @@ impl CacheQueue {
 /// writes it in one transaction, until told to stop.
 fn write_loop(db: &Database, path: &Path, receiver: &Receiver<Message>) -> Vec<String> {
     let mut warnings = Vec::new();
-    let mut batch: Vec<(Box<str>, u8, u64)> = Vec::with_capacity(BATCH);
+    let mut batch: Vec<(String, Vec<u8>)> = Vec::with_capacity(BATCH);
     let mut stop = false;
     while !stop {
         match receiver.recv() {
-            Ok(Message::Put(domain, code, expires)) => batch.push((domain, code, expires)),
+            Ok(Message::Put(key, value)) => batch.push((key, value)),
             Ok(Message::Stop) | Err(_) => stop = true,
         }
         while !stop && batch.len() < BATCH {
             match receiver.recv_timeout(FLUSH_AFTER) {
-                Ok(Message::Put(domain, code, expires)) => batch.push((domain, code, expires)),
+                Ok(Message::Put(key, value)) => batch.push((key, value)),
                 Ok(Message::Stop) | Err(RecvTimeoutError::Disconnected) => stop = true,
                 Err(RecvTimeoutError::Timeout) => break,
             }
@@ -373,12 +397,12 @@ fn write_loop(db: &Database, path: &Path, receiver: &Receiver<Message>) -> Vec<S
     warnings
 }
 
-fn write_batch(db: &Database, batch: &[(Box<str>, u8, u64)]) -> Result<(), redb::Error> {
+fn write_batch(db: &Database, batch: &[(String, Vec<u8>)]) -> Result<(), redb::Error> {
     let txn = db.begin_write()?;
     {
         let mut table = txn.open_table(ENTRIES)?;
-        for (domain, code, expires) in batch {
-            table.insert(&**domain, (*code, *expires))?;
+        for (key, value) in batch {
+            table.insert(key.as_str(), value.as_slice())?;
         }
     }
     txn.commit()?;
@@ -389,15 +413,35 @@ fn write_batch(db: &Database, batch: &[(Box<str>, u8, u64)]) -> Result<(), redb:
 mod tests {
     use super::*;
 
-    #[test]
-    fn outcome_codes_round_trip() {
-        use DomainOutcome::*;
-        for outcome in [Deliverable, NullMx, NoMailHost, NotFound] {
-            let code = outcome_code(outcome).expect("kept outcomes have a code");
-            assert_eq!(outcome_from_code(code), Some(outcome));
+    fn mx(exchange: &str, ttl: u32) -> Answer {
+        Answer::Records {
+            records: vec![crate::dns::Record::Mx {
+                preference: 10,
+                exchange: exchange.into(),
+            }],
+            ttl,
         }
-        assert_eq!(outcome_code(Unknown), None);
-        assert_eq!(outcome_from_code(0), None);
+    }
+
+    fn put(queue: &CacheQueue, name: &str, kind: RecordType, answer: &Answer, secs: u64) {
+        queue.put(&(name.into(), kind), answer, Duration::from_secs(secs));
+    }
+
+    #[test]
+    fn keys_round_trip() {
+        for kind in [
+            RecordType::A,
+            RecordType::Mx,
+            RecordType::Txt,
+            RecordType::Cname,
+        ] {
+            assert_eq!(
+                question(&key("a.example.jp", kind)),
+                Some(("a.example.jp".into(), kind))
+            );
+        }
+        assert_eq!(question("BOGUS a.jp"), None);
+        assert_eq!(question("nospace"), None);
     }
 
     #[test]
@@ -409,32 +453,49 @@ mod tests {
         assert!(warnings.is_empty(), "{warnings:?}");
         let writer = cache.writer().expect("writer thread");
         let queue = writer.queue();
-        queue.put(
-            "a.com",
-            DomainOutcome::Deliverable,
-            Duration::from_secs(3600),
+        let nx = Answer::NxDomain {
+            negative_ttl: Some(300),
+        };
+        put(&queue, "a.com", RecordType::Mx, &mx("mx.a.com", 3600), 3600);
+        put(&queue, "b.com", RecordType::Mx, &nx, 300);
+        put(
+            &queue,
+            "c.com",
+            RecordType::Mx,
+            &Answer::Failed(crate::dns::Failure::Timeout),
+            300,
         );
-        queue.put("b.com", DomainOutcome::NotFound, Duration::from_secs(300));
-        queue.put("c.com", DomainOutcome::Unknown, Duration::from_secs(300));
-        queue.put("d.com", DomainOutcome::NullMx, Duration::ZERO);
+        put(&queue, "d.com", RecordType::Mx, &mx(".", 60), 0);
         assert!(writer.finish().is_empty());
 
         let now = SystemTime::now();
-        let a = cache.get("a.com", now).expect("read").expect("a.com kept");
-        assert_eq!(a.outcome, DomainOutcome::Deliverable);
+        let get = |name, kind| cache.get(name, kind, now).expect("read");
+        let a = get("a.com", RecordType::Mx).expect("a.com kept");
+        assert_eq!(a.answer, mx("mx.a.com", 3600));
         let left = a
             .expires
             .duration_since(now)
             .expect("in the future")
             .as_secs();
         assert!((3590..=3601).contains(&left), "{left}");
-        let b = cache.get("b.com", now).expect("read").expect("b.com kept");
-        assert_eq!(b.outcome, DomainOutcome::NotFound);
-        assert_eq!(cache.get("c.com", now).expect("read"), None);
-        assert_eq!(cache.get("d.com", now).expect("read"), None);
+        assert_eq!(get("a.com", RecordType::A), None, "keyed by type too");
+        assert_eq!(get("b.com", RecordType::Mx).expect("b.com kept").answer, nx);
+        assert_eq!(get("c.com", RecordType::Mx), None);
+        assert_eq!(get("d.com", RecordType::Mx), None);
         let later = now + Duration::from_secs(301);
-        assert_eq!(cache.get("b.com", later).expect("read"), None);
-        assert!(cache.get("a.com", later).expect("read").is_some());
+        assert_eq!(
+            cache.get("b.com", RecordType::Mx, later).expect("read"),
+            None
+        );
+        assert!(
+            cache
+                .get("a.com", RecordType::Mx, later)
+                .expect("read")
+                .is_some()
+        );
+        let loaded = cache.load(now).expect("load");
+        assert_eq!(loaded.len(), 2);
+        assert_eq!(loaded[&("b.com".into(), RecordType::Mx)].0, nx);
     }
 
     #[test]
@@ -487,10 +548,12 @@ mod tests {
             let writer = cache.writer().expect("writer thread");
             let queue = writer.queue();
             for i in 0..5000 {
-                queue.put(
+                put(
+                    &queue,
                     &format!("domain{i}.com"),
-                    DomainOutcome::Deliverable,
-                    Duration::from_secs(3600),
+                    RecordType::Mx,
+                    &mx("mx.example.jp", 3600),
+                    3600,
                 );
             }
             assert!(writer.finish().is_empty());
@@ -506,7 +569,9 @@ mod tests {
         let cache = PersistentCache::open(&path, &mut warnings).expect("a usable cache");
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         // Whatever survived is either gone or intact, never wrong.
-        let entry = cache.get("domain1.com", SystemTime::now()).expect("read");
-        assert!(entry.is_none_or(|e| e.outcome == DomainOutcome::Deliverable));
+        let entry = cache
+            .get("domain1.com", RecordType::Mx, SystemTime::now())
+            .expect("read");
+        assert!(entry.is_none_or(|e| e.answer == mx("mx.example.jp", 3600)));
     }
 }

@@ -1,30 +1,33 @@
-//! The DNS stage: does each domain receive mail?
+//! DNS as a service for every command: ask any name for any record type, with the run's
+//! pacing, single flight, the start-up check, and the persistent cache. A question without
+//! a usable answer is never taken as a "no": clients tell it apart as "could not tell".
 //!
-//! Receives the unique domains of the run and returns one [`DomainOutcome`] per domain:
-//! MX records, the null MX (RFC 7505), the implicit MX of a domain without MX records
-//! (RFC 5321 §5.1, public addresses only), NXDOMAIN, or "could not tell". It owns the
-//! resolver, the single-flight table of the run and the persistent cache; turning an
-//! outcome into a row's verdict is left to [`crate::pipeline`].
-//!
-//! - `stage`: [`DnsStage`], the pipeline's [`crate::pipeline::DomainStage`].
-//! - `resolve`: the hickory resolver, pacing, the start-up canary.
-//! - `classify`: replies → outcome and how long it may be kept; [`is_global`].
+//! - [`answer`]: what a name server said ([`Answer`], [`Record`], [`Failure`]).
+//! - [`resolver`]: the [`Resolver`], asking and keeping answers.
+//! - [`service`]: the [`DnsService`], the resolver on a runtime of its own, for callers
+//!   that do not run async code.
 //! - [`cache`]: the persistent cache file.
+//! - [`ip`]: which addresses the internet can reach.
+//! - [`mail`]: one client: does each domain of a list receive mail.
 
+pub mod answer;
 pub mod cache;
-mod classify;
-mod resolve;
-mod stage;
+pub mod ip;
+pub mod mail;
+pub mod resolver;
+pub mod service;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use classify::{TtlRange, is_global};
-pub use resolve::hickory_resolver;
-pub use stage::DnsStage;
+pub use answer::{Answer, Failure, Record, RecordType};
+pub use ip::is_global;
+pub use mail::MailStage;
+pub use resolver::{Resolver, hickory_resolver};
+pub use service::DnsService;
 
-/// What DNS says about a domain.
+/// What DNS says about a domain as a destination of mail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DomainOutcome {
     /// MX records, or no MX but a public address (RFC 5321 implicit MX).
@@ -109,6 +112,23 @@ impl Default for DnsOptions {
     }
 }
 
+/// A range that cache lifetimes are clamped to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TtlRange {
+    pub min: Duration,
+    pub max: Duration,
+}
+
+impl TtlRange {
+    /// `ttl` seconds, raised to `min` and lowered to `max`. When `min > max` (which the
+    /// binary never builds) `max` wins, so a cache is never kept longer than asked.
+    pub fn clamp(&self, ttl: u32) -> Duration {
+        Duration::from_secs(u64::from(ttl))
+            .max(self.min)
+            .min(self.max)
+    }
+}
+
 /// DNS figures for the report.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct DnsStats {
@@ -159,5 +179,30 @@ impl DnsStats {
             unknown,
             self.seconds
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_clamping() {
+        let positive = TtlRange {
+            min: Duration::from_secs(3600),
+            max: Duration::from_secs(7 * 86400),
+        };
+        let secs = |ttl| positive.clamp(ttl).as_secs();
+        assert_eq!(secs(0), 3600);
+        assert_eq!(secs(60), 3600);
+        assert_eq!(secs(3600), 3600);
+        assert_eq!(secs(86400), 86400);
+        assert_eq!(secs(864_000), 7 * 86400);
+        assert_eq!(secs(u32::MAX), 7 * 86400);
+        let inverted = TtlRange {
+            min: Duration::from_secs(100),
+            max: Duration::from_secs(10),
+        };
+        assert_eq!(inverted.clamp(50).as_secs(), 10);
     }
 }

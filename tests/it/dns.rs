@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, SystemTime};
 
 use listclean::dns::cache::PersistentCache;
-use listclean::dns::{DnsOptions, DnsStage, DomainOutcome};
+use listclean::dns::{DnsOptions, DomainOutcome, MailStage, RecordType};
 use listclean::pipeline::DomainStage;
 
 use crate::support::labdns::{LabConfig, LabDns, silent_socket};
@@ -601,7 +601,7 @@ fn cached_lifetimes_are_the_ttls_clamped_to_our_ranges() {
     let lab = lab();
     let dir = Workdir::new();
     let path = dir.path("dns.cache");
-    let stage = DnsStage::start(&stage_options(&lab, path.clone())).expect("stage");
+    let stage = MailStage::start(&stage_options(&lab, path.clone())).expect("stage");
     let domains = [
         "long-ttl.com",
         "short-ttl.com",
@@ -639,7 +639,7 @@ fn cached_lifetimes_are_the_ttls_clamped_to_our_ranges() {
     let now = SystemTime::now();
     let left = |domain: &str| {
         let entry = cache
-            .get(domain, now)
+            .get(domain, RecordType::Mx, now)
             .expect("readable")
             .unwrap_or_else(|| panic!("{domain} is cached"));
         entry.expires.duration_since(now).map_or(0, |d| d.as_secs())
@@ -652,7 +652,12 @@ fn cached_lifetimes_are_the_ttls_clamped_to_our_ranges() {
     // The SOA's 900 s, inside the negative range.
     assert!((900 - 60..=900).contains(&left("gone-company.com")));
     assert!((900 - 60..=900).contains(&left("nodata.com")));
-    assert_eq!(cache.get("servfail.com", now).expect("readable"), None);
+    assert_eq!(
+        cache
+            .get("servfail.com", RecordType::Mx, now)
+            .expect("readable"),
+        None
+    );
 }
 
 #[test]
@@ -664,7 +669,7 @@ fn outcome_without_submit_still_resolves() {
         attempts: 1,
         ..DnsOptions::default()
     };
-    let stage = DnsStage::start(&options).expect("stage");
+    let stage = MailStage::start(&options).expect("stage");
     assert_eq!(
         stage.outcome("nullmx.com", Some(&AtomicUsize::new(0))),
         Some(DomainOutcome::NullMx)

@@ -1,45 +1,50 @@
-//! [`DnsStage`]: the pipeline's [`DomainStage`], resolving each unique domain once.
+//! Does each domain of a list receive mail? The pipeline's [`DomainStage`], a client of
+//! the [`DnsService`].
 //!
-//! The pipeline's threads submit domains and wait for outcomes; the lookups run on a
-//! small tokio runtime owned by the stage. Each domain gets one slot in a table, so a
-//! domain is resolved at most once however many rows wait on it (single flight), and the
-//! table doubles as the run's cache. Submitted domains queue in order; a dispatcher starts
-//! one lookup per free concurrency permit. A domain that could not be told (SERVFAIL,
-//! timeout, ...) goes once more to the back of the queue before it is finally unknown.
+//! Receives the unique domains of a run and gives one [`DomainOutcome`] per domain: MX
+//! records, the null MX (RFC 7505), the implicit MX of a domain without MX records (RFC
+//! 5321 §5.1, public addresses only), NXDOMAIN, or "could not tell". The pipeline's threads
+//! submit domains and wait for outcomes; the lookups run on the service's runtime. Each
+//! domain gets one slot in a table, so a domain is resolved at most once however many rows
+//! wait on it, and the table doubles as the run's memory of outcomes. Submitted domains
+//! queue in order; a dispatcher starts one lookup per free concurrency permit. A domain
+//! that could not be told (SERVFAIL, timeout, ...) goes once more to the back of the queue
+//! before it is finally unknown. Turning an outcome into a row's verdict is left to
+//! [`crate::pipeline`].
+//!
+//! - [`classify`]: the answers about a domain → its outcome.
+
+mod classify;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use rustc_hash::FxHashMap;
-use tokio::runtime::Runtime;
 use tokio::sync::{Semaphore, mpsc};
 
-use super::cache::{CacheQueue, CacheWriter, PersistentCache};
-use super::classify::{Decision, Failure, MxStep, classify_implicit, classify_mx};
-use super::resolve::Resolver;
-use super::{DnsOptions, DnsStats, DomainOutcome, TtlRange};
+use super::answer::{Answer, Failure, Record, RecordType, Reply};
+use super::resolver::Resolver;
+use super::service::DnsService;
+use super::{DnsOptions, DnsStats, DomainOutcome};
 use crate::error::Error;
 use crate::pipeline::DomainStage;
+use classify::{Decision, Mx, MxStep, classify_implicit, classify_mx};
 
 /// How often a wait for an outcome looks whether the run is stopping.
 const STOP_CHECK: Duration = Duration::from_millis(100);
 
-/// Worker threads of the stage's runtime: the work is waiting on sockets, and the
-/// pipeline needs the cores for checking rows.
-const WORKER_THREADS: usize = 2;
-
-/// The DNS stage of a run. See the module documentation.
+/// The mail check of a run. See the module documentation.
 ///
 /// ```no_run
-/// use listclean::dns::{DnsOptions, DnsStage, DomainOutcome};
+/// use listclean::dns::{DnsOptions, DomainOutcome, MailStage};
 /// use listclean::pipeline::DomainStage;
 ///
 /// let options = DnsOptions {
 ///     resolvers: vec!["127.0.0.1:5353".parse()?],
 ///     ..DnsOptions::default()
 /// };
-/// let stage = DnsStage::start(&options)?;
+/// let stage = MailStage::start(&options)?;
 /// stage.submit("example-shoji.co.jp");
 /// // Waiting (on a stop flag never set), there is always an outcome; `Unknown` only after
 /// // the second try.
@@ -51,12 +56,9 @@ const WORKER_THREADS: usize = 2;
 /// println!("{}", stats.summary());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct DnsStage {
+pub struct MailStage {
     shared: Arc<Shared>,
-    resolver: Arc<Resolver>,
-    runtime: Runtime,
-    writer: Option<CacheWriter>,
-    warnings: Vec<String>,
+    service: DnsService,
 }
 
 /// What the pipeline's threads and the lookup tasks share.
@@ -65,11 +67,7 @@ struct Shared {
     /// Signalled whenever a domain gets its final outcome.
     answered: Condvar,
     queue: mpsc::UnboundedSender<Job>,
-    /// The persistent cache's valid answers, read at start (empty with `--refresh`).
-    cached: FxHashMap<Box<str>, DomainOutcome>,
-    cache_queue: Option<CacheQueue>,
-    positive_ttl: TtlRange,
-    negative_ttl: TtlRange,
+    resolver: Arc<Resolver>,
 }
 
 #[derive(Default)]
@@ -89,20 +87,6 @@ struct State {
     awaited: Vec<Box<str>>,
     first_submit: Option<Instant>,
     last_answer: Option<Instant>,
-    /// Whether some domain was queued for the name servers (was not in the persistent
-    /// cache): the start-up query's answer then matters.
-    looked_up: bool,
-    startup: Startup,
-}
-
-/// What came of the start-up query, as far as a lookup has needed to know.
-#[derive(Debug, Default, PartialEq, Eq)]
-enum Startup {
-    #[default]
-    Pending,
-    Answered,
-    /// No name server answered; why.
-    Silent(String),
 }
 
 /// A domain to look up, and whether this is its second try.
@@ -111,68 +95,24 @@ struct Job {
     retry: bool,
 }
 
-impl DnsStage {
-    /// Starts the runtime and the resolver, opens the persistent cache, and sends the
-    /// start-up query that tells whether the name servers answer at all: the root's NS,
-    /// one try within the configured timeout, where any response (even REFUSED) counts.
-    /// No lookup goes out before it is answered. A run that needs no lookup (every domain
-    /// in the persistent cache) does not wait for it.
+impl MailStage {
+    /// Starts the DNS service (see [`DnsService::start`]) and the dispatcher of lookups.
     ///
     /// # Errors
-    /// [`Error::NotACache`] when `--cache` names a file that is not a cache;
-    /// [`Error::DnsUnavailable`] when the resolver cannot be set up; [`Error::DnsSetup`]
-    /// when the runtime or the cache writer thread cannot start. A cache file that cannot
-    /// be used is not an error: it is a warning in the stats. Name servers that do not
-    /// answer are told by [`DomainStage::failure`] and [`DnsStage::finish`].
-    pub fn start(options: &DnsOptions) -> Result<DnsStage, Error> {
-        if let Some(path) = &options.cache {
-            super::cache::check_path(path)?;
-        }
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(WORKER_THREADS)
-            .thread_name("dns")
-            .enable_all()
-            .build()
-            .map_err(|source| Error::DnsSetup { source })?;
-        let canary = {
-            let options = options.clone();
-            runtime.spawn(async move { Resolver::canary(&options).await })
-        };
-        let resolver = runtime.block_on(async { Resolver::new(options) })?;
-        // Read while the start-up query waits for its answer.
-        let (cache, cached, warnings) = read_cache(options);
-        let writer = cache
-            .as_ref()
-            .map(PersistentCache::writer)
-            .transpose()
-            .map_err(|source| Error::DnsSetup { source })?;
-
+    /// As [`DnsService::start`]. Name servers that do not answer are told by
+    /// [`DomainStage::failure`] and [`MailStage::finish`].
+    pub fn start(options: &DnsOptions) -> Result<MailStage, Error> {
+        let service = DnsService::start(options)?;
         let (queue, jobs) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
             answered: Condvar::new(),
             queue,
-            cached,
-            cache_queue: writer.as_ref().map(CacheWriter::queue),
-            positive_ttl: options.positive_ttl,
-            negative_ttl: options.negative_ttl,
+            resolver: Arc::clone(service.resolver()),
         });
         let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
-        let resolver = Arc::new(resolver);
-        runtime.spawn(dispatch(
-            jobs,
-            canary,
-            permits,
-            Arc::clone(&resolver),
-            Arc::clone(&shared),
-        ));
-        Ok(DnsStage {
-            shared,
-            resolver,
-            runtime,
-            writer,
-            warnings,
-        })
+        service.spawn(dispatch(jobs, permits, Arc::clone(&shared)));
+        Ok(MailStage { shared, service })
     }
 
     /// Stops the lookups still running (none, once the pipeline has every outcome it
@@ -180,36 +120,13 @@ impl DnsStage {
     ///
     /// # Errors
     /// [`Error::DnsUnavailable`] when some domain needed a lookup and no name server
-    /// answered the start-up query (exit code 75: try again later, or run with
-    /// `--no-dns`): the outcomes of this run are then not worth keeping.
+    /// answered the start-up query (exit code 75: try again later, or run without DNS):
+    /// the outcomes of this run are then not worth keeping.
     pub fn finish(self) -> Result<DnsStats, Error> {
-        let DnsStage {
-            shared,
-            resolver,
-            runtime,
-            writer,
-            mut warnings,
-        } = self;
-        let mut state = shared.lock();
-        // The dispatcher records the start-up query's answer before its first lookup.
-        while state.looked_up && state.startup == Startup::Pending {
-            state = shared
-                .answered
-                .wait(state)
-                .unwrap_or_else(|e| e.into_inner());
-        }
-        drop(state);
-        // Tasks still running are dropped; their domains were never waited on.
-        runtime.shutdown_background();
-        if let Some(writer) = writer {
-            warnings.extend(writer.finish());
-        }
+        let MailStage { shared, service } = self;
+        let figures = service.finish()?;
+        let mut warnings = figures.warnings;
         let state = shared.lock();
-        if let Startup::Silent(detail) = &state.startup {
-            return Err(Error::DnsUnavailable {
-                detail: detail.clone(),
-            });
-        }
         let mut outcomes: std::collections::BTreeMap<&'static str, u64> =
             DomainOutcome::ALL.iter().map(|o| (o.code(), 0)).collect();
         for outcome in state.domains.values().flatten() {
@@ -229,7 +146,7 @@ impl DnsStage {
         };
         Ok(DnsStats {
             unique_domains: state.unique,
-            lookups: resolver.lookups.load(Ordering::Relaxed),
+            lookups: figures.lookups,
             cache_hits_run: state.hits_run,
             cache_hits_persistent: state.hits_persistent,
             outcomes,
@@ -248,17 +165,8 @@ impl Shared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Records the final outcome of `domain`, keeps it in the persistent cache if its
-    /// answers allow, and wakes whoever waits for it.
+    /// Records the final outcome of `domain` and wakes whoever waits for it.
     fn complete(&self, domain: &str, decision: Decision) {
-        if let (Some(queue), Some(ttl)) = (&self.cache_queue, decision.ttl) {
-            let range = if decision.positive {
-                self.positive_ttl
-            } else {
-                self.negative_ttl
-            };
-            queue.put(domain, decision.outcome, range.clamp(ttl));
-        }
         let mut state = self.lock();
         if let Some(slot) = state.domains.get_mut(domain)
             && slot.replace(decision.outcome).is_none()
@@ -276,21 +184,6 @@ impl Shared {
         }
     }
 
-    /// Records what came of the start-up query and wakes whoever waits to know it; true
-    /// when a name server answered.
-    fn startup_answered(&self, result: Result<Result<(), Error>, tokio::task::JoinError>) -> bool {
-        let startup = match result {
-            Ok(Ok(())) => Startup::Answered,
-            Ok(Err(Error::DnsUnavailable { detail })) => Startup::Silent(detail),
-            Ok(Err(other)) => Startup::Silent(other.to_string()),
-            Err(error) => Startup::Silent(format!("the start-up query failed: {error}")),
-        };
-        let answered = startup == Startup::Answered;
-        self.lock().startup = startup;
-        self.answered.notify_all();
-        answered
-    }
-
     /// Submits `domain` unless it is known; returns its outcome if it has one.
     fn submit(&self, domain: &str) -> Option<DomainOutcome> {
         let mut state = self.lock();
@@ -300,7 +193,7 @@ impl Shared {
         let now = Instant::now();
         state.first_submit.get_or_insert(now);
         state.unique += 1;
-        let cached = self.cached.get(domain).copied();
+        let cached = cached_outcome(&self.resolver, domain);
         state.domains.insert(domain.into(), cached);
         if cached.is_some() {
             state.hits_persistent += 1;
@@ -313,10 +206,7 @@ impl Shared {
             domain: domain.into(),
             retry: false,
         };
-        if self.queue.send(job).is_ok() {
-            // The dispatcher will learn what came of the start-up query before this lookup.
-            self.lock().looked_up = true;
-        } else {
+        if self.queue.send(job).is_err() {
             // The dispatcher is gone (the runtime is shutting down); waiting for this
             // domain would then hang, so give it its final outcome now.
             self.complete(domain, Decision::unknown(Failure::Other));
@@ -325,7 +215,7 @@ impl Shared {
     }
 }
 
-impl DomainStage for DnsStage {
+impl DomainStage for MailStage {
     fn submit(&self, domain: &str) {
         self.shared.submit(domain);
     }
@@ -339,12 +229,10 @@ impl DomainStage for DnsStage {
     }
 
     fn failure(&self) -> Option<Error> {
-        match &self.shared.lock().startup {
-            Startup::Silent(detail) => Some(Error::DnsUnavailable {
-                detail: detail.clone(),
-            }),
-            Startup::Pending | Startup::Answered => None,
-        }
+        self.shared
+            .resolver
+            .failure()
+            .map(|detail| Error::DnsUnavailable { detail })
     }
 
     fn outcome(&self, domain: &str, stop: Option<&AtomicUsize>) -> Option<DomainOutcome> {
@@ -436,57 +324,19 @@ fn unknown_warning(failures: &[u64; Failure::ALL.len()], unique: u64) -> Option<
     })
 }
 
-/// Opens the persistent cache, if there is one, and reads its live entries (none with
-/// `--refresh`). A cache that cannot be used gives a warning, not an error.
-fn read_cache(
-    options: &DnsOptions,
-) -> (
-    Option<PersistentCache>,
-    FxHashMap<Box<str>, DomainOutcome>,
-    Vec<String>,
-) {
-    let mut warnings = Vec::new();
-    let cache = options
-        .cache
-        .as_deref()
-        .and_then(|path| PersistentCache::open(path, &mut warnings));
-    let cached = match (&cache, options.refresh) {
-        (Some(cache), false) => cache.load(SystemTime::now()).unwrap_or_else(|e| {
-            warnings.push(format!(
-                "reading the DNS cache failed ({e}); looking everything up"
-            ));
-            FxHashMap::default()
-        }),
-        _ => FxHashMap::default(),
-    };
-    (cache, cached, warnings)
-}
-
 /// Takes queued domains in order and starts a lookup for each as permits free up, so
-/// that at most `permits` queries are in flight (each lookup asks one question at a time).
-/// Before the first, it waits for the start-up query: when no name server answered it,
-/// every domain is unknown at once, and [`DomainStage::failure`] says why.
+/// that at most `permits` domains are being looked up (each asks one question at a time).
+/// When no name server answered the start-up query, every domain is unknown at once, and
+/// [`DomainStage::failure`] says why.
 async fn dispatch(
     mut jobs: mpsc::UnboundedReceiver<Job>,
-    canary: tokio::task::JoinHandle<Result<(), Error>>,
     permits: Arc<Semaphore>,
-    resolver: Arc<Resolver>,
     shared: Arc<Shared>,
 ) {
-    let mut canary = Some(canary);
-    let mut answered = false;
     while let Some(job) = jobs.recv().await {
-        if let Some(canary) = canary.take() {
-            answered = shared.startup_answered(canary.await);
-        }
-        if !answered {
-            shared.complete(&job.domain, Decision::unknown(Failure::Other));
-            continue;
-        }
         let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
             return;
         };
-        let resolver = Arc::clone(&resolver);
         let shared = Arc::clone(&shared);
         tokio::spawn(async move {
             let mut guard = Pending {
@@ -494,7 +344,7 @@ async fn dispatch(
                 domain: &job.domain,
                 done: false,
             };
-            let decision = resolve(&resolver, &job.domain).await;
+            let decision = resolve(&shared.resolver, &job.domain).await;
             drop(permit);
             if decision.outcome == DomainOutcome::Unknown && !job.retry {
                 shared.lock().retries += 1;
@@ -532,20 +382,67 @@ impl Drop for Pending<'_> {
     }
 }
 
+/// An MX record as the classification sees it.
+fn mx_of(record: &Record) -> Option<Mx> {
+    match record {
+        Record::Mx {
+            preference,
+            exchange,
+        } => Some(Mx {
+            preference: *preference,
+            root: exchange == ".",
+            // `localhost` or a name under it (RFC 6761 §6.3: always this host).
+            loopback: exchange.eq_ignore_ascii_case("localhost")
+                || exchange.to_ascii_lowercase().ends_with(".localhost"),
+        }),
+        _ => None,
+    }
+}
+
+fn address_of(record: &Record) -> Option<std::net::IpAddr> {
+    match record {
+        Record::A(ip) => Some((*ip).into()),
+        Record::Aaaa(ip) => Some((*ip).into()),
+        _ => None,
+    }
+}
+
+fn addresses(answer: &Answer) -> Reply<std::net::IpAddr> {
+    answer.pick(address_of)
+}
+
 /// Looks up one domain: MX, then, without MX records, A and (when A has no public
 /// address) AAAA for the implicit MX.
 async fn resolve(resolver: &Resolver, domain: &str) -> Decision {
-    let mx = resolver.mx(domain).await;
-    match classify_mx(&mx) {
+    let mx = resolver.query(domain, RecordType::Mx).await;
+    match classify_mx(&mx.pick(mx_of)) {
         MxStep::Decided(decision) => decision,
-        MxStep::Implicit { negative_ttl } => {
-            let a = resolver.addresses(domain, false).await;
-            let first = classify_implicit(negative_ttl, &a, None);
+        MxStep::Implicit => {
+            let a = addresses(&resolver.query(domain, RecordType::A).await);
+            let first = classify_implicit(&a, None);
             if first.outcome == DomainOutcome::Deliverable {
                 return first;
             }
-            let aaaa = resolver.addresses(domain, true).await;
-            classify_implicit(negative_ttl, &a, Some(&aaaa))
+            let aaaa = addresses(&resolver.query(domain, RecordType::Aaaa).await);
+            classify_implicit(&a, Some(&aaaa))
+        }
+    }
+}
+
+/// The outcome the persistent cache's answers tell, without asking anybody: `None` when
+/// an answer it needs is not kept.
+fn cached_outcome(resolver: &Resolver, domain: &str) -> Option<DomainOutcome> {
+    let mx = resolver.cached(domain, RecordType::Mx)?;
+    match classify_mx(&mx.pick(mx_of)) {
+        MxStep::Decided(decision) => Some(decision.outcome),
+        MxStep::Implicit => {
+            let a = addresses(&resolver.cached(domain, RecordType::A)?);
+            let first = classify_implicit(&a, None);
+            if first.outcome == DomainOutcome::Deliverable {
+                return Some(first.outcome);
+            }
+            let aaaa = addresses(&resolver.cached(domain, RecordType::Aaaa)?);
+            Some(classify_implicit(&a, Some(&aaaa)).outcome)
         }
     }
 }
