@@ -13,7 +13,6 @@ pub mod messages;
 
 pub mod read;
 pub mod formula;
-pub mod dialect;
 pub mod address;
 pub mod normalize;
 pub mod validate;

@@ -15,8 +15,7 @@ use crate::policy::{DuplicateSet, suppress};
 use crate::read::Source;
 use crate::report::{DomainCount, Outputs, Report, Tally, peak_memory_bytes, plural, ratio};
 use crate::write::{
-    AtomicFile, CLEANED_COLUMNS, CsvOutput, OutputFormat, OutputPaths, Partial, REJECTED_COLUMNS,
-    commit_all,
+    AtomicFile, CLEANED_COLUMNS, OutputFormat, OutputPaths, Partial, REJECTED_COLUMNS, commit_all,
 };
 
 /// How far a run has come, for a progress bar.
@@ -81,7 +80,7 @@ pub fn run(
             .resume
             .then_some((state.cleaned_bytes, state.rejected_bytes)),
     });
-    let mut output = CsvOutput::create(&paths, format, partial.as_ref())?;
+    let mut output = crate::write::create(&paths, format, partial.as_ref())?;
     let capacity = source.estimated_rows().unwrap_or(0).min(1 << 28) as usize;
     let (run_state, mut tally) = start_state(config, checkpoint, &checkpoint_files, capacity)?;
     let mut progress = ProgressSink {
@@ -118,7 +117,7 @@ pub fn run(
         }
         _ => None,
     };
-    let mut sinks: [&mut (dyn Sink + Send); 3] = [&mut output, &mut tally, &mut progress];
+    let mut sinks: [&mut (dyn Sink + Send); 3] = [output.as_mut(), &mut tally, &mut progress];
     let rows_in = cleaner
         .run(source, prefetch, run_state, &mut sinks, stop)
         .map_err(|e| stopped(stop, e))?;

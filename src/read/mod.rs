@@ -1,25 +1,36 @@
-//! Reading: from a file's bytes to raw CSV records, with everything the later stages need
+//! Reading: from an input's bytes to raw records, with everything the later stages need
 //! to know about the file (encoding, dialect, header, which columns hold addresses).
 //!
 //! Owns opening the input, detecting its encoding and dialect, the header decision and
 //! column detection. It never interprets a cell beyond that: normalizing and checking
 //! addresses belong to the stages after it.
+//!
+//! Every input passes the [`format`] check when it is opened, which picks the reader of
+//! its rows: a [`RowReader`] fills [`records::Records`] (cells, line numbers, raw bytes)
+//! whatever the format, and the header and email columns are found the same way for all.
+//! CSV is the one format read today (`csv`, with [`encoding`], [`dialect`] and the
+//! sniffing in [`sniff`]); a workbook is refused with advice.
 
+mod csv;
 pub mod columns;
+pub mod dialect;
 pub mod encoding;
+pub mod format;
 pub mod records;
 pub mod sniff;
 
 use std::fs::File;
-use std::io::{self, Cursor, Read, Seek, SeekFrom};
+use std::io::{self, Read};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crate::config::{Input, ReadOptions};
-use crate::dialect::Dialect;
 use crate::error::Error;
-use encoding::{CellEncoding, Encoding, Transcoder};
-use records::{Record, RecordReader, Records};
+use crate::read::dialect::Dialect;
+use csv::CsvOpened;
+use encoding::{CellEncoding, Encoding};
+use format::Format;
+use records::{Record, Records};
 
 /// Standard input that stops waiting for data once the run is stopped. A signal does not
 /// end a read that is waiting (the handler lets it restart), so on Linux the wait is done
@@ -69,9 +80,20 @@ impl Read for StoppableStdin {
 /// whose first rows are plain ASCII still shows its Japanese further down.
 pub const DETECT_BYTES: usize = 1 << 20;
 /// How many rows are looked at to find the email column by content.
-const SAMPLE_ROWS: usize = 1000;
+pub(crate) const SAMPLE_ROWS: usize = 1000;
 /// How far down a header after a title is looked for.
 const LATE_HEADER_ROWS: usize = 10;
+
+/// Hands out an input's records, in order, whatever its format.
+pub trait RowReader: Send {
+    /// Appends up to `rows` records to `batch`; returns how many. 0 at the end of the
+    /// input.
+    ///
+    /// # Errors
+    /// A read that fails, or an input that cannot be split into rows (a quote left open
+    /// at its end).
+    fn read(&mut self, batch: &mut Records, rows: usize) -> Result<usize, Error>;
+}
 
 /// An open input, positioned at its first data row.
 pub struct Source {
@@ -96,7 +118,7 @@ pub struct Source {
     pub late_header: Option<(u64, String)>,
     pub last_contact_column: Option<usize>,
     pub max_record_bytes: usize,
-    reader: RecordReader<Box<dyn Read + Send>>,
+    rows: Box<dyn RowReader>,
     /// The rows read to learn the file's shape, handed out first.
     replay: Records,
     replayed: usize,
@@ -208,76 +230,19 @@ impl Source {
         if prefix.is_empty() {
             return Err(Error::EmptyInput { what });
         }
-        if let Some((kind, advice)) = sniff::binary_format(&prefix) {
-            return Err(Error::NotCsv { what, kind, advice });
-        }
-        let mut encoding = options
-            .encoding
-            .unwrap_or_else(|| encoding::detect(&prefix));
-        // A sample of plain ASCII says nothing about the encoding: a large list whose
-        // romanised names come first shows its CP932 only further down. A file is scanned
-        // on to its first other bytes; standard input cannot be read twice, so its guess
-        // stays, and is said to be one.
-        let mut encoding_from_ascii = false;
-        // (UTF-16 of ASCII text is ASCII bytes too, but its detection is already sure.)
-        if options.encoding.is_none()
-            && encoding == Encoding::Utf8
-            && prefix.len() == DETECT_BYTES
-            && prefix.is_ascii()
-        {
-            match rescan {
-                Some(path) => {
-                    if let Some(window) = scan_past(path, prefix.len() as u64)? {
-                        encoding = encoding::utf8_or_cp932(&window);
-                    }
-                }
-                // A pipe given by name (`<(zcat …)`, a FIFO) is like standard input.
-                None => encoding_from_ascii = true,
+        let CsvOpened {
+            encoding,
+            encoding_from_ascii,
+            dialect,
+            rows,
+            replay,
+        } = match Format::of(&prefix) {
+            Format::Csv => csv::open(prefix, raw, &what, rescan, options)?,
+            other => {
+                let (kind, advice) = other.refusal();
+                return Err(Error::NotCsv { what, kind, advice });
             }
-        }
-        let bom = if prefix.starts_with(encoding.bom()) {
-            encoding.bom().len()
-        } else {
-            0
         };
-        let sample_text = sample_text(&prefix[bom..], encoding);
-        // Excel's `sep=;` line names the delimiter; it is neither header nor row.
-        let sep_line = sniff::excel_sep_line(&sample_text);
-        let sample_text = &sample_text[sep_line.map_or(0, |(_, len)| len)..];
-        let delimiter = options
-            .delimiter
-            .or(sep_line.map(|(delimiter, _)| delimiter))
-            .unwrap_or_else(|| sniff::delimiter(sample_text));
-        let dialect = Dialect {
-            delimiter,
-            line_ending: sniff::line_ending(sample_text),
-            quote_all: sniff::quotes_everything(sample_text, delimiter),
-            cell_encoding: encoding.cell_encoding(delimiter),
-            sep_line: sep_line.is_some(),
-        };
-        let stream = Cursor::new(prefix).chain(raw);
-        let mut stream: Box<dyn Read + Send> = Box::new(stream);
-        // Skip the BOM: it is not part of the first cell.
-        io::copy(&mut (&mut stream).take(bom as u64), &mut io::sink()).map_err(read_error)?;
-        let needs_transcoding = dialect.cell_encoding == CellEncoding::Utf8
-            && !matches!(encoding, Encoding::Utf8 | Encoding::Utf8Bom);
-        if needs_transcoding {
-            stream = Box::new(Transcoder::new(stream, encoding));
-        }
-        // The `sep=` line is ASCII, so it is as long in the parser's bytes as in the sample;
-        // rows are numbered from the line after it.
-        let mut first_line = 1;
-        if let Some((_, len)) = sep_line {
-            io::copy(&mut (&mut stream).take(len as u64), &mut io::sink()).map_err(read_error)?;
-            first_line = 2;
-        }
-        let mut reader = RecordReader::new(stream, delimiter, options.max_record_bytes)
-            .starting_at_line(first_line)
-            .in_encoding(dialect.cell_encoding);
-        let mut replay = Records::default();
-        reader
-            .read(&mut replay, SAMPLE_ROWS + 1)
-            .map_err(read_error)?;
         if replay.is_empty() {
             return Err(Error::EmptyInput { what });
         }
@@ -393,7 +358,7 @@ impl Source {
             late_header,
             last_contact_column,
             max_record_bytes: options.max_record_bytes,
-            reader,
+            rows: Box::new(rows),
             replay,
             replayed,
             bytes_read,
@@ -418,20 +383,7 @@ impl Source {
             self.replayed = 0;
         }
         let wanted = rows - batch.len();
-        self.reader
-            .read(batch, wanted)
-            .map_err(|source| Error::Read {
-                what: self.what.clone(),
-                source,
-            })?;
-        if batch.is_empty()
-            && let Some(line) = self.reader.unterminated_quote()
-        {
-            return Err(Error::UnterminatedQuote {
-                what: self.what.clone(),
-                line,
-            });
-        }
+        self.rows.read(batch, wanted)?;
         Ok(batch.len())
     }
 
@@ -450,43 +402,11 @@ impl Source {
     }
 }
 
-/// Scans a file from `offset` to its first bytes that are not ASCII and returns a
-/// detection sample from there, or `None` if it is ASCII to the end. Opened on its own,
-/// so the reader's position is untouched.
-fn scan_past(path: &std::path::Path, offset: u64) -> Result<Option<Vec<u8>>, Error> {
-    let mut file = File::open(path).map_err(|source| Error::Open {
-        path: path.to_owned(),
-        source,
-    })?;
-    let read_error = |source| Error::Read {
-        what: path.display().to_string(),
-        source,
-    };
-    file.seek(SeekFrom::Start(offset)).map_err(read_error)?;
-    encoding::first_non_ascii(file, DETECT_BYTES).map_err(read_error)
-}
-
 /// Decodes a cell for detection and messages, replacing what cannot be decoded.
 pub fn decode_lossy(cell: &[u8], encoding: CellEncoding) -> String {
     encoding::decode_cell(cell, encoding)
         .map(|c| c.into_owned())
         .unwrap_or_else(|| String::from_utf8_lossy(cell).into_owned())
-}
-
-/// The first 64 KiB of the input as text, for sniffing the dialect.
-fn sample_text(bytes: &[u8], encoding: Encoding) -> String {
-    let bytes = &bytes[..bytes.len().min(64 * 1024)];
-    let mut text = Vec::new();
-    Transcoder::new(
-        bytes,
-        match encoding {
-            Encoding::Utf8Bom => Encoding::Utf8,
-            other => other,
-        },
-    )
-    .read_to_end(&mut text)
-    .ok();
-    String::from_utf8_lossy(&text).into_owned()
 }
 
 /// Counts the bytes that pass through, for the progress bar.

@@ -1,6 +1,6 @@
 //! Sniffing the CSV dialect from the first lines: delimiter, line ending and quoting.
 
-use crate::dialect::LineEnding;
+use crate::read::dialect::LineEnding;
 
 /// The delimiters we sniff for, in order of preference when the evidence ties.
 pub const DELIMITERS: [u8; 4] = [b',', b'\t', b';', b'|'];
@@ -69,36 +69,6 @@ pub fn delimiter(sample: &str) -> u8 {
         }
     }
     best.0
-}
-
-/// A file that is not text at all but a known binary format, told by its first bytes:
-/// what it is, and what to do about it. An Excel workbook given by mistake would
-/// otherwise be read as one broken row after another.
-pub fn binary_format(start: &[u8]) -> Option<(&'static str, &'static str)> {
-    const SAVE_AS_CSV: &str = "save it as CSV (comma delimited) or CSV UTF-8 first";
-    if start.starts_with(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1") {
-        // The OLE2 compound file of Excel 97-2003 (.xls).
-        Some(("an Excel workbook", SAVE_AS_CSV))
-    } else if start.starts_with(b"PK\x03\x04") {
-        // A ZIP archive; an .xlsx names its parts xl/workbook.xml, xl/worksheets/...
-        if memchr::memmem::find(start, b"xl/").is_some() {
-            Some(("an Excel workbook", SAVE_AS_CSV))
-        } else {
-            Some(("a ZIP archive", "extract the CSV file from it first"))
-        }
-    } else if start.starts_with(b"%PDF-") {
-        Some((
-            "a PDF document",
-            "export the list from the program that made it as CSV",
-        ))
-    } else if start.starts_with(b"\x1F\x8B") {
-        Some((
-            "gzip-compressed",
-            "decompress it first (gzip -dc FILE | listclean clean -)",
-        ))
-    } else {
-        None
-    }
 }
 
 /// Excel's first line `sep=X` (written by Excel in locales whose lists use `;`, and
@@ -177,26 +147,6 @@ mod tests {
         ];
         for (sample, expected) in cases {
             assert_eq!(delimiter(sample) as char, expected as char, "{sample:?}");
-        }
-    }
-
-    #[test]
-    fn tells_binary_formats() {
-        let xlsx = b"PK\x03\x04\x14\0\x06\0\x08\0\0\0!\0[Content_Types].xml ... xl/workbook.xml";
-        let cases: [(&[u8], Option<&str>); 7] = [
-            (
-                b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\0\0",
-                Some("an Excel workbook"),
-            ),
-            (xlsx, Some("an Excel workbook")),
-            (b"PK\x03\x04\x14\0list.csv", Some("a ZIP archive")),
-            (b"%PDF-1.7\n", Some("a PDF document")),
-            (b"\x1F\x8B\x08\0", Some("gzip-compressed")),
-            (b"name,email\n", None),
-            (b"PK,email\n", None),
-        ];
-        for (start, expected) in cases {
-            assert_eq!(binary_format(start).map(|(what, _)| what), expected);
         }
     }
 

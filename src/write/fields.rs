@@ -1,41 +1,11 @@
-//! The CSV dialect of a file, and the one place output fields are written from it, so the
-//! outputs are written the way the input was (delimiter, line ending, quoting). Reading
-//! is [`crate::read::records`]'s, with the same delimiter.
+//! Writing CSV fields in a file's [`Dialect`]: the one place output fields are quoted,
+//! as the input was (always, or where RFC 4180 needs it).
+//!
+//! Hand-written rather than `csv-core`'s `Writer`: a field that carries the formula
+//! guard's `'` is written as the prefix and the cell without joining them first, and
+//! codes and addresses that never need quotes skip the look for special bytes.
 
-use crate::read::encoding::CellEncoding;
-
-/// How the lines of a file end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LineEnding {
-    Lf,
-    /// Excel on Windows.
-    CrLf,
-    /// Classic Mac OS, and Excel for Mac's "CSV (Macintosh)".
-    Cr,
-}
-
-impl LineEnding {
-    pub fn bytes(self) -> &'static [u8] {
-        match self {
-            LineEnding::Lf => b"\n",
-            LineEnding::CrLf => b"\r\n",
-            LineEnding::Cr => b"\r",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Dialect {
-    pub delimiter: u8,
-    pub line_ending: LineEnding,
-    /// Every field was quoted, as many CRM exports do; otherwise only where needed.
-    pub quote_all: bool,
-    /// The encoding of the bytes the parser sees and the writer writes.
-    pub cell_encoding: CellEncoding,
-    /// The file started with Excel's `sep=X` line, which the outputs repeat so that Excel
-    /// opens them the same way.
-    pub sep_line: bool,
-}
+use crate::read::dialect::Dialect;
 
 impl Dialect {
     /// Appends one field to an output row, after a delimiter unless it is the row's first.
@@ -110,6 +80,8 @@ impl Dialect {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::read::dialect::LineEnding;
+    use crate::read::encoding::CellEncoding;
 
     #[test]
     fn quotes_like_rfc_4180() {

@@ -1,38 +1,25 @@
-//! Writing: the sink that turns decided rows into the cleaned and rejected files.
+//! The CSV writer: the sink that turns decided rows into the cleaned and rejected files.
 //!
-//! Rows are written in the input's dialect and encoding (or `--output-encoding`), so the
-//! cleaned file imports wherever the original did. Batches are formatted in parallel and
-//! written by a thread of their own. Every file is written under a temporary name in the
-//! destination folder and renamed into place only by [`CsvOutput::finish`], after an
-//! fsync: a failed or interrupted run never leaves a half-written file under a final name.
-//! The cleaned and rejected files, the large ones, are written past the page cache where the
-//! system allows it ([`direct`]).
+//! Rows are written in the input's dialect and encoding (or the output encoding asked
+//! for), so the cleaned file imports wherever the original did. Batches are formatted in
+//! parallel and written by a thread of their own.
 
-use std::fs::File;
-use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{Sender, bounded};
 use rayon::prelude::*;
-use tempfile::NamedTempFile;
 
-mod direct;
-
-use crate::dialect::Dialect;
+use super::atomic::{AtomicFile, OutputPaths, Partial};
+use super::{CLEANED_COLUMNS, Output, REJECTED_COLUMNS};
 use crate::error::Error;
 use crate::formula::is_formula;
 use crate::pipeline::{Batch, EmailCell, Row, Sink, same_bytes};
+use crate::read::dialect::Dialect;
 use crate::read::encoding::{self, Encoding};
 use crate::read::records::Record;
 use crate::validate::is_address_byte;
 use crate::verdict::{Flags, Lang, Status, Verdict};
-
-/// Columns appended to the cleaned file.
-pub const CLEANED_COLUMNS: [&str; 3] = ["email_status", "email_flags", "email_suggestion"];
-/// Columns appended to the rejected file.
-pub const REJECTED_COLUMNS: [&str; 3] = ["reject_reason", "reject_detail", "suggestion"];
 
 /// Rows formatted by one task: enough to amortize the task, few enough to spread a batch
 /// over the cores.
@@ -46,319 +33,6 @@ enum Message {
     Rows(Vec<Chunk>),
     /// Make everything written so far durable, and say how long both files are.
     Sync(Sender<Result<(u64, u64), Error>>),
-}
-
-/// The fixed names a checkpointed run writes its outputs under, and for `--resume` the
-/// lengths to cut them back to.
-#[derive(Debug, Clone)]
-pub struct Partial {
-    pub cleaned: PathBuf,
-    pub rejected: PathBuf,
-    pub lengths: Option<(u64, u64)>,
-}
-
-/// The paths of a run's outputs.
-#[derive(Debug, Clone)]
-pub struct OutputPaths {
-    pub cleaned: PathBuf,
-    pub rejected: PathBuf,
-    pub report: PathBuf,
-}
-
-/// The folder of an output's temporary file, and how its hidden name starts
-/// (`.<name>.`); a random part and [`TEMPORARY_SUFFIX`] follow.
-fn temporary_place(path: &Path) -> (&Path, String) {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    (dir, format!(".{name}."))
-}
-
-const TEMPORARY_SUFFIX: &str = ".tmp";
-
-/// How long a temporary output may go unwritten before a later run takes it for one a
-/// killed run left behind: a run still going writes its own every few seconds.
-const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
-
-impl OutputPaths {
-    pub fn new(dir: &Path, stem: &str) -> OutputPaths {
-        OutputPaths {
-            cleaned: dir.join(format!("{stem}.cleaned.csv")),
-            rejected: dir.join(format!("{stem}.rejected.csv")),
-            report: dir.join(format!("{stem}.report.json")),
-        }
-    }
-
-    /// Removes the temporary files of these outputs that a run killed with `kill -9` (which
-    /// cannot clean up after itself) left behind: the hidden `.<name>.*.tmp` beside each,
-    /// not written for an hour. Best effort: what cannot be removed stays.
-    pub fn remove_stale_temporaries(&self) {
-        for path in [&self.cleaned, &self.rejected, &self.report] {
-            let (dir, prefix) = temporary_place(path);
-            let Ok(entries) = std::fs::read_dir(dir) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                let file_name = entry.file_name();
-                let file_name = file_name.to_string_lossy();
-                let stale = || {
-                    entry
-                        .metadata()
-                        .and_then(|m| m.modified())
-                        .ok()
-                        .and_then(|modified| modified.elapsed().ok())
-                        .is_some_and(|age| age > STALE_AFTER)
-                };
-                if file_name.starts_with(&prefix)
-                    && file_name.ends_with(TEMPORARY_SUFFIX)
-                    && stale()
-                {
-                    let _ = std::fs::remove_file(entry.path());
-                }
-            }
-        }
-    }
-}
-
-/// A file written under a temporary name beside its final one, and renamed into place
-/// by [`commit_all`]. Dropped uncommitted, the temporary file is removed.
-pub struct AtomicFile {
-    temp: Temp,
-    path: PathBuf,
-    /// Bytes written so far.
-    written: u64,
-    /// Bytes the system was asked to start writing to disk.
-    handed: u64,
-    /// The buffer of direct writes, for a large file written past the page cache.
-    staged: Option<direct::Staged>,
-}
-
-/// Every so many bytes, the system is asked to start writing them to disk while the run
-/// goes on, so that the fsync at the end finds little left to wait for.
-const HAND_TO_DISK_EVERY: u64 = 8 << 20;
-
-enum Temp {
-    /// A temporary file with a random name, removed if the run does not finish.
-    Random(NamedTempFile),
-    /// A partial file with a fixed name that outlives a failed run, for `--resume`.
-    Kept { file: File, path: PathBuf },
-}
-
-impl AtomicFile {
-    /// # Errors
-    /// [`Error::Create`] when the temporary file cannot be created.
-    pub fn create(path: &Path) -> Result<AtomicFile, Error> {
-        let (dir, prefix) = temporary_place(path);
-        let temp = tempfile::Builder::new()
-            .prefix(&prefix)
-            .suffix(TEMPORARY_SUFFIX)
-            .permissions(output_permissions())
-            .tempfile_in(dir)
-            .map_err(|source| Error::Create {
-                path: path.to_owned(),
-                source,
-            })?;
-        Ok(AtomicFile {
-            temp: Temp::Random(temp),
-            path: path.to_owned(),
-            written: 0,
-            handed: 0,
-            staged: None,
-        })
-    }
-
-    /// Writes the file past the system's page cache where the system allows it, for a
-    /// large output the run does not read back (see [`direct`]).
-    #[must_use]
-    pub fn past_page_cache(mut self) -> AtomicFile {
-        self.staged = direct::Staged::start(self.file());
-        self
-    }
-
-    /// A file written under the fixed name `partial`, which stays if the run fails so that
-    /// `--resume` can go on with it. With `keep`, an existing partial file is cut to that
-    /// many bytes and written after; without, it is started afresh.
-    ///
-    /// # Errors
-    /// [`Error::Create`], or [`Error::Resume`] when the partial file is shorter than `keep`.
-    pub fn resumable(path: &Path, partial: &Path, keep: Option<u64>) -> Result<AtomicFile, Error> {
-        let fail = |source| Error::Create {
-            path: partial.to_owned(),
-            source,
-        };
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(keep.is_none());
-        let mut file = options.open(partial).map_err(fail)?;
-        let written = match keep {
-            Some(len) => {
-                let actual = file.metadata().map_err(fail)?.len();
-                if actual < len {
-                    return Err(Error::Resume {
-                        path: partial.to_owned(),
-                        why: "the partial output is cut short".into(),
-                    });
-                }
-                file.set_len(len).map_err(fail)?;
-                std::io::Seek::seek(&mut file, std::io::SeekFrom::End(0)).map_err(fail)?;
-                len
-            }
-            None => 0,
-        };
-        #[cfg(unix)]
-        file.set_permissions(output_permissions()).map_err(fail)?;
-        Ok(AtomicFile {
-            temp: Temp::Kept {
-                file,
-                path: partial.to_owned(),
-            },
-            path: path.to_owned(),
-            written,
-            handed: written,
-            staged: None,
-        })
-    }
-
-    fn file(&mut self) -> &mut File {
-        self.temp.file()
-    }
-
-    fn failed(&self, source: std::io::Error) -> Error {
-        Error::Write {
-            path: self.path.clone(),
-            source,
-        }
-    }
-
-    /// # Errors
-    /// [`Error::Write`].
-    pub fn write_all(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        self.written += bytes.len() as u64;
-        if let Some(staged) = &mut self.staged {
-            return staged
-                .write(self.temp.file(), bytes)
-                .map_err(|e| self.failed(e));
-        }
-        self.file().write_all(bytes).map_err(|e| self.failed(e))?;
-        if self.written - self.handed >= HAND_TO_DISK_EVERY {
-            let (from, to) = (self.handed, self.written);
-            start_writeback(self.file(), from, to - from);
-            self.handed = to;
-        }
-        Ok(())
-    }
-
-    /// Makes what was written durable; returns its length.
-    ///
-    /// # Errors
-    /// [`Error::Write`].
-    pub fn sync(&mut self) -> Result<u64, Error> {
-        self.finish_staged()?;
-        self.file().sync_data().map_err(|e| self.failed(e))?;
-        Ok(self.written)
-    }
-
-    /// Writes out what direct writes left in their buffer; the file is written as usual
-    /// from then on.
-    fn finish_staged(&mut self) -> Result<(), Error> {
-        if let Some(mut staged) = self.staged.take() {
-            staged
-                .finish(self.temp.file())
-                .map_err(|e| self.failed(e))?;
-        }
-        Ok(())
-    }
-
-    /// Makes the data durable and checks that the final name can be taken (no folder has
-    /// it), so that only the rename is left to do.
-    fn seal(&mut self) -> Result<(), Error> {
-        self.finish_staged()?;
-        self.file().sync_all().map_err(|e| self.failed(e))?;
-        if self.path.is_dir() {
-            return Err(Error::Write {
-                path: self.path.clone(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::IsADirectory,
-                    "a folder has that name",
-                ),
-            });
-        }
-        Ok(())
-    }
-
-    fn rename(self) -> Result<(), Error> {
-        let path = self.path;
-        let fail = |source| Error::Write {
-            path: path.clone(),
-            source,
-        };
-        match self.temp {
-            Temp::Random(temp) => temp.persist(&path).map(drop).map_err(|e| fail(e.error))?,
-            Temp::Kept { path: partial, .. } => std::fs::rename(&partial, &path).map_err(fail)?,
-        }
-        sync_dir(&path);
-        Ok(())
-    }
-}
-
-impl Temp {
-    fn file(&mut self) -> &mut File {
-        match self {
-            Temp::Random(temp) => temp.as_file_mut(),
-            Temp::Kept { file, .. } => file,
-        }
-    }
-}
-
-/// Puts a set of files in place together: every one is synced and checked first, and only
-/// then are they renamed, so that a failure (a full disk, a folder where a file should go)
-/// leaves the earlier set whole instead of half replaced.
-///
-/// # Errors
-/// [`Error::Write`] when a file cannot be synced or renamed; before any rename, when it is
-/// a sync or the check that fails.
-pub fn commit_all<const N: usize>(mut files: [AtomicFile; N]) -> Result<(), Error> {
-    for file in &mut files {
-        file.seal()?;
-    }
-    for file in files {
-        file.rename()?;
-    }
-    Ok(())
-}
-
-/// Starts writing a range of the file to disk without waiting for it (Linux; elsewhere
-/// the fsync at the end does it all). Only a hint: a failure here shows at that fsync.
-#[cfg(target_os = "linux")]
-fn start_writeback(file: &File, offset: u64, len: u64) {
-    use std::os::fd::AsRawFd;
-    let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
-        return;
-    };
-    // SAFETY: a system call on a file descriptor this file owns; it touches no memory.
-    unsafe { libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE) };
-}
-
-#[cfg(not(target_os = "linux"))]
-fn start_writeback(_file: &File, _offset: u64, _len: u64) {}
-
-/// Outputs are ordinary files, readable by others like any file the user creates (the
-/// temporary-file default, owner only, would surprise an import job run as another user).
-#[cfg(unix)]
-fn output_permissions() -> std::fs::Permissions {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::Permissions::from_mode(0o644)
-}
-
-/// Syncs the folder so the rename itself survives a crash. Best effort: not every file
-/// system lets a folder be opened for that.
-fn sync_dir(path: &Path) {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-        && let Ok(dir) = File::open(dir)
-    {
-        let _ = dir.sync_all();
-    }
 }
 
 /// How output rows are shaped.
@@ -510,22 +184,6 @@ impl CsvOutput {
         };
         output.kept_ends = KeptEnds::new(&output);
         Ok(output)
-    }
-
-    /// Waits for the writes to end and returns the cleaned and rejected files, still under
-    /// their temporary names: [`commit_all`] puts them in place with the report.
-    ///
-    /// # Errors
-    /// The first write error.
-    pub fn finish(mut self) -> Result<[AtomicFile; 2], Error> {
-        let (cleaned, rejected) = self.join()?;
-        Ok([cleaned, rejected])
-    }
-
-    /// The first character the output encoding could not hold: it and any others went out
-    /// as HTML numeric references.
-    pub fn unmappable(&self) -> Option<char> {
-        self.unmappable.get().copied()
     }
 
     fn join(&mut self) -> Result<(AtomicFile, AtomicFile), Error> {
@@ -859,6 +517,24 @@ fn convert_noting(
         && let Some(c) = encoding::first_unmappable(bytes)
     {
         let _ = unmappable.set(c);
+    }
+}
+
+impl Output for CsvOutput {
+    /// Waits for the writes to end and returns the cleaned and rejected files, still under
+    /// their temporary names: [`commit_all`] puts them in place with the report.
+    ///
+    /// # Errors
+    /// The first write error.
+    fn finish(mut self: Box<Self>) -> Result<[AtomicFile; 2], Error> {
+        let (cleaned, rejected) = self.join()?;
+        Ok([cleaned, rejected])
+    }
+
+    /// The first character the output encoding could not hold: it and any others went out
+    /// as HTML numeric references.
+    fn unmappable(&self) -> Option<char> {
+        self.unmappable.get().copied()
     }
 }
 
