@@ -31,7 +31,10 @@ bench: ## Whole-command benchmark on 2M generated rows, release and PGO builds s
 bench-dns: ## DNS-stage benchmark against the lab server with 20 ms added per answer
 	bash scripts/bench.sh dns
 
-demo: build ## Clean the bundled samples, verifying domains against a lab DNS server on 127.0.0.1
+# Not after `build`: the demo builds listclean together with the lab DNS server, an example
+# whose dev-dependencies change the features of shared crates, so `build` first would compile
+# listclean twice.
+demo: ## Clean the bundled samples, verifying domains against a lab DNS server on 127.0.0.1
 	bash scripts/demo.sh
 
 fuzz: ## Run the fuzz targets (needs cargo-fuzz and a nightly toolchain)

@@ -74,7 +74,7 @@ generate_data() {
     fi
     log "generating $DATA"
     # Written under another name first, so an interrupted run never leaves a short file behind.
-    cargo run --release --quiet --example gencontacts -- \
+    "$RELEASE"/examples/gencontacts \
         --rows "$ROWS" --domains "$DOMAINS" --seed "$SEED" --out "$DATA.tmp"
     mv "$DATA.tmp" "$DATA"
 }
@@ -151,11 +151,10 @@ bench_dns() {
     if [ ! -s "$data" ] || [ ! -s "$zones/gmail.com.zone" ]; then
         log "generating $data and its zones"
         rm -rf "$zones"
-        cargo run --release --quiet --example gencontacts -- \
+        "$RELEASE"/examples/gencontacts \
             --rows 1000000 --domains 20000 --seed 2 --out "$data.tmp" --zones-out "$zones"
         mv "$data.tmp" "$data"
     fi
-    cargo build --release --quiet --example labdns --example resolverfloor
     mkdir -p "$out"
     rm -f "$port_file" "$cache"
     "$RELEASE"/examples/labdns --zones "$zones" --delay-ms 20 --port-file "$port_file" >/dev/null &
@@ -213,7 +212,9 @@ main() {
         "") ;;
         dns)
             ensure_tools
-            cargo build --release
+            # Everything in one build: see release_build in scripts/common.sh.
+            release_build "listclean and the DNS benchmark's examples" --bin listclean \
+                --example gencontacts --example labdns --example resolverfloor
             print_machine
             bench_dns
             return
@@ -227,9 +228,12 @@ main() {
     esac
 
     ensure_tools
-    if [ "$reference_only" = no ]; then
-        log "building listclean"
-        cargo build --release
+    if [ "$reference_only" = yes ]; then
+        release_build "the data generator" --example gencontacts
+    else
+        # listclean and the data generator in one build: see release_build in scripts/common.sh.
+        release_build "listclean and the data generator" \
+            --bin listclean --example gencontacts
         [ -x "$LISTCLEAN" ] || die "$LISTCLEAN not found after the build"
         if [ "$PGO" = yes ]; then
             log "building listclean with profile-guided optimization"

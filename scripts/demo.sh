@@ -5,7 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --release --locked --quiet --bin listclean --example labdns
+SCRIPT=demo
+# shellcheck source=scripts/common.sh
+source scripts/common.sh
+
+release_build "listclean and the lab DNS server" --bin listclean --example labdns
 release=${CARGO_TARGET_DIR:-target}/release
 out=demo-output
 mkdir -p "$out"
