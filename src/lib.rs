@@ -25,6 +25,8 @@ pub mod report;
 pub mod checkpoint;
 pub mod cleaner;
 
+pub mod sys;
+
 pub mod cmd;
 
 pub use cleaner::{CleanOptions, Cleaner, check_address};

@@ -94,70 +94,7 @@ fn already_normal(cell: &[u8]) -> Option<usize> {
     {
         return None;
     }
-    plain_at(cell)
-}
-
-/// The rest of [`already_normal`]: the position of the only `@`, when no byte is non-ASCII
-/// or a parenthesis and the domain has no capital letter. A cell of up to 64 bytes, as
-/// nearly all are, is looked at sixteen bytes at a time (SSE2, part of every x86-64
-/// processor); a longer one, or on other processors, a byte at a time.
-#[cfg(target_arch = "x86_64")]
-fn plain_at(cell: &[u8]) -> Option<usize> {
-    if cell.len() > 64 {
-        return plain_at_bytewise(cell);
-    }
-    // SAFETY: SSE2 is part of the x86-64 baseline: every x86-64 processor has it.
-    unsafe { plain_at_sse2(cell) }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "sse2")]
-fn plain_at_sse2(cell: &[u8]) -> Option<usize> {
-    use std::arch::x86_64::{
-        _mm_and_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_cmplt_epi8, _mm_loadu_si128,
-        _mm_movemask_epi8, _mm_set1_epi8,
-    };
-    // The cell in a zeroed block: zero is none of the bytes looked for.
-    let mut block = [0u8; 64];
-    block[..cell.len()].copy_from_slice(cell);
-    let (mut ats, mut odd, mut capitals) = (0u64, 0u64, 0u64);
-    let chunks = block.as_chunks::<16>().0;
-    for (i, chunk) in chunks.iter().enumerate().take(cell.len().div_ceil(16)) {
-        // SAFETY: reads the sixteen bytes of `chunk`; the load needs no alignment.
-        let bytes = unsafe { _mm_loadu_si128(chunk.as_ptr().cast()) };
-        let mask = |bytes| u64::from(_mm_movemask_epi8(bytes) as u16) << (16 * i);
-        let at = _mm_cmpeq_epi8(bytes, _mm_set1_epi8(b'@' as i8));
-        // `(` and `)` differ in the lowest bit only.
-        let without_low = _mm_and_si128(bytes, _mm_set1_epi8(!1));
-        let parenthesis = _mm_cmpeq_epi8(without_low, _mm_set1_epi8(b'(' as i8));
-        // Signed compares: a byte of 0x80 or more is negative, so no capital.
-        let capital = _mm_and_si128(
-            _mm_cmpgt_epi8(bytes, _mm_set1_epi8(b'A' as i8 - 1)),
-            _mm_cmplt_epi8(bytes, _mm_set1_epi8(b'Z' as i8 + 1)),
-        );
-        ats |= mask(at);
-        // The sign bits are the bytes of 0x80 or more.
-        odd |= mask(bytes) | mask(parenthesis);
-        capitals |= mask(capital);
-    }
-    let first = ats & ats.wrapping_neg();
-    // The bytes after the first `@` are the domain's: no other `@`, no capital.
-    let after = !(first << 1).wrapping_sub(1);
-    (first != 0 && odd | (ats | capitals) & after == 0).then(|| first.trailing_zeros() as usize)
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-use plain_at_bytewise as plain_at;
-
-/// [`plain_at`] one byte at a time.
-fn plain_at_bytewise(cell: &[u8]) -> Option<usize> {
-    let at = memchr::memchr(b'@', cell)?;
-    let odd = |b: u8| b >= 0x80 || matches!(b, b'@' | b'(' | b')');
-    let local_odd = cell[..at].iter().any(|&b| odd(b));
-    let domain_odd = cell[at + 1..]
-        .iter()
-        .any(|&b| odd(b) || b.is_ascii_uppercase());
-    (!local_odd && !domain_odd).then_some(at)
+    crate::sys::simd::plain_at(cell)
 }
 
 /// [`normalize`] for a cell that may need repairs.
@@ -446,19 +383,6 @@ mod tests {
                     Ok(Address::from_parts(Cow::Borrowed(cell.as_str()), at))
                 );
             }
-        }
-    }
-
-    proptest::proptest! {
-        /// Sixteen bytes at a time, the look at a cell tells what a look at each byte does.
-        #[test]
-        fn plain_cells_are_told_sixteen_bytes_at_a_time(
-            cell in proptest::collection::vec(
-                proptest::sample::select(b"aZ0.@()-+\x80\xff\x00".to_vec()),
-                1..80,
-            ),
-        ) {
-            proptest::prop_assert_eq!(plain_at(&cell), plain_at_bytewise(&cell));
         }
     }
 

@@ -9,6 +9,7 @@ use crate::normalize::normalize;
 use crate::policy::{self, Policy, lists};
 use crate::read::encoding::{CellEncoding, decode_cell, is_valid_cell};
 use crate::read::records::Record;
+use crate::sys::memory::AsciiText;
 use crate::validate::validate_with;
 use crate::verdict::{Checked, Flags, Reason, RowProblem};
 
@@ -28,8 +29,8 @@ impl Checker<'_> {
     pub(super) fn eval(&self, record: Record<'_>, row: &mut RowEval, cells: &mut [CellEval]) {
         // Most rows are ASCII without a NUL byte, which one pass tells; only the others get
         // the precise looks.
-        let ascii = is_ascii_without_nul(record.field_bytes());
-        row.broken = self.broken(record, ascii);
+        let ascii = AsciiText::new(record.field_bytes());
+        row.broken = self.broken(record, ascii.is_some());
         row.stale = false;
         row.unread_date = false;
         row.usable = 0;
@@ -58,14 +59,11 @@ impl Checker<'_> {
         }
     }
 
-    /// A cell of the record as text; `ascii` says every cell of the record is ASCII.
-    fn text<'c>(&self, cell: &'c [u8], ascii: bool) -> Option<Cow<'c, str>> {
-        if ascii {
-            // SAFETY: `ascii` means every byte of the record's cells is ASCII, and the cell
-            // is one of them: ASCII is valid UTF-8.
-            return Some(Cow::Borrowed(unsafe {
-                std::str::from_utf8_unchecked(cell)
-            }));
+    /// A cell of the record as text; `ascii` holds the record's cells when every one is
+    /// ASCII.
+    fn text<'c>(&self, cell: &'c [u8], ascii: Option<AsciiText<'c>>) -> Option<Cow<'c, str>> {
+        if let Some(text) = ascii.and_then(|ascii| ascii.text_of(cell)) {
+            return Some(Cow::Borrowed(text));
         }
         decode_cell(cell, self.cell_encoding)
     }
@@ -201,24 +199,6 @@ fn memchr_nul(bytes: &[u8]) -> bool {
     memchr::memchr(0, bytes).is_some()
 }
 
-/// Whether every byte is ASCII and none is NUL, eight bytes at a time.
-fn is_ascii_without_nul(bytes: &[u8]) -> bool {
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let (words, tail) = bytes.as_chunks::<8>();
-    let odd = words.iter().fold(0, |odd, word| {
-        let word = u64::from_le_bytes(*word);
-        odd | ((word | zero_bytes(word)) & HIGH)
-    });
-    odd == 0 && tail.iter().all(|&b| b != 0 && b.is_ascii())
-}
-
-/// The high bit of each zero byte of `word`, and no other bit. Exact: no carry crosses
-/// from one byte into the next.
-fn zero_bytes(word: u64) -> u64 {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    !(((word & LOW7) + LOW7) | word) & !LOW7
-}
-
 /// Whether every cell of a record is valid in its encoding.
 ///
 /// For UTF-8 one pass over the whole record does: its field bytes (the cells, with nothing
@@ -239,8 +219,6 @@ fn is_valid_text(record: Record<'_>, encoding: CellEncoding) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use proptest::prelude::*;
-
     #[test]
     fn same_bytes_compares_contents_wherever_they_are() {
         let row = b"taro@acme.jp,taro@acme.jp";
@@ -250,32 +228,5 @@ mod tests {
         assert!(!super::same_bytes(first, &row[..11]));
         assert!(!super::same_bytes(first, b"jiro@acme.jp"));
         assert!(super::same_bytes(b"", &row[..0]));
-    }
-
-    proptest! {
-        #[test]
-        fn ascii_without_nul_is_told_exactly(
-            bytes in proptest::collection::vec(
-                prop_oneof![8 => 1u8..0x80, 1 => Just(0u8), 1 => 0x80u8..=0xff],
-                0..40,
-            ),
-        ) {
-            let expected = bytes.iter().all(|&b| b != 0 && b.is_ascii());
-            prop_assert_eq!(super::is_ascii_without_nul(&bytes), expected);
-        }
-
-        #[test]
-        fn zero_bytes_marks_exactly_the_zero_bytes(
-            bytes in proptest::array::uniform8(
-                proptest::sample::select(vec![0u8, 1, 2, 0x7f, 0x80, 0x81, 0xfe, 0xff])),
-        ) {
-            let word = u64::from_le_bytes(bytes);
-            let expected = bytes
-                .iter()
-                .enumerate()
-                .filter(|(_, b)| **b == 0)
-                .fold(0u64, |mask, (i, _)| mask | 0x80 << (8 * i));
-            prop_assert_eq!(super::zero_bytes(word), expected);
-        }
     }
 }

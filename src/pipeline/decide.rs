@@ -6,8 +6,9 @@ use std::sync::atomic::AtomicUsize;
 use super::DomainStage;
 use super::batch::{Batch, Candidate, CellEval, RowEval};
 use crate::dns::DomainOutcome;
-use crate::policy::{DuplicateSet, prefetch};
+use crate::policy::DuplicateSet;
 use crate::read::records::Records;
+use crate::sys::memory::prefetch_cache_line;
 use crate::verdict::{Flags, Reason, Status, Verdict};
 
 /// The ordered step: decides each row of a checked batch.
@@ -125,7 +126,7 @@ impl Known {
 
     fn prefetch(&self, hash: u64) {
         if !self.slots.is_empty() {
-            prefetch(&self.slots[self.home(hash)]);
+            prefetch_cache_line(&self.slots[self.home(hash)]);
         }
     }
 }

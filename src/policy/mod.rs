@@ -19,6 +19,7 @@ use rustc_hash::FxHashSet;
 use chrono::NaiveDate;
 
 use crate::address::Address;
+use crate::sys::memory::{HUGE_PAGE, advise_huge_pages, prefetch_cache_line, zeroed_atomics};
 use crate::validate::is_well_formed_domain;
 use crate::verdict::{Flags, Reason};
 
@@ -154,7 +155,7 @@ impl Policy {
     /// Starts fetching the table entries of a domain into the cache, for a look-up a little
     /// later ([`Policy::known_facts`], [`Policy::check_with_suggestion`]).
     pub fn prefetch_domain(&self, domain_hash: u64) {
-        prefetch(&self.facts.set(domain_hash).0[0]);
+        prefetch_cache_line(&self.facts.set(domain_hash).0[0]);
     }
 
     /// How many different domains the run's addresses have had (those that passed the
@@ -234,10 +235,9 @@ const FACTS_WAYS: usize = 4;
 impl Default for Facts {
     fn default() -> Facts {
         let spare = HUGE_PAGE / size_of::<AtomicU64>();
-        // SAFETY: all-zero bytes are a valid `AtomicU64` (zero, the empty mark). Zeroed
-        // memory from the system is not yet touched, so the advice below comes first.
-        let memory =
-            unsafe { Box::<[AtomicU64]>::new_zeroed_slice(FACTS_SLOTS + spare).assume_init() };
+        // Zero is the empty mark. Zeroed memory from the system is not yet touched, so the
+        // advice below comes first.
+        let memory = zeroed_atomics(FACTS_SLOTS + spare);
         let address = memory.as_ptr() as usize;
         let start = (address.next_multiple_of(HUGE_PAGE) - address) / size_of::<AtomicU64>();
         advise_huge_pages(&memory[start..start + FACTS_SLOTS]);
@@ -501,7 +501,7 @@ impl DuplicateSet {
     /// waiting for it.
     pub fn prefetch(&self, key: u128) {
         if !self.slots.is_empty() {
-            prefetch(&self.slots[self.home(tag_of(key))]);
+            prefetch_cache_line(&self.slots[self.home(tag_of(key))]);
         }
     }
 
@@ -532,21 +532,6 @@ impl DuplicateSet {
     }
 }
 
-/// Asks the processor to bring `slot` into the cache, without waiting for it: for tables far
-/// larger than the caches, a few look-ups ahead.
-pub fn prefetch<T>(slot: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: SSE is part of every x86_64 processor, and a prefetch is only a hint: it
-    // reads nothing, and the pointer comes from a reference anyway.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-            std::ptr::from_ref(slot).cast(),
-        );
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = slot;
-}
-
 /// An empty table of `n` slots. A large one is backed by 2 MiB pages where the system
 /// allows: every look-up lands on a random slot, and with 4 KiB pages nearly each would
 /// also miss the processor's page-table cache.
@@ -555,31 +540,6 @@ fn new_slots(n: usize) -> Vec<[u32; 3]> {
     let slots = vec![[0; 3]; n];
     advise_huge_pages(&slots);
     slots
-}
-
-/// The size of a large page on x86-64 and most ARM systems.
-const HUGE_PAGE: usize = 2 << 20;
-
-/// Asks the system to back the 2 MiB-aligned part of `memory` with 2 MiB pages (Linux),
-/// for tables looked up at random. Only advice: without it, nothing changes but speed.
-/// Must come before the memory is first touched.
-fn advise_huge_pages<T>(memory: &[T]) {
-    #[cfg(target_os = "linux")]
-    {
-        let start = memory.as_ptr() as usize;
-        let end = start + std::mem::size_of_val(memory);
-        let (from, to) = (
-            start.next_multiple_of(HUGE_PAGE),
-            end / HUGE_PAGE * HUGE_PAGE,
-        );
-        if from < to {
-            // SAFETY: the range lies within the memory's allocation, and the advice changes
-            // only how the memory is backed, never its contents. Failure leaves 4 KiB pages.
-            unsafe { libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_HUGEPAGE) };
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = memory;
 }
 
 #[cfg(test)]

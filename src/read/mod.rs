@@ -45,28 +45,13 @@ impl Read for StoppableStdin {
     #[cfg(target_os = "linux")]
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
-            let mut fd = libc::pollfd {
-                fd: libc::STDIN_FILENO,
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: one valid `pollfd`, and the count says one.
-            let ready = unsafe { libc::poll(&mut fd, 1, 100) };
-            // Data, end of input or an error: the read below tells which. A signal
-            // (EINTR) or the timeout: look at the flag and wait again.
-            if ready > 0
-                || (ready < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted)
-            {
-                break;
+            if let Some(n) = crate::sys::file::read_stdin_within(buf, STOP_CHECK)? {
+                return Ok(n);
             }
             if self.stop.load(Ordering::Relaxed) != 0 {
                 return Err(io::Error::other("the run was stopped"));
             }
         }
-        // SAFETY: reads at most `buf.len()` bytes into `buf`, which is valid for writes.
-        let read = unsafe { libc::read(libc::STDIN_FILENO, buf.as_mut_ptr().cast(), buf.len()) };
-        // A negative count is an error; EINTR comes back as `Interrupted`, which callers retry.
-        usize::try_from(read).map_err(|_| io::Error::last_os_error())
     }
 
     #[cfg(not(target_os = "linux"))]
@@ -75,6 +60,10 @@ impl Read for StoppableStdin {
         io::stdin().read(buf)
     }
 }
+
+/// How often a wait for standard input looks whether the run is stopping.
+#[cfg(target_os = "linux")]
+const STOP_CHECK: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// How much of the input is read up front to detect its encoding: enough that a file
 /// whose first rows are plain ASCII still shows its Japanese further down.

@@ -12,6 +12,7 @@ use std::io::{self, Read};
 use csv_core::{ReadRecordResult, Reader, ReaderBuilder};
 
 use super::encoding::CellEncoding;
+use crate::sys::simd::{Masks, byte_masks};
 
 /// How many bytes of a too-large record are kept, at most, so that the rejected file
 /// shows which row it was.
@@ -598,7 +599,7 @@ impl<R> RecordReader<R> {
 }
 
 /// How many bytes [`split_line`] looks at together.
-const CHUNK: usize = 32;
+const CHUNK: usize = crate::sys::simd::CHUNK;
 
 /// Splits the line at the start of `input` if it is simple (see
 /// [`RecordReader::read_plain_lines`]): writes where each field starts and ends, within the
@@ -695,78 +696,6 @@ fn masks_at(input: &[u8], at: usize, delimiter: u8, quote: u8) -> Option<Masks> 
     let mut last = [0; CHUNK];
     last[..rest.len()].copy_from_slice(rest);
     Some(byte_masks(&last, delimiter, quote).within((1 << rest.len()) - 1))
-}
-
-/// Which bytes of a chunk are the delimiter, and which a quote or a line break, one bit per
-/// byte.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Masks {
-    delimiters: u32,
-    stops: u32,
-}
-
-impl Masks {
-    /// The masks of the bytes in `bits` only.
-    fn within(self, bits: u32) -> Masks {
-        Masks {
-            delimiters: self.delimiters & bits,
-            stops: self.stops & bits,
-        }
-    }
-}
-
-/// The [`Masks`] of a chunk.
-#[cfg(target_arch = "x86_64")]
-fn byte_masks(chunk: &[u8; CHUNK], delimiter: u8, quote: u8) -> Masks {
-    // SAFETY: SSE2 is part of the x86-64 baseline: every x86-64 processor has it.
-    unsafe { byte_masks_sse2(chunk, delimiter, quote) }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "sse2")]
-fn byte_masks_sse2(chunk: &[u8; CHUNK], delimiter: u8, quote: u8) -> Masks {
-    use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
-    };
-    let equal = |bytes: __m128i, byte: u8| _mm_cmpeq_epi8(bytes, _mm_set1_epi8(byte as i8));
-    // Sixteen bytes at a time, the most SSE2 compares.
-    let half = |half: &[u8; CHUNK / 2]| {
-        // SAFETY: reads the sixteen bytes of `half`; the load needs no alignment. (Two
-        // eight-byte words put together cost three instructions for the one load.)
-        let bytes = unsafe { _mm_loadu_si128(half.as_ptr().cast()) };
-        let stops = _mm_or_si128(
-            equal(bytes, quote),
-            _mm_or_si128(equal(bytes, b'\n'), equal(bytes, b'\r')),
-        );
-        Masks {
-            delimiters: _mm_movemask_epi8(equal(bytes, delimiter)) as u32,
-            stops: _mm_movemask_epi8(stops) as u32,
-        }
-    };
-    let (halves, _) = chunk.as_chunks::<{ CHUNK / 2 }>();
-    let (low, high) = (half(&halves[0]), half(&halves[1]));
-    Masks {
-        delimiters: low.delimiters | high.delimiters << 16,
-        stops: low.stops | high.stops << 16,
-    }
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-use byte_masks_portable as byte_masks;
-
-/// [`byte_masks`] a byte at a time: for other processors, and to test the vectorized one.
-#[cfg(any(test, not(target_arch = "x86_64")))]
-fn byte_masks_portable(chunk: &[u8; CHUNK], delimiter: u8, quote: u8) -> Masks {
-    let mask = |wanted: &dyn Fn(u8) -> bool| {
-        chunk
-            .iter()
-            .enumerate()
-            .fold(0, |mask, (i, &b)| mask | u32::from(wanted(b)) << i)
-    };
-    Masks {
-        delimiters: mask(&|b| b == delimiter),
-        stops: mask(&|b| b == quote || b == b'\n' || b == b'\r'),
-    }
 }
 
 /// Adds the line breaks in `bytes` to `line`: LF, CRLF, or a lone CR (old Mac files).
@@ -1065,19 +994,6 @@ mod tests {
             proptest::prop_assert_eq!(
                 read_chunked(&input, chunk, limit, true),
                 read_chunked(&input, chunk, limit, false)
-            );
-        }
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn byte_masks_mark_exactly_the_delimiters_quotes_and_line_breaks(
-            chunk in proptest::array::uniform32(proptest::sample::select(b",\";a\x00\xff\r\n".to_vec())),
-            delimiter in proptest::sample::select(b",;\t".to_vec()),
-        ) {
-            proptest::prop_assert_eq!(
-                byte_masks(&chunk, delimiter, b'"'),
-                byte_masks_portable(&chunk, delimiter, b'"')
             );
         }
     }

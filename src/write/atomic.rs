@@ -10,6 +10,7 @@ use tempfile::NamedTempFile;
 
 use super::direct;
 use crate::error::Error;
+use crate::sys::file::start_writeback;
 
 /// The fixed names a checkpointed run writes its outputs under, and for `--resume` the
 /// lengths to cut them back to.
@@ -290,21 +291,6 @@ pub fn commit_all<const N: usize>(mut files: [AtomicFile; N]) -> Result<(), Erro
     }
     Ok(())
 }
-
-/// Starts writing a range of the file to disk without waiting for it (Linux; elsewhere
-/// the fsync at the end does it all). Only a hint: a failure here shows at that fsync.
-#[cfg(target_os = "linux")]
-fn start_writeback(file: &File, offset: u64, len: u64) {
-    use std::os::fd::AsRawFd;
-    let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
-        return;
-    };
-    // SAFETY: a system call on a file descriptor this file owns; it touches no memory.
-    unsafe { libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE) };
-}
-
-#[cfg(not(target_os = "linux"))]
-fn start_writeback(_file: &File, _offset: u64, _len: u64) {}
 
 /// Outputs are ordinary files, readable by others like any file the user creates (the
 /// temporary-file default, owner only, would surprise an import job run as another user).

@@ -13,20 +13,16 @@
 use std::fs::File;
 use std::io::{self, Write};
 
+use crate::sys::file::set_direct;
+use crate::sys::memory::AlignedBuffer;
+
 /// Bytes per direct write: large enough that each write is one efficient request to the
 /// disk, small enough to be held twice (cleaned and rejected) without weight.
 const BUFFER: usize = 1 << 20;
 
-/// Direct writes must start on, and be a whole number of, the device's logical blocks, from
-/// memory aligned the same way. 4 KiB covers both 512-byte and 4 KiB sectors.
-const ALIGN: usize = 4096;
-
-#[repr(C, align(4096))]
-struct Block([u8; ALIGN]);
-
 /// Output bytes gathered into one aligned buffer and written a whole buffer at a time.
 pub(super) struct Staged {
-    blocks: Box<[Block]>,
+    buffer: AlignedBuffer,
     len: usize,
     /// Whether the file is open for direct writes; false once they fail or the file is
     /// finished, after which the buffer is written as usual.
@@ -39,19 +35,15 @@ impl Staged {
     /// writes as usual.
     pub(super) fn start(file: &File) -> Option<Staged> {
         set_direct(file, true).ok()?;
-        let blocks = (0..BUFFER / ALIGN).map(|_| Block([0; ALIGN])).collect();
         Some(Staged {
-            blocks,
+            buffer: AlignedBuffer::new(BUFFER),
             len: 0,
             direct: true,
         })
     }
 
     fn buffer(&mut self) -> &mut [u8] {
-        // SAFETY: `Block` is a plain byte array without padding (`repr(C)`, and its size is
-        // a multiple of its alignment), so the boxed blocks are `BUFFER` initialized bytes
-        // in a row, borrowed mutably for as long as `self` is.
-        unsafe { std::slice::from_raw_parts_mut(self.blocks.as_mut_ptr().cast(), BUFFER) }
+        self.buffer.as_mut_slice()
     }
 
     /// Adds `bytes` to the file, writing each buffer that fills.
@@ -108,37 +100,10 @@ impl Staged {
     }
 }
 
-/// Sets or clears the file's `O_DIRECT` flag.
-#[cfg(target_os = "linux")]
-fn set_direct(file: &File, on: bool) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let fd = file.as_raw_fd();
-    // SAFETY: `fcntl` with F_GETFL and F_SETFL on a descriptor this file owns; it touches
-    // no memory.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    if flags < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let flags = if on {
-        flags | libc::O_DIRECT
-    } else {
-        flags & !libc::O_DIRECT
-    };
-    // SAFETY: as above.
-    if unsafe { libc::fcntl(fd, libc::F_SETFL, flags) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
-#[cfg(not(target_os = "linux"))]
-fn set_direct(_file: &File, _on: bool) -> io::Result<()> {
-    Err(io::ErrorKind::Unsupported.into())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sys::memory::ALIGN;
 
     /// Writes `lead` as usual, then a few buffers' worth in uneven pieces, and reads the
     /// file back.

@@ -1,0 +1,77 @@
+//! System calls on files that the standard library does not make: waiting for standard
+//! input with a time limit, direct writes past the page cache, and starting write-back
+//! early. Through `rustix` where it has the call, `libc` where it does not.
+
+use std::fs::File;
+use std::io;
+
+/// Waits up to `timeout` for standard input to have data (or its end, or an error) and
+/// reads what there is into `buf`; `Ok(None)` when the time ran out or a signal came,
+/// so the caller can look at its stop flag and wait again.
+///
+/// # Errors
+/// A failed read.
+#[cfg(target_os = "linux")]
+pub fn read_stdin_within(
+    buf: &mut [u8],
+    timeout: std::time::Duration,
+) -> io::Result<Option<usize>> {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    use std::os::fd::AsFd;
+    let stdin = io::stdin();
+    // Straight from the descriptor: a buffer in between could hold data the poll does not
+    // see.
+    let fd = stdin.as_fd();
+    let timeout = Timespec {
+        tv_sec: timeout.as_secs() as _,
+        tv_nsec: timeout.subsec_nanos() as _,
+    };
+    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+    match poll(&mut fds, Some(&timeout)) {
+        Ok(0) | Err(rustix::io::Errno::INTR) => return Ok(None),
+        // Data, end of input or an error: the read tells which.
+        Ok(_) | Err(_) => {}
+    }
+    match rustix::io::read(fd, buf) {
+        Ok(n) => Ok(Some(n)),
+        Err(rustix::io::Errno::INTR) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Sets or clears the file's `O_DIRECT` flag (Linux; elsewhere, unsupported).
+///
+/// # Errors
+/// The system refuses the flag.
+#[cfg(target_os = "linux")]
+pub fn set_direct(file: &File, on: bool) -> io::Result<()> {
+    use rustix::fs::{OFlags, fcntl_getfl, fcntl_setfl};
+    let flags = fcntl_getfl(file)?;
+    let flags = if on {
+        flags | OFlags::DIRECT
+    } else {
+        flags - OFlags::DIRECT
+    };
+    Ok(fcntl_setfl(file, flags)?)
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn set_direct(_file: &File, _on: bool) -> io::Result<()> {
+    Err(io::ErrorKind::Unsupported.into())
+}
+
+/// Starts writing a range of the file to disk without waiting for it (Linux; elsewhere the
+/// fsync at the end does it all). Only a hint: a failure here shows at that fsync.
+#[cfg(target_os = "linux")]
+pub fn start_writeback(file: &File, offset: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
+        return;
+    };
+    // SAFETY: a system call on a file descriptor this file owns; it touches no memory.
+    // (`rustix` has no `sync_file_range`.)
+    unsafe { libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE) };
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn start_writeback(_file: &File, _offset: u64, _len: u64) {}
