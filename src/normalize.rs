@@ -94,7 +94,7 @@ fn already_normal(cell: &[u8]) -> Option<usize> {
     {
         return None;
     }
-    crate::sys::simd::plain_at(cell)
+    crate::sys::simd::simple_address_at(cell)
 }
 
 /// [`normalize`] for a cell that may need repairs.

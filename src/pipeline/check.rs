@@ -176,7 +176,7 @@ impl Checker<'_> {
         // The role check needs only the local part: done first, it gives the domain's
         // table entry, asked for by `eval_cell`, time to arrive from memory.
         let role = lists::is_role(address.local());
-        let known = self.policy.known_facts(domain_hash);
+        let known = self.policy.cached_facts(domain_hash);
         let syntax = match validate_with(address, self.keep_legacy_carrier, known.well_formed()) {
             Ok(flags) => flags,
             Err(reason) => return (Err(reason), None),

@@ -14,7 +14,7 @@ use crate::verdict::{Flags, Reason, Status, Verdict};
 /// The ordered step: decides each row of a checked batch.
 pub(super) struct Decider<'a> {
     pub(super) duplicates: DuplicateSet,
-    pub(super) dns: Option<Answers<'a>>,
+    pub(super) dns: Option<DnsOutcomes<'a>>,
     /// With checkpoints, the duplicate-set entries added by the batch being decided, for
     /// the journal.
     pub(super) journaling: bool,
@@ -25,20 +25,20 @@ pub(super) struct Decider<'a> {
 
 /// The DNS answers the pipeline has seen, so that each domain goes to the DNS stage about
 /// once, and rows look their domain up without taking the stage's lock.
-pub(super) struct Answers<'a> {
+pub(super) struct DnsOutcomes<'a> {
     pub(super) dns: &'a dyn DomainStage,
-    known: Known,
+    known: OutcomeTable,
     /// Non-zero when the run is stopping: a wait for DNS then ends without an outcome.
     stop: &'a AtomicUsize,
     /// Addresses whose domain's outcome was already known.
     pub(super) repeats: u64,
 }
 
-impl<'a> Answers<'a> {
-    pub(super) fn new(dns: &'a dyn DomainStage, stop: &'a AtomicUsize) -> Answers<'a> {
-        Answers {
+impl<'a> DnsOutcomes<'a> {
+    pub(super) fn new(dns: &'a dyn DomainStage, stop: &'a AtomicUsize) -> DnsOutcomes<'a> {
+        DnsOutcomes {
             dns,
-            known: Known::default(),
+            known: OutcomeTable::default(),
             stop,
             repeats: 0,
         }
@@ -65,12 +65,12 @@ impl<'a> Answers<'a> {
 /// duplicate set. A slot holds the hash with its low byte replaced by the outcome's place in
 /// [`DomainOutcome::ALL`] plus one; zero marks an empty slot.
 #[derive(Default)]
-struct Known {
+struct OutcomeTable {
     slots: Vec<u64>,
     len: usize,
 }
 
-impl Known {
+impl OutcomeTable {
     fn get(&self, hash: u64) -> Option<DomainOutcome> {
         let place = (self.slots[self.find(hash)?] & 0xff).checked_sub(1)?;
         DomainOutcome::ALL.get(place as usize).copied()
@@ -440,7 +440,7 @@ mod tests {
 
     #[test]
     fn known_outcomes_are_found_again() {
-        let mut known = Known::default();
+        let mut known = OutcomeTable::default();
         let hash = |i: u64| xxhash_rust::xxh3::xxh3_64(&i.to_le_bytes());
         let outcome = |i: u64| DomainOutcome::ALL[i as usize % DomainOutcome::ALL.len()];
         for i in 0..5000 {

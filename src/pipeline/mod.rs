@@ -30,7 +30,7 @@ use crate::read::records::Records;
 pub use batch::{Batch, EmailCell, Row};
 pub use check::Checker;
 pub(crate) use check::same_bytes;
-use decide::{Answers, Decider};
+use decide::{Decider, DnsOutcomes};
 
 /// Rows per batch: large enough that handing batches between threads costs nothing next
 /// to the work in them, small enough to keep memory and progress fine-grained.
@@ -89,7 +89,7 @@ impl<F: FnMut(Row<'_>) -> Result<(), Error>> Sink for EachRow<F> {
     }
 }
 
-/// Answers the pipeline needs from the DNS stage.
+/// DnsOutcomes the pipeline needs from the DNS stage.
 ///
 /// The pipeline submits each domain about once (it remembers what it submitted and the
 /// outcomes it got), possibly from more than one thread.
@@ -166,7 +166,7 @@ pub fn run(
         }
         let mut decider = Decider {
             duplicates,
-            dns: dns.map(|dns| Answers::new(dns, stop)),
+            dns: dns.map(|dns| DnsOutcomes::new(dns, stop)),
             journaling: checkpoints.is_some(),
             kept: Vec::new(),
             header_rows: u64::from(checker.header_width.is_some()),

@@ -306,10 +306,10 @@ pub struct RecordReader<R> {
     out: Vec<u8>,
     out_ends: Vec<usize>,
     /// The parser has read a record, so it is past anything it treats specially at the
-    /// very start (a BOM), and plain lines may be split without it.
+    /// very start (a BOM), and unquoted lines may be split without it.
     started: bool,
-    /// Whether plain lines skip the parser: always, but in tests that compare both ways.
-    plain_lines: bool,
+    /// Whether unquoted lines skip the parser: always, but in tests that compare both ways.
+    unquoted_lines: bool,
     /// The encoding of the bytes read, to cut a too-large record between characters.
     encoding: CellEncoding,
 }
@@ -333,7 +333,7 @@ impl<R: Read> RecordReader<R> {
             out: Vec::new(),
             out_ends: Vec::new(),
             started: false,
-            plain_lines: true,
+            unquoted_lines: true,
             encoding: CellEncoding::Utf8,
         }
     }
@@ -365,8 +365,8 @@ impl<R: Read> RecordReader<R> {
     pub fn read(&mut self, records: &mut Records, max: usize) -> io::Result<usize> {
         let mut n = 0;
         while n < max {
-            if self.started && self.plain_lines {
-                n += self.read_plain_lines(records, max - n);
+            if self.started && self.unquoted_lines {
+                n += self.read_unquoted_lines(records, max - n);
                 if n == max {
                     break;
                 }
@@ -547,7 +547,7 @@ impl<R> RecordReader<R> {
     /// a byte at a time; this does it with vectorized searches, and leaves each field where
     /// it is in the line. Stops at the first other record, which is the parser's, or at the
     /// end of the buffered bytes. Returns how many records it read.
-    fn read_plain_lines(&mut self, records: &mut Records, max: usize) -> usize {
+    fn read_unquoted_lines(&mut self, records: &mut Records, max: usize) -> usize {
         // The lines read are copied in one go at the end, with what is between them: the
         // byte at `buf[run]` goes to `records.bytes[base]`.
         let run = self.pos;
@@ -602,7 +602,7 @@ impl<R> RecordReader<R> {
 const CHUNK: usize = crate::sys::simd::CHUNK;
 
 /// Splits the line at the start of `input` if it is simple (see
-/// [`RecordReader::read_plain_lines`]): writes where each field starts and ends, within the
+/// [`RecordReader::read_unquoted_lines`]): writes where each field starts and ends, within the
 /// line, into `cells` from `first` on (growing it as needed) and returns where the line
 /// break is, the number of fields and their [marks](Record::marks). `None` for any other
 /// line, or none in `input`.
@@ -766,7 +766,7 @@ mod tests {
         input: &[u8],
         chunk: usize,
         limit: usize,
-        plain_lines: bool,
+        unquoted_lines: bool,
     ) -> (Vec<Read>, Option<u64>) {
         struct Chunks<'a>(&'a [u8], usize);
         impl io::Read for Chunks<'_> {
@@ -778,7 +778,7 @@ mod tests {
             }
         }
         let mut reader = RecordReader::new(Chunks(input, chunk), b',', limit);
-        reader.plain_lines = plain_lines;
+        reader.unquoted_lines = unquoted_lines;
         let mut records = Records::default();
         while reader.read(&mut records, 2).unwrap() > 0 {}
         let rows = records
@@ -824,9 +824,9 @@ mod tests {
             b"\n",
         ]
         .concat();
-        for plain_lines in [true, false] {
+        for unquoted_lines in [true, false] {
             let mut reader = RecordReader::new(&input[..], b',', 1 << 20);
-            reader.plain_lines = plain_lines;
+            reader.unquoted_lines = unquoted_lines;
             let mut records = Records::default();
             while reader.read(&mut records, 3).unwrap() > 0 {}
             assert_eq!(records.len(), 5);
@@ -985,7 +985,7 @@ mod tests {
         /// Splitting plain lines without the parser changes nothing: the same records,
         /// fields, raw bytes and lines as the parser gives alone.
         #[test]
-        fn plain_lines_read_as_the_parser_reads_them(
+        fn unquoted_lines_read_as_the_parser_reads_them(
             input in proptest::collection::vec(
                 proptest::sample::select(b"ab,-\"\r\n\xef\xac\x00\x01".to_vec()), 0..200),
             chunk in proptest::sample::select(vec![1, 2, 3, 7, 64, usize::MAX]),

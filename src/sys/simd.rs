@@ -85,17 +85,17 @@ pub fn byte_masks_portable(chunk: &[u8; CHUNK], delimiter: u8, quote: u8) -> Mas
 /// nearly all are, is looked at sixteen bytes at a time (SSE2, part of every x86-64
 /// processor); a longer one, or on other processors, a byte at a time.
 #[cfg(target_arch = "x86_64")]
-pub fn plain_at(cell: &[u8]) -> Option<usize> {
+pub fn simple_address_at(cell: &[u8]) -> Option<usize> {
     if cell.len() > 64 {
-        return plain_at_bytewise(cell);
+        return simple_address_at_bytewise(cell);
     }
     // SAFETY: SSE2 is part of the x86-64 baseline: every x86-64 processor has it.
-    unsafe { plain_at_sse2(cell) }
+    unsafe { simple_address_at_sse2(cell) }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "sse2")]
-fn plain_at_sse2(cell: &[u8]) -> Option<usize> {
+fn simple_address_at_sse2(cell: &[u8]) -> Option<usize> {
     use std::arch::x86_64::{
         _mm_and_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_cmplt_epi8, _mm_loadu_si128,
         _mm_movemask_epi8, _mm_set1_epi8,
@@ -130,10 +130,10 @@ fn plain_at_sse2(cell: &[u8]) -> Option<usize> {
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-pub use plain_at_bytewise as plain_at;
+pub use simple_address_at_bytewise as simple_address_at;
 
-/// [`plain_at`] one byte at a time: for other processors, and to test the vectorized one.
-pub fn plain_at_bytewise(cell: &[u8]) -> Option<usize> {
+/// [`simple_address_at`] one byte at a time: for other processors, and to test the vectorized one.
+pub fn simple_address_at_bytewise(cell: &[u8]) -> Option<usize> {
     let at = memchr::memchr(b'@', cell)?;
     let odd = |b: u8| b >= 0x80 || matches!(b, b'@' | b'(' | b')');
     let local_odd = cell[..at].iter().any(|&b| odd(b));
@@ -163,13 +163,13 @@ mod tests {
     proptest::proptest! {
         /// Sixteen bytes at a time, the look at a cell tells what a look at each byte does.
         #[test]
-        fn plain_cells_are_told_sixteen_bytes_at_a_time(
+        fn simple_cells_are_told_sixteen_bytes_at_a_time(
             cell in proptest::collection::vec(
                 proptest::sample::select(b"aZ0.@()-+\x80\xff\x00".to_vec()),
                 1..80,
             ),
         ) {
-            proptest::prop_assert_eq!(plain_at(&cell), plain_at_bytewise(&cell));
+            proptest::prop_assert_eq!(simple_address_at(&cell), simple_address_at_bytewise(&cell));
         }
     }
 }

@@ -64,8 +64,8 @@ pub struct CsvOutput {
     chunks: Option<Sender<Message>>,
     writer: Option<JoinHandle<Result<(AtomicFile, AtomicFile), Error>>>,
     /// Status and flag codes, and valid addresses, go out without a look for what to quote.
-    plain_codes: bool,
-    plain_addresses: bool,
+    codes_unquoted: bool,
+    addresses_unquoted: bool,
     kept_ends: KeptEnds,
     /// The first character the output encoding could not hold, if any.
     unmappable: OnceLock<char>,
@@ -168,17 +168,17 @@ impl CsvOutput {
             }
             Ok((cleaned, rejected))
         });
-        let plain_codes = !format
+        let codes_unquoted = !format
             .dialect
             .may_quote(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b';'));
-        let plain_addresses = !format.dialect.may_quote(is_address_byte);
+        let addresses_unquoted = !format.dialect.may_quote(is_address_byte);
         let mut output = CsvOutput {
             format,
             email_index,
             chunks: Some(tx),
             writer: Some(writer),
-            plain_codes,
-            plain_addresses,
+            codes_unquoted,
+            addresses_unquoted,
             kept_ends: KeptEnds::default(),
             unmappable,
         };
@@ -271,11 +271,12 @@ impl CsvOutput {
         } else {
             // No quote in the row as read means no cell holds a delimiter, quote or line
             // break: the other cells then go out as they are, without a look for what to quote.
-            let plain = !dialect.quote_all && record.len() == fields && is_plain(record.raw());
+            let unquoted =
+                !dialect.quote_all && record.len() == fields && has_no_quote(record.raw());
             for f in 0..fields {
                 match cell(f) {
                     Cell::Address(address) => self.push_address(out, address, f == 0),
-                    Cell::Other(value) if plain => {
+                    Cell::Other(value) if unquoted => {
                         if f > 0 {
                             out.push(dialect.delimiter);
                         }
@@ -378,7 +379,7 @@ impl CsvOutput {
 
     /// Writes a status, flag or reason code.
     fn push_code(&self, out: &mut Vec<u8>, code: &[u8], first: bool) {
-        if self.plain_codes {
+        if self.codes_unquoted {
             self.format.dialect.push_unquoted(out, code, first);
         } else {
             self.format.dialect.push_field(out, code, first);
@@ -387,7 +388,7 @@ impl CsvOutput {
 
     /// Writes the `email_flags` cell: the flag codes joined with `;`.
     fn push_flags(&self, out: &mut Vec<u8>, flags: Flags) {
-        if !self.plain_codes {
+        if !self.codes_unquoted {
             self.push_code(out, flags.joined().as_bytes(), false);
             return;
         }
@@ -402,7 +403,7 @@ impl CsvOutput {
 
     /// Writes a valid address, or an empty cell.
     fn push_address(&self, out: &mut Vec<u8>, address: &[u8], first: bool) {
-        if self.plain_addresses {
+        if self.addresses_unquoted {
             self.format.dialect.push_unquoted(out, address, first);
         } else {
             self.format.dialect.push_field(out, address, first);
@@ -499,7 +500,7 @@ enum Cell<'a> {
 }
 
 /// Whether a row as read has no quote byte, so its cells are its bytes between delimiters.
-fn is_plain(raw: &[u8]) -> bool {
+fn has_no_quote(raw: &[u8]) -> bool {
     memchr::memchr(b'"', raw).is_none()
 }
 
