@@ -13,12 +13,12 @@ use std::sync::atomic::AtomicUsize;
 use chrono::NaiveDate;
 use rustc_hash::FxHashSet;
 
-use crate::config::ReadOptions;
 use crate::dns::{DnsOptions, DnsStats, MailStage};
 use crate::error::Error;
 use crate::pipeline::{self, Checker, DomainStage, MAX_EMAIL_COLUMNS, RunState, Sink};
 use crate::policy::stale::Period;
 use crate::policy::{DuplicateSet, Policy};
+use crate::read::ReadOptions;
 use crate::read::Source;
 use crate::report::Tally;
 use crate::verdict::{Checked, Reason};

@@ -10,9 +10,10 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use listclean::cmd::clean::{self, Progress};
-use listclean::config::{CleanConfig, Input, ReadOptions};
+use listclean::config::CleanConfig;
 use listclean::policy::stale::Period;
 use listclean::read::encoding::Encoding;
+use listclean::read::{Input, ReadOptions};
 
 use super::flags::{DisplayArgs, DnsArgs, OutputArgs};
 use super::{Failure, Usage};

@@ -8,11 +8,12 @@ use std::time::Instant;
 
 use crate::checkpoint::{self, CheckpointPaths, InputIdentity, Journal};
 use crate::cleaner::Cleaner;
-use crate::config::{CleanConfig, Input, ReadOptions};
+use crate::config::CleanConfig;
 use crate::error::Error;
 use crate::pipeline::{Batch, Checkpoints, RunState, Sink};
 use crate::policy::{DuplicateSet, suppress};
 use crate::read::Source;
+use crate::read::{Input, ReadOptions};
 use crate::report::{DomainCount, Outputs, Report, Tally, peak_memory_bytes, plural, ratio};
 use crate::write::{
     AtomicFile, CLEANED_COLUMNS, OutputFormat, OutputPaths, Partial, REJECTED_COLUMNS, commit_all,

@@ -49,6 +49,9 @@ impl RecordType {
     }
 }
 
+/// A question: the name (lowercase, without the final dot) and the type.
+pub(crate) type Question = (Box<str>, RecordType);
+
 /// One record of an answer. Names are written without the final dot, lowercase as the
 /// server gave them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

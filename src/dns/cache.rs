@@ -26,8 +26,7 @@ use redb::{
 };
 use rustc_hash::FxHashMap;
 
-use super::answer::{Answer, RecordType};
-use super::resolver::Question;
+use super::answer::{Answer, Question, RecordType};
 use crate::error::Error;
 
 /// `TYPE name` (`MX example.co.jp`) → the expiry in seconds since the Unix epoch, as eight

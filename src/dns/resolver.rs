@@ -27,12 +27,9 @@ use tokio::sync::{OnceCell, Semaphore};
 use tokio::time::Instant;
 
 use super::DnsOptions;
-use super::answer::{Answer, Failure, Record, RecordType};
+use super::answer::{Answer, Failure, Question, Record, RecordType};
 use super::cache::CacheQueue;
 use crate::error::Error;
-
-/// A question: the name (lowercase, without the final dot) and the type.
-pub(crate) type Question = (Box<str>, RecordType);
 
 /// The resolver of a run. See the module documentation.
 pub struct Resolver {

@@ -8,9 +8,9 @@ use rustc_hash::FxHashMap;
 use tokio::runtime::Runtime;
 
 use super::DnsOptions;
-use super::answer::{Answer, RecordType};
+use super::answer::{Answer, Question, RecordType};
 use super::cache::{CacheWriter, PersistentCache};
-use super::resolver::{Question, Resolver};
+use super::resolver::Resolver;
 use crate::error::Error;
 
 /// The answers a persistent cache holds, with their expiry.

@@ -370,9 +370,9 @@ fn check_batch(batch: &mut Batch, checker: &Checker<'_>, dns: Option<&dyn Domain
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Input, ReadOptions};
     use crate::policy::Policy;
     use crate::read::encoding::CellEncoding;
+    use crate::read::{Input, ReadOptions};
 
     #[test]
     fn rows_passed_over_on_resuming_count_their_domains() {

@@ -10,12 +10,12 @@ use std::path::{Path, PathBuf};
 use rustc_hash::FxHashSet;
 use serde::Serialize;
 
-use crate::config::{Input, ReadOptions};
 use crate::error::Error;
 use crate::normalize::normalize;
 use crate::read::Source;
 use crate::read::encoding::{CellEncoding, decode_cell};
 use crate::read::records::{Record, Records};
+use crate::read::{Input, ReadOptions};
 use crate::validate::validate;
 
 /// What one list gave, for the report.

@@ -8,11 +8,11 @@ use std::fs::File;
 use std::io::{self, Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 
+use super::ReadOptions;
 use super::dialect::Dialect;
 use super::encoding::{self, CellEncoding, Encoding, Transcoder};
 use super::records::{RecordReader, Records};
 use super::{DETECT_BYTES, RowReader, SAMPLE_ROWS, sniff};
-use crate::config::ReadOptions;
 use crate::error::Error;
 
 /// A CSV input, opened: what was told of it, its reader, and the first rows read to learn

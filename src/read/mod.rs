@@ -21,10 +21,10 @@ pub mod sniff;
 
 use std::fs::File;
 use std::io::{self, Read};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use crate::config::{Input, ReadOptions};
 use crate::error::Error;
 use crate::read::dialect::Dialect;
 use csv::CsvOpened;
@@ -72,6 +72,79 @@ pub const DETECT_BYTES: usize = 1 << 20;
 pub(crate) const SAMPLE_ROWS: usize = 1000;
 /// How far down a header after a title is looked for.
 const LATE_HEADER_ROWS: usize = 10;
+
+/// Where the contacts come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Stdin,
+    Path(PathBuf),
+}
+
+impl Input {
+    /// A name for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Input::Stdin => "standard input".into(),
+            Input::Path(path) => path.display().to_string(),
+        }
+    }
+
+    /// The stem output files are named after: `contacts.csv` → `contacts`.
+    pub fn stem(&self) -> String {
+        match self {
+            Input::Stdin => "stdin".into(),
+            _ if self.is_descriptor() => "stdin".into(),
+            Input::Path(path) => path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "output".into()),
+        }
+    }
+}
+
+impl Input {
+    /// Whether the input can be read a second time: a regular file. Standard input and a
+    /// pipe given by name (`<(zcat list.csv.gz)`, a FIFO) cannot; a second reader would
+    /// take rows from the first.
+    pub fn can_read_twice(&self) -> bool {
+        matches!(self, Input::Path(path) if std::fs::metadata(path).is_ok_and(|m| m.is_file()))
+    }
+
+    /// Whether the input is a pipe or descriptor given by a system name
+    /// (`<(zcat list.csv.gz)` is `/dev/fd/63`; `/dev/stdin`): its name means nothing to the
+    /// user and its folder is no place for outputs, so both are those of standard input.
+    pub fn is_descriptor(&self) -> bool {
+        !self.can_read_twice()
+            && matches!(self, Input::Path(path) if path.starts_with("/dev") || path.starts_with("/proc"))
+    }
+}
+
+/// How to read the input. Every `None` means "detect it".
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    pub encoding: Option<Encoding>,
+    pub delimiter: Option<u8>,
+    pub no_header: bool,
+    /// `--email-column` values: header names or 1-based numbers.
+    pub email_columns: Vec<String>,
+    /// `--last-contact-column`.
+    pub last_contact_column: Option<String>,
+    /// A row longer than this is rejected as malformed instead of being held in memory.
+    pub max_record_bytes: usize,
+}
+
+impl Default for ReadOptions {
+    fn default() -> ReadOptions {
+        ReadOptions {
+            encoding: None,
+            delimiter: None,
+            no_header: false,
+            email_columns: Vec::new(),
+            last_contact_column: None,
+            max_record_bytes: 1 << 20,
+        }
+    }
+}
 
 /// Hands out an input's records, in order, whatever its format.
 pub trait RowReader: Send {
@@ -173,7 +246,7 @@ impl Source {
     /// for standard input).
     ///
     /// ```
-    /// use listclean::config::ReadOptions;
+    /// use listclean::read::ReadOptions;
     /// use listclean::read::Source;
     ///
     /// let csv = "name,email\nTaro,taro@example-shoji.co.jp\n";

@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use email_address::{EmailAddress, Options};
 use listclean::cmd::clean;
-use listclean::config::{CleanConfig, Input};
+use listclean::config::CleanConfig;
 use listclean::normalize::normalize;
+use listclean::read::Input;
 use listclean::validate::validate;
 use listclean::verdict::Flags;
 use proptest::prelude::*;
