@@ -133,7 +133,7 @@ impl State {
         if state.fingerprint != fingerprint {
             return Err(refuse(
                 "it was made with other options, or suppression lists that have changed since; \
-                 run again with the same ones, or start afresh with --checkpoint"
+                 run again with the same ones, or start afresh"
                     .into(),
             ));
         }

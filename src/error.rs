@@ -43,16 +43,17 @@ pub enum Error {
     },
     #[error("{what} has a header but no rows, and no column of the header names an email column")]
     HeaderOnly { what: String },
-    #[error("no email column found in {what} (columns: {columns}); name one with --email-column")]
+    #[error("no email column found in {what} (columns: {columns})")]
     NoEmailColumn { what: String, columns: String },
     #[error(
         "no column of addresses found (columns: {columns}); give a CSV with an email column, or \
          one address per line"
     )]
     NoSuppressColumn { columns: String },
-    #[error("{option} {spec:?}: no such column in {what} (columns: {columns})")]
+    #[error("{role} {spec:?}: no such column in {what} (columns: {columns})")]
     NoSuchColumn {
-        option: &'static str,
+        /// Which column was asked for: `email column`, `last-contact column`.
+        role: &'static str,
         spec: String,
         what: String,
         columns: String,
@@ -60,17 +61,17 @@ pub enum Error {
     #[error("{found} email columns: at most {most} are supported")]
     TooManyEmailColumns { found: usize, most: usize },
     #[error(
-        "--cache {}: the file exists and is not a DNS cache (not a redb file); it was left \
-         untouched: give the cache a file name of its own",
+        "the DNS cache {} exists and is not a DNS cache (not a redb file); it was left \
+         untouched",
         path.display()
     )]
     NotACache { path: std::path::PathBuf },
     #[error(
-        "{option} {spec:?}: several columns have that name (columns {numbers}); give the \
+        "{role} {spec:?}: several columns have that name (columns {numbers}); give the \
          number of the one to use"
     )]
     AmbiguousColumn {
-        option: &'static str,
+        role: &'static str,
         spec: String,
         numbers: String,
     },
@@ -80,7 +81,7 @@ pub enum Error {
     )]
     UnterminatedQuote { what: String, line: u64 },
     #[error(
-        "--suppress {}: that is the input itself, so every row would be suppressed",
+        "the suppression list {} is the input itself, so every row would be suppressed",
         path.display()
     )]
     SuppressIsInput { path: PathBuf },
@@ -102,7 +103,7 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
-    #[error("DNS is unavailable: {detail}; check --resolver, or run with --no-dns")]
+    #[error("DNS is unavailable: {detail}")]
     DnsUnavailable { detail: String },
     #[error("starting the DNS stage")]
     DnsSetup {

@@ -39,7 +39,7 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             eprintln!("{}", error_chain(&error));
-            if let Some(hint) = hint {
+            for hint in [cli::hint(&error), hint].into_iter().flatten() {
                 eprintln!("{hint}");
             }
             ExitCode::from(error.exit_code() as u8)

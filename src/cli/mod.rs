@@ -48,6 +48,21 @@ impl From<Usage> for Failure {
     }
 }
 
+/// What to do about an error, in the command line's terms: the library names what went
+/// wrong, the command line the option that mends it.
+pub fn hint(error: &listclean::Error) -> Option<&'static str> {
+    use listclean::Error;
+    match error {
+        Error::NoEmailColumn { .. } | Error::HeaderOnly { .. } => {
+            Some("name the email column with --email-column NAME (or its number, from 1)")
+        }
+        Error::NotACache { .. } => Some("give --cache a file name of its own"),
+        Error::DnsUnavailable { .. } => Some("check --resolver, or run with --no-dns"),
+        Error::Resume { .. } => Some("to start afresh, run with --checkpoint instead of --resume"),
+        _ => None,
+    }
+}
+
 /// Makes SIGINT, SIGTERM and SIGHUP ask the run to stop, by storing the signal's number
 /// in `stop`; a second signal ends the process at once.
 pub fn stop_on_signals(stop: &Arc<AtomicUsize>) {

@@ -350,11 +350,10 @@ impl Source {
         };
         let all_names = || names.join(", ");
         let resolve =
-            |option: &'static str, spec: &str| match columns::resolve(spec, header_text.as_deref())
-            {
+            |role: &'static str, spec: &str| match columns::resolve(spec, header_text.as_deref()) {
                 Ok(col) if col < width => Ok(col),
                 Err(several) if several.len() > 1 => Err(Error::AmbiguousColumn {
-                    option,
+                    role,
                     spec: spec.into(),
                     numbers: several
                         .iter()
@@ -363,7 +362,7 @@ impl Source {
                         .join(", "),
                 }),
                 _ => Err(Error::NoSuchColumn {
-                    option,
+                    role,
                     spec: spec.into(),
                     what: what.clone(),
                     columns: all_names(),
@@ -375,7 +374,7 @@ impl Source {
             options
                 .email_columns
                 .iter()
-                .map(|spec| resolve("--email-column", spec))
+                .map(|spec| resolve("email column", spec))
                 .collect::<Result<_, _>>()?
         };
         // A header without rows is a list with no contacts today (a nightly export often
@@ -405,7 +404,7 @@ impl Source {
             })
             .flatten();
         let last_contact_column = match &options.last_contact_column {
-            Some(spec) => Some(resolve("--last-contact-column", spec)?),
+            Some(spec) => Some(resolve("last-contact column", spec)?),
             None => None,
         };
         Ok(Source {
