@@ -34,68 +34,55 @@ impl Status {
     }
 }
 
-/// Remarks on a kept row, written `;`-separated to `email_flags`.
-///
-/// A small bit set rather than a `Vec<String>`: it is built for millions of rows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
-pub struct Flags(u16);
-
-macro_rules! flags {
-    ($($(#[$doc:meta])* $name:ident = $bit:expr, $code:literal;)*) => {
-        impl Flags {
-            $($(#[$doc])* pub const $name: Flags = Flags(1 << $bit);)*
-            /// Every flag with its code, in the order they are written.
-            pub const ALL: &'static [(Flags, &'static str)] = &[$((Flags::$name, $code),)*];
-        }
-    };
-}
-
-flags! {
-    /// The address was changed to make it valid (width, spaces, wrappers, case, IDN).
-    NORMALIZED = 0, "normalized";
-    /// A role account (info@, sales@, ...): reaches a function, not a person.
-    ROLE = 1, "role";
-    /// A free-mail or consumer carrier address.
-    FREE = 2, "free";
-    /// The domain looks like a typo of a well-known domain; see the suggestion column.
-    TYPO = 3, "typo";
-    /// Not contacted within the `--stale-after` period.
-    STALE = 4, "stale";
-    /// A pre-2009 docomo/ezweb address kept by `--keep-legacy-carrier`.
-    LEGACY_CARRIER = 5, "legacy_carrier";
-    /// DNS could not say whether the domain receives mail.
-    DNS_UNKNOWN = 6, "dns_unknown";
-    /// The address begins with a character a spreadsheet reads as a formula.
-    FORMULA_RISK = 7, "formula_risk";
-    /// Another email column of the row held an unusable address, which was cleared.
-    OTHER_ADDRESS_REMOVED = 8, "other_address_removed";
+bitflags::bitflags! {
+    /// Remarks on a kept row, written `;`-separated to `email_flags`.
+    ///
+    /// A small bit set rather than a `Vec<String>`: it is built for millions of rows.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+    pub struct Flags: u16 {
+        /// The address was changed to make it valid (width, spaces, wrappers, case, IDN).
+        const NORMALIZED = 1 << 0;
+        /// A role account (info@, sales@, ...): reaches a function, not a person.
+        const ROLE = 1 << 1;
+        /// A free-mail or consumer carrier address.
+        const FREE = 1 << 2;
+        /// The domain looks like a typo of a well-known domain; see the suggestion column.
+        const TYPO = 1 << 3;
+        /// Not contacted within the `--stale-after` period.
+        const STALE = 1 << 4;
+        /// A pre-2009 docomo/ezweb address kept by `--keep-legacy-carrier`.
+        const LEGACY_CARRIER = 1 << 5;
+        /// DNS could not say whether the domain receives mail.
+        const DNS_UNKNOWN = 1 << 6;
+        /// The address begins with a character a spreadsheet reads as a formula.
+        const FORMULA_RISK = 1 << 7;
+        /// Another email column of the row held an unusable address, which was cleared.
+        const OTHER_ADDRESS_REMOVED = 1 << 8;
+    }
 }
 
 impl Flags {
-    pub const NONE: Flags = Flags(0);
+    /// Every flag with its code, in the order they are written (their bits' order).
+    pub const ALL: &'static [(Flags, &'static str)] = &[
+        (Flags::NORMALIZED, "normalized"),
+        (Flags::ROLE, "role"),
+        (Flags::FREE, "free"),
+        (Flags::TYPO, "typo"),
+        (Flags::STALE, "stale"),
+        (Flags::LEGACY_CARRIER, "legacy_carrier"),
+        (Flags::DNS_UNKNOWN, "dns_unknown"),
+        (Flags::FORMULA_RISK, "formula_risk"),
+        (Flags::OTHER_ADDRESS_REMOVED, "other_address_removed"),
+    ];
+}
 
-    pub fn contains(self, other: Flags) -> bool {
-        self.0 & other.0 == other.0
-    }
-
-    pub fn insert(&mut self, other: Flags) {
-        self.0 |= other.0;
-    }
-
-    pub fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-
-    /// The set as a number, bit `i` standing for `Flags::ALL[i]`: an index into tables
-    /// made for every set of flags.
-    pub fn bits(self) -> u16 {
-        self.0
-    }
+impl Flags {
+    pub const NONE: Flags = Flags::empty();
 
     /// The places in [`Flags::ALL`] of the flags that are set, in order.
     pub fn indices(self) -> impl Iterator<Item = usize> {
         // `ALL` lists the flags in bit order, so a set bit's number is its place.
-        let mut bits = self.0;
+        let mut bits = self.bits();
         std::iter::from_fn(move || {
             let place = (bits != 0).then(|| bits.trailing_zeros() as usize)?;
             bits &= bits - 1;
@@ -137,13 +124,6 @@ impl Flags {
         ]
         .iter()
         .any(|flag| self.contains(*flag))
-    }
-}
-
-impl std::ops::BitOr for Flags {
-    type Output = Flags;
-    fn bitor(self, rhs: Flags) -> Flags {
-        Flags(self.0 | rhs.0)
     }
 }
 
@@ -394,7 +374,7 @@ mod tests {
     #[test]
     fn flags_are_listed_in_bit_order_and_joined_in_that_order() {
         for (i, (flag, _)) in Flags::ALL.iter().enumerate() {
-            assert_eq!(*flag, Flags(1 << i));
+            assert_eq!(*flag, Flags::from_bits_retain(1 << i));
         }
         let mut flags = Flags::FORMULA_RISK;
         flags.insert(Flags::NORMALIZED);
