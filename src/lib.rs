@@ -1,11 +1,19 @@
-//! listclean: clean email contact lists at high throughput.
+//! listclean: the health of email contact lists.
 //!
-//! The modules follow the `clean` pipeline in order: [`read`] turns bytes into rows,
-//! [`normalize`] and [`validate`] check each address, [`policy`] applies the rules that need
-//! no network, [`dns`] asks whether each domain receives mail, [`pipeline`] runs these stages
-//! over batches in parallel and decides a [`verdict`] per row, and [`write`](mod@write) and
-//! [`report`] are the sinks the verdicts go to; [`checkpoint`] lets a long run resume.
-//! [`cmd`] holds one entry point per subcommand.
+//! Two ways in: a [`Cleaner`] judges every row of a contact list read from any reader and
+//! pushes the decided rows into a [`Sink`] of the caller's (the `clean` command's sinks
+//! write the cleaned and rejected files and count the report), and [`check_address`]
+//! judges one address without the network.
+//!
+//! The modules follow the pipeline in order: [`read`] turns an input's bytes into rows
+//! (the format check at open, then a row reader), [`normalize`] and [`validate`] check each
+//! address, [`policy`] applies the rules that need no network, [`dns`] answers questions
+//! for every command (whether a domain receives mail is one client of it), [`pipeline`]
+//! runs the stages over batches in parallel and decides a [`verdict`] per row, and
+//! [`write`](mod@write) and [`report`] are the sinks the verdicts go to; [`checkpoint`] lets
+//! a long run resume. [`messages`] holds every sentence in English and Japanese,
+//! [`formula`] the formula guard's rules, and [`sys`] all `unsafe` code. [`cmd`] holds one
+//! entry point per subcommand.
 
 pub mod config;
 pub mod error;

@@ -1,10 +1,10 @@
 //! The pipeline: runs the stages over batches of rows and decides a [`Verdict`] per row.
 //!
-//! A reader thread fills batches of raw records ([`batch`]). Each batch is checked in
-//! parallel with rayon ([`check`]): normalize, validate and the per-address policy, which
+//! A reader thread fills batches of raw records (`batch`). Each batch is checked in
+//! parallel with rayon (`check`): normalize, validate and the per-address policy, which
 //! depend on nothing but the row. Its domains go to the DNS stage, which resolves them while
-//! later batches are read and checked; with a file, [`prefetch`] runs further ahead still.
-//! Then, in input order, one thread decides each row ([`decide`]): DNS outcome, duplicates
+//! later batches are read and checked; with a file, `prefetch` runs further ahead still.
+//! Then, in input order, one thread decides each row (`decide`): DNS outcome, duplicates
 //! (which depend on the rows before), status and flags. Decided batches go to the sinks
 //! (the output writer, the report tally), and the batch goes back to the reader to be
 //! reused, so memory stays flat however long the file.

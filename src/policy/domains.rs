@@ -11,7 +11,7 @@ use super::{is_disposable, is_special_use, lists, typo};
 use crate::sys::memory::{HUGE_PAGE, advise_huge_pages, zeroed_atomics};
 use crate::validate::is_well_formed_domain;
 
-/// A domain's facts as [`Policy::cached_facts`] found them: `None` when the table does not
+/// A domain's facts as [`super::Policy::cached_facts`] found them: `None` when the table does not
 /// have them (yet).
 #[derive(Debug, Clone, Copy)]
 pub struct CachedFacts(pub(super) Option<DomainFacts>);

@@ -5,7 +5,7 @@
 //! column detection. It never interprets a cell beyond that: normalizing and checking
 //! addresses belong to the stages after it.
 //!
-//! Every input passes the [`format`] check when it is opened, which picks the reader of
+//! Every input passes the [`format`](mod@format) check when it is opened, which picks the reader of
 //! its rows: a [`RowReader`] fills [`records::Records`] (cells, line numbers, raw bytes)
 //! whatever the format, and the header and email columns are found the same way for all.
 //! CSV is the one format read today (`csv`, with [`encoding`], [`dialect`] and the

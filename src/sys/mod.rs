@@ -4,7 +4,7 @@
 //!
 //! - [`simd`]: splitting lines and looking at cells sixteen bytes at a time.
 //! - [`memory`]: zeroed tables, large pages, aligned buffers, text known to be ASCII.
-//! - [`file`]: waiting for standard input, direct writes, early write-back.
+//! - [`file`](mod@file): waiting for standard input, direct writes, early write-back.
 
 pub mod file;
 pub mod memory;

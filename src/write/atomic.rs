@@ -134,7 +134,7 @@ impl AtomicFile {
     }
 
     /// Writes the file past the system's page cache where the system allows it, for a
-    /// large output the run does not read back (see [`direct`]).
+    /// large output the run does not read back (see `direct`).
     #[must_use]
     pub fn past_page_cache(mut self) -> AtomicFile {
         self.staged = direct::Staged::start(self.file());

@@ -523,7 +523,7 @@ fn convert_noting(
 
 impl Output for CsvOutput {
     /// Waits for the writes to end and returns the cleaned and rejected files, still under
-    /// their temporary names: [`commit_all`] puts them in place with the report.
+    /// their temporary names: [`super::commit_all`] puts them in place with the report.
     ///
     /// # Errors
     /// The first write error.

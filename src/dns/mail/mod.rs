@@ -12,7 +12,7 @@
 //! before it is finally unknown. Turning an outcome into a row's verdict is left to
 //! [`crate::pipeline`].
 //!
-//! - [`classify`]: the answers about a domain → its outcome.
+//! - `classify`: the answers about a domain → its outcome.
 
 mod classify;
 
