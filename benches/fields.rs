@@ -36,7 +36,7 @@ fn rows() -> Vec<Vec<Vec<u8>>> {
 
 /// One field through csv-core's writer, into a `Vec`.
 fn csv_core_field(writer: &mut csv_core::Writer, out: &mut Vec<u8>, field: &[u8], first: bool) {
-    let mut room = |out: &mut Vec<u8>, at_least: usize| {
+    let room = |out: &mut Vec<u8>, at_least: usize| {
         let len = out.len();
         out.resize(len + at_least, 0);
         len
