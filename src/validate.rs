@@ -1,15 +1,19 @@
 //! Validating: is a normalized address acceptable to the mail systems that matter?
 //!
 //! A practical subset of RFC 5321, stricter than the RFCs where real senders are: an ASCII
-//! dot-atom local part of at most 64 octets, a host-name domain of at least two labels with
-//! a non-numeric top-level domain, no quoted strings, comments or IP literals, at most 254
-//! octets in all. Normalization happened before ([`crate::normalize`]); what the domain
-//! is for (disposable, special use, DNS) is decided after ([`crate::policy`], [`crate::dns`]).
+//! dot-atom local part of at most 64 octets, a host-name domain of at least two labels
+//! whose top-level domain exists (the public suffix list holds it, or it is a special-use
+//! name, which [`crate::policy`] judges), no quoted strings, comments or IP literals, at
+//! most 254 octets in all. Normalization happened before ([`crate::normalize`]); what the
+//! domain is for (disposable, special use, DNS) is decided after ([`crate::policy`],
+//! [`crate::dns`]).
 
 use crate::address::Address;
 use crate::normalize::normalize;
+use crate::policy::is_special_use;
 use crate::policy::lists::is_legacy_carrier;
 use crate::verdict::{Flags, Reason, SyntaxError};
+use psl::Psl;
 
 /// Characters that stand where a hyphen belongs when a Japanese IME or a JIS table was
 /// involved. NFKC maps the full-width hyphen-minus but none of these, so they are
@@ -186,8 +190,9 @@ fn bytes_in(word: u64, low: u8, high: u8) -> u64 {
 
 /// A domain [`check_domain`] accepts, told in one pass for the common case: at most 253
 /// octets of lowercase LDH labels of 1 to 63 octets, no hyphen at either end of a label
-/// nor in its third and fourth places, and a top-level domain of two or more letters.
-/// A-labels are left to the full check.
+/// nor in its third and fourth places, and a top-level domain of two or more letters that
+/// the public suffix list holds. A-labels and special-use names are left to the full
+/// check.
 fn plain_domain(domain: &[u8]) -> bool {
     if domain.len() > 253 || !all_in(domain, LDH | DOT) {
         return false;
@@ -208,7 +213,40 @@ fn plain_domain(domain: &[u8]) -> bool {
         }
         others += 1;
     }
-    others >= 1 && tld.len() >= 2 && tld.len() <= 63 && tld.iter().all(u8::is_ascii_lowercase)
+    others >= 1
+        && tld.len() >= 2
+        && tld.len() <= 63
+        && tld.iter().all(u8::is_ascii_lowercase)
+        && is_listed_tld(tld)
+}
+
+/// Whether a lowercase top-level domain is one the public suffix list holds a rule for
+/// (`com`, `jp`, `tokyo`, `xn--p1ai`), so that a domain under it can exist: `con`, `cmo`
+/// and `jpn` are typos that no DNS answer will save. The list's implicit `*` rule, which
+/// makes any unknown label a suffix, does not count.
+///
+/// One look-up in the list's generated `match`, about twenty instructions, paid once per
+/// domain: a domain already in the per-domain facts table skips the syntax check. When it
+/// fails, the full check has the last word with [`is_listed_under`], which also knows the
+/// TLDs the list names only through a wildcard (`*.ck`, `*.er`).
+fn is_listed_tld(tld: &[u8]) -> bool {
+    psl::List.find(std::iter::once(tld)).typ.is_some()
+}
+
+/// Whether the top-level domain of a lowercase domain is in the public suffix list: listed
+/// on its own ([`is_listed_tld`]), or only through a wildcard (`x.ck` under `*.ck`,
+/// `www.ck` by its exception). For the wildcard the last two labels are looked up, which
+/// is slower (the second label is looked for among the TLD's own rules, hundreds of them
+/// under `jp`), so it comes second.
+fn is_listed_under(domain: &[u8]) -> bool {
+    let mut labels = domain.rsplit(|&b| b == b'.');
+    let Some(tld) = labels.next() else {
+        return false;
+    };
+    is_listed_tld(tld)
+        || labels
+            .next()
+            .is_some_and(|second| psl::List.find([tld, second].into_iter()).typ.is_some())
 }
 
 fn check_local(local: &str) -> Result<(), SyntaxError> {
@@ -275,6 +313,19 @@ pub(crate) fn is_well_formed_domain(domain: &str) -> bool {
     plain_domain(domain.as_bytes()) || check_domain(domain).is_ok()
 }
 
+/// Whether the top-level domain of a domain exists: the public suffix list holds it
+/// ([`is_listed_under`]), or it is a special-use name (`.test`, `.example`, `.local`, ...),
+/// which is not in the list and which policy rejects with a reason of its own.
+///
+/// Any case: the lists are lowercase, and a domain that reaches the full check may not be
+/// (the normalizer lowercases it; a caller of [`validate`] may not have).
+fn tld_exists(domain: &str) -> bool {
+    if domain.bytes().any(|b| b.is_ascii_uppercase()) {
+        return tld_exists(&domain.to_ascii_lowercase());
+    }
+    is_listed_under(domain.as_bytes()) || is_special_use(domain)
+}
+
 fn check_domain(domain: &str) -> Result<(), SyntaxError> {
     if domain.is_empty() {
         return Err(SyntaxError::EmptyDomain);
@@ -318,9 +369,11 @@ fn check_domain(domain: &str) -> Result<(), SyntaxError> {
     if last.iter().all(u8::is_ascii_digit) {
         return Err(SyntaxError::NumericTld);
     }
-    // Every top-level domain is letters, or an A-label for an internationalized one.
-    if !(last.starts_with(b"xn--") || (last.len() >= 2 && last.iter().all(u8::is_ascii_alphabetic)))
-    {
+    // Every top-level domain is letters, or an A-label for an internationalized one; and
+    // it exists.
+    let shaped =
+        last.starts_with(b"xn--") || (last.len() >= 2 && last.iter().all(u8::is_ascii_alphabetic));
+    if !shaped || !tld_exists(domain) {
         let tld = String::from_utf8_lossy(last).into_owned();
         return Err(SyntaxError::InvalidTld { tld });
     }
@@ -444,6 +497,64 @@ mod tests {
             "d".repeat(60)
         );
         assert_eq!(check(&long), Err(syntax(TooLong { len: long.len() })));
+    }
+
+    /// A top-level domain must exist: be in the public suffix list (on its own or by a
+    /// wildcard, in any script as an A-label) or be special use, which policy judges.
+    #[test]
+    fn top_level_domains() {
+        let invalid = |tld: &str| Err(Reason::Syntax(SyntaxError::InvalidTld { tld: tld.into() }));
+        let cases = [
+            // Listed, on their own.
+            ("a@example.co.jp", Ok(Flags::NONE)),
+            ("a@company1.com", Ok(Flags::NONE)),
+            ("a@x.tokyo", Ok(Flags::NONE)),
+            ("a@x.zip", Ok(Flags::NONE)),
+            ("a@x.eu", Ok(Flags::NONE)),
+            // Listed only by a wildcard (`*.ck`, `*.er`), or by an exception to one.
+            ("a@x.ck", Ok(Flags::NONE)),
+            ("a@www.ck", Ok(Flags::NONE)),
+            ("a@x.er", Ok(Flags::NONE)),
+            // Internationalized, as A-labels: .рф, .中国, .アマゾン, .مصر.
+            ("a@x.xn--p1ai", Ok(Flags::NONE)),
+            ("a@xn--wgv71a119e.xn--fiqs8s", Ok(Flags::NONE)),
+            ("a@x.xn--cckwcxetd", Ok(Flags::NONE)),
+            ("a@x.xn--wgbh1c", Ok(Flags::NONE)),
+            // Special use: not listed (or listed), left to policy as before.
+            ("a@x.test", Ok(Flags::NONE)),
+            ("a@x.example", Ok(Flags::NONE)),
+            ("a@x.invalid", Ok(Flags::NONE)),
+            ("a@x.localhost", Ok(Flags::NONE)),
+            ("a@x.local", Ok(Flags::NONE)),
+            ("a@x.internal", Ok(Flags::NONE)),
+            ("a@x.onion", Ok(Flags::NONE)),
+            ("a@x.arpa", Ok(Flags::NONE)),
+            ("a@x.xn--zckzah", Ok(Flags::NONE)),
+            ("a@example.com", Ok(Flags::NONE)),
+            // Not normalized: the case does not matter.
+            ("a@X.JP", Ok(Flags::NONE)),
+            ("a@X.Test", Ok(Flags::NONE)),
+            ("a@X.CK", Ok(Flags::NONE)),
+            // Typos and made-up names.
+            ("a@gmail.con", invalid("con")),
+            ("a@biz123.con", invalid("con")),
+            ("a@example.cmo", invalid("cmo")),
+            ("a@yahoo.co.jpn", invalid("jpn")),
+            ("a@docomo.ne.jo.jp.xx", invalid("xx")),
+            ("a@x.um", invalid("um")),
+            ("a@x.ck.con", invalid("con")),
+            ("a@GMAIL.CON", invalid("CON")),
+            ("a@x.xn--abc", invalid("xn--abc")),
+            ("a@x.xn--zckzahx", invalid("xn--zckzahx")),
+            ("a@x.testing", invalid("testing")),
+            // The legacy-carrier exception does not spare the domain.
+            ("a..b@docomo.ne.con", invalid("con")),
+        ];
+        for (s, expected) in cases {
+            assert_eq!(check(s), expected, "{s}");
+            let domain = &s[s.find('@').unwrap_or_default() + 1..];
+            assert_eq!(is_well_formed_domain(domain), expected.is_ok(), "{domain}");
+        }
     }
 
     #[test]

@@ -558,18 +558,22 @@ fn an_empty_suppression_list_suppresses_nothing() {
 #[test]
 fn typo_suggestions_carry_the_whole_address() {
     let dir = Workdir::new();
-    dir.write("typo.csv", "email\nken@gmail.con\nyui@gmial.com\n");
+    dir.write(
+        "typo.csv",
+        "email\nken@gmail.cm\nyui@gmial.com\nmei@gmail.con\n",
+    );
     let run = dir.clean("typo.csv", &["--no-dns"]);
     let cleaned = run.cleaned_rows();
     assert_eq!(column(&cleaned, "email_suggestion"), ["ken@gmail.com"]);
     assert_eq!(column(&cleaned, "email_status"), ["risky"]);
-    assert_eq!(
-        column(&run.rejected_rows(), "suggestion"),
-        ["yui@gmail.com"]
-    );
+    let rejected = run.rejected_rows();
+    assert_eq!(column(&rejected, "suggestion")[0], "yui@gmail.com");
     // The sentence says why a rejected domain was probably meant otherwise.
-    assert!(
-        column(&run.rejected_rows(), "reject_detail")[0].ends_with("; did you mean yui@gmail.com?")
+    assert!(column(&rejected, "reject_detail")[0].ends_with("; did you mean yui@gmail.com?"));
+    // A top-level domain that does not exist (`.con`) is a syntax error, told without DNS.
+    assert_eq!(
+        column(&rejected, "reject_reason"),
+        ["disposable_domain", "syntax.invalid_tld"]
     );
 }
 
