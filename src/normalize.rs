@@ -11,7 +11,6 @@ use std::borrow::Cow;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::address::{Address, split};
-use crate::validate::LOOKALIKE_DASHES;
 use crate::verdict::{Reason, SyntaxError};
 
 /// Characters that are invisible and never part of an address: zero-width space and
@@ -20,6 +19,15 @@ const INVISIBLE: &[char] = &['\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u
 
 /// What separates several addresses written into one cell.
 const SEPARATORS: &[char] = &[',', ';', ' ', '/', '|', '\u{3001}', '\n', '\r', '\t'];
+
+/// Characters that stand where a hyphen belongs when a Japanese IME or a JIS table was
+/// involved. NFKC maps the full-width hyphen-minus but none of these, so they are
+/// rejected for a human to look at rather than guessed at (in a domain, by
+/// [`crate::normalize`], before IDNA would turn them into punycode).
+pub(crate) const LOOKALIKE_DASHES: &[char] = &[
+    '\u{2010}', '\u{2011}', '\u{2012}', '\u{2013}', '\u{2014}', '\u{2015}', '\u{2212}', '\u{30FC}',
+    '\u{FF70}', '\u{301C}', '\u{FF5E}',
+];
 
 /// Quotes and brackets, as (opening, closing), that wrap a whole address and are removed:
 /// straight and curly quotes (a word processor's autocorrect, or the same quote at both

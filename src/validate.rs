@@ -9,20 +9,10 @@
 //! [`crate::dns`]).
 
 use crate::address::Address;
-use crate::normalize::normalize;
-use crate::policy::is_special_use;
+use crate::normalize::{LOOKALIKE_DASHES, normalize};
 use crate::policy::lists::is_legacy_carrier;
 use crate::verdict::{Flags, Reason, SyntaxError};
 use psl::Psl;
-
-/// Characters that stand where a hyphen belongs when a Japanese IME or a JIS table was
-/// involved. NFKC maps the full-width hyphen-minus but none of these, so they are
-/// rejected for a human to look at rather than guessed at (in a domain, by
-/// [`crate::normalize`], before IDNA would turn them into punycode).
-pub(crate) const LOOKALIKE_DASHES: &[char] = &[
-    '\u{2010}', '\u{2011}', '\u{2012}', '\u{2013}', '\u{2014}', '\u{2015}', '\u{2212}', '\u{30FC}',
-    '\u{FF70}', '\u{301C}', '\u{FF5E}',
-];
 
 /// Checks the syntax of a normalized address.
 ///
@@ -53,6 +43,15 @@ pub(crate) fn validate_with(
     let mut flags = Flags::NONE;
     match check_local(local) {
         Ok(()) => {}
+        // The dots are what the legacy form forgives, not the length: the limit of 64 holds
+        // for every local part (the dot rules are looked at first, so it is looked at here).
+        Err(SyntaxError::LeadingDot | SyntaxError::TrailingDot | SyntaxError::ConsecutiveDots)
+            if local.len() > 64 =>
+        {
+            return Err(Reason::Syntax(SyntaxError::LocalTooLong {
+                len: local.len(),
+            }));
+        }
         Err(SyntaxError::LeadingDot | SyntaxError::TrailingDot | SyntaxError::ConsecutiveDots)
             if is_legacy_carrier(domain) && local.bytes().all(|b| b == b'.' || is_atext(b)) =>
         {
@@ -323,7 +322,8 @@ fn tld_exists(domain: &str) -> bool {
     if domain.bytes().any(|b| b.is_ascii_uppercase()) {
         return tld_exists(&domain.to_ascii_lowercase());
     }
-    is_listed_under(domain.as_bytes()) || is_special_use(domain)
+    is_listed_under(domain.as_bytes())
+        || is_special_use_tld(domain.rsplit('.').next().unwrap_or(domain))
 }
 
 fn check_domain(domain: &str) -> Result<(), SyntaxError> {
@@ -382,6 +382,37 @@ fn check_domain(domain: &str) -> Result<(), SyntaxError> {
         return Err(SyntaxError::InvalidIdn);
     }
     Ok(())
+}
+
+/// Top-level domains reserved by RFC 2606 and RFC 6761 (and `.local`, `.onion`, `.arpa`),
+/// `.internal` (ICANN, for private networks) and IANA's IDN test TLDs: in no public suffix
+/// list, and judged as special use by the policy rather than as typos here.
+const SPECIAL_USE_TLDS: &[&str] = &[
+    "example",
+    "test",
+    "invalid",
+    "localhost",
+    "local",
+    "onion",
+    "arpa",
+    "internal",
+    // The eleven IDN test TLDs IANA reserves (.テスト, .測試, .пример, ...), as A-labels.
+    "xn--kgbechtv",
+    "xn--hgbk6aj7f53bba",
+    "xn--0zwm56d",
+    "xn--g6w251d",
+    "xn--80akhbyknj4f",
+    "xn--11b5bs3a9aj6g",
+    "xn--jxalpdlp",
+    "xn--9t4b11yi5a",
+    "xn--deba0ad",
+    "xn--zckzah",
+    "xn--hlcj6aya9esc7a",
+];
+
+/// Whether `tld` is a [special-use top-level domain](SPECIAL_USE_TLDS).
+pub fn is_special_use_tld(tld: &str) -> bool {
+    SPECIAL_USE_TLDS.contains(&tld)
 }
 
 #[cfg(test)]

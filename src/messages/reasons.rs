@@ -127,9 +127,9 @@ pub fn syntax(error: &SyntaxError, lang: Lang) -> String {
         NumericTld if ja => "トップレベルドメインが数字です".into(),
         NumericTld => "the top-level domain is numeric".into(),
         InvalidTld { tld } if ja => {
-            format!("トップレベルドメイン {tld:?} は存在しない形式です")
+            format!("{tld:?} というトップレベルドメインはありません")
         }
-        InvalidTld { tld } => format!("{tld:?} is not the form of any top-level domain"),
+        InvalidTld { tld } => format!("{tld:?} is not a top-level domain"),
         IpLiteral if ja => "ドメインの代わりに IP アドレスが書かれています".into(),
         IpLiteral => "an IP address literal stands where a domain belongs".into(),
         InvalidIdn if ja => "国際化ドメイン名として不正です".into(),

@@ -11,7 +11,7 @@ use crate::read::encoding::{CellEncoding, decode_cell, is_valid_cell};
 use crate::read::records::Record;
 use crate::sys::memory::AsciiText;
 use crate::validate::validate_with;
-use crate::verdict::{Checked, Flags, Reason, RowProblem};
+use crate::verdict::{Checked, Flags, Reason, RowProblem, SyntaxError};
 
 /// The per-row checks, shared by the worker threads.
 pub struct Checker<'a> {
@@ -179,6 +179,12 @@ impl Checker<'_> {
         let known = self.policy.cached_facts(domain_hash);
         let syntax = match validate_with(address, self.keep_legacy_carrier, known.well_formed()) {
             Ok(flags) => flags,
+            // A domain that ends in no real top-level domain is most often a slip of the
+            // finger (gmail.con): the suggestion says which.
+            Err(reason @ Reason::Syntax(SyntaxError::InvalidTld { .. })) => {
+                let suggestion = self.policy.suggestion(address.domain(), domain_hash);
+                return (Err(reason), suggestion);
+            }
             Err(reason) => return (Err(reason), None),
         };
         let (remarks, suggestion) =

@@ -22,6 +22,7 @@ use chrono::NaiveDate;
 use crate::address::Address;
 use crate::sys::memory::prefetch_cache_line;
 
+use crate::validate::is_special_use_tld;
 use crate::verdict::{Flags, Reason};
 pub use domains::{CachedFacts, domain_hash};
 use domains::{DomainFacts, DomainTable};
@@ -143,6 +144,11 @@ impl Policy {
         })
     }
 
+    /// A well-known domain `domain` (with its [`domain_hash`]) is probably a typo of.
+    pub fn suggestion(&self, domain: &str, domain_hash: u64) -> Option<&'static str> {
+        self.facts.of(domain, domain_hash).suggestion()
+    }
+
     /// A domain's facts if they are in the table: worked out for an earlier address and
     /// not evicted since. One look-up serves the syntax check and
     /// [`Policy::check_with_suggestion`].
@@ -203,30 +209,8 @@ pub fn is_special_use(domain: &str) -> bool {
         "example.ne.jp",
         "example.or.jp",
     ];
-    const TLDS: &[&str] = &[
-        "example",
-        "test",
-        "invalid",
-        "localhost",
-        "local",
-        "onion",
-        "arpa",
-        "internal",
-        // The eleven IDN test TLDs IANA reserves (.テスト, .測試, .пример, ...), as A-labels.
-        "xn--kgbechtv",
-        "xn--hgbk6aj7f53bba",
-        "xn--0zwm56d",
-        "xn--g6w251d",
-        "xn--80akhbyknj4f",
-        "xn--11b5bs3a9aj6g",
-        "xn--jxalpdlp",
-        "xn--9t4b11yi5a",
-        "xn--deba0ad",
-        "xn--zckzah",
-        "xn--hlcj6aya9esc7a",
-    ];
     let tld = domain.rsplit('.').next().unwrap_or(domain);
-    TLDS.contains(&tld) || parents(domain).any(|d| NAMES.contains(&d))
+    is_special_use_tld(tld) || parents(domain).any(|d| NAMES.contains(&d))
 }
 
 /// The disposable-domain list, loaded into a hash set once.

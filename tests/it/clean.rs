@@ -570,11 +570,14 @@ fn typo_suggestions_carry_the_whole_address() {
     assert_eq!(column(&rejected, "suggestion")[0], "yui@gmail.com");
     // The sentence says why a rejected domain was probably meant otherwise.
     assert!(column(&rejected, "reject_detail")[0].ends_with("; did you mean yui@gmail.com?"));
-    // A top-level domain that does not exist (`.con`) is a syntax error, told without DNS.
+    // A top-level domain that does not exist (`.con`) is a syntax error, told without DNS,
+    // and still most likely a slip of the finger.
     assert_eq!(
         column(&rejected, "reject_reason"),
         ["disposable_domain", "syntax.invalid_tld"]
     );
+    assert_eq!(column(&rejected, "suggestion")[1], "mei@gmail.com");
+    assert!(column(&rejected, "reject_detail")[1].contains("\"con\" is not a top-level domain"));
 }
 
 #[test]
