@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crossbeam_channel::{Receiver, Sender, bounded};
 
 use crate::checkpoint;
-use crate::dns::DomainOutcome;
+pub use crate::dns::mail::DomainStage;
 use crate::error::Error;
 use crate::policy::DuplicateSet;
 use crate::read::Source;
@@ -87,26 +87,6 @@ impl<F: FnMut(Row<'_>) -> Result<(), Error>> Sink for EachRow<F> {
     fn batch(&mut self, batch: &Batch) -> Result<(), Error> {
         batch.rows().try_for_each(&mut self.0)
     }
-}
-
-/// DnsOutcomes the pipeline needs from the DNS stage.
-///
-/// The pipeline submits each domain about once (it remembers what it submitted and the
-/// outcomes it got), possibly from more than one thread.
-pub trait DomainStage: Send + Sync {
-    /// Starts checking a domain, if it was never asked about. Must not block for long.
-    fn submit(&self, domain: &str);
-    /// The domain's final outcome. With a `stop` flag, blocks until there is one or the
-    /// flag is set (non-zero: the run is stopping), which it looks at every 100 ms.
-    fn outcome(&self, domain: &str, stop: Option<&AtomicUsize>) -> Option<DomainOutcome>;
-    /// How many submitted domains have no final outcome yet.
-    fn backlog(&self) -> usize;
-    /// Counts addresses whose domain's outcome the run already had, from an earlier
-    /// address, for the figures.
-    fn answered_from_memory(&self, addresses: u64);
-    /// Why no outcome of this run can be trusted, once that is known: no name server
-    /// answers. The run then stops before writing what it decided.
-    fn failure(&self) -> Option<Error>;
 }
 
 /// What one run of the pipeline reads and judges with.

@@ -8,8 +8,8 @@ use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, SystemTime};
 
 use listclean::dns::cache::PersistentCache;
+use listclean::dns::mail::DomainStage;
 use listclean::dns::{DnsOptions, DomainOutcome, MailStage, RecordType};
-use listclean::pipeline::DomainStage;
 
 use crate::support::labdns::{LabConfig, LabDns, silent_socket};
 use crate::support::{Run, Workdir, column, files_besides, terminate};

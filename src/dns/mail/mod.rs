@@ -28,17 +28,37 @@ use super::resolver::Resolver;
 use super::service::DnsService;
 use super::{DnsOptions, DnsStats, DomainOutcome};
 use crate::error::Error;
-use crate::pipeline::DomainStage;
 use classify::{Decision, Mx, MxStep, classify_implicit, classify_mx};
 
 /// How often a wait for an outcome looks whether the run is stopping.
 const STOP_CHECK: Duration = Duration::from_millis(100);
 
+/// What the pipeline asks of the mail check: it submits the domains of the rows and waits
+/// for their outcomes.
+///
+/// The pipeline submits each domain about once (it remembers what it submitted and the
+/// outcomes it got), possibly from more than one thread.
+pub trait DomainStage: Send + Sync {
+    /// Starts checking a domain, if it was never asked about. Must not block for long.
+    fn submit(&self, domain: &str);
+    /// The domain's final outcome. With a `stop` flag, blocks until there is one or the
+    /// flag is set (non-zero: the run is stopping), which it looks at every 100 ms.
+    fn outcome(&self, domain: &str, stop: Option<&AtomicUsize>) -> Option<DomainOutcome>;
+    /// How many submitted domains have no final outcome yet.
+    fn backlog(&self) -> usize;
+    /// Counts addresses whose domain's outcome the run already had, from an earlier
+    /// address, for the figures.
+    fn answered_from_memory(&self, addresses: u64);
+    /// Why no outcome of this run can be trusted, once that is known: no name server
+    /// answers. The run then stops before writing what it decided.
+    fn failure(&self) -> Option<Error>;
+}
+
 /// The mail check of a run. See the module documentation.
 ///
 /// ```no_run
 /// use listclean::dns::{DnsOptions, DomainOutcome, MailStage};
-/// use listclean::pipeline::DomainStage;
+/// use listclean::dns::mail::DomainStage;
 ///
 /// let options = DnsOptions {
 ///     resolvers: vec!["127.0.0.1:5353".parse()?],
