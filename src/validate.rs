@@ -410,7 +410,8 @@ const SPECIAL_USE_TLDS: &[&str] = &[
     "xn--hlcj6aya9esc7a",
 ];
 
-/// Whether `tld` is a [special-use top-level domain](SPECIAL_USE_TLDS).
+/// Whether `tld` is a special-use top-level domain: reserved by RFC 2606 and RFC 6761
+/// (and `.local`, `.onion`, `.arpa`), `.internal`, or one of IANA's IDN test TLDs.
 pub fn is_special_use_tld(tld: &str) -> bool {
     SPECIAL_USE_TLDS.contains(&tld)
 }
