@@ -17,9 +17,10 @@ build-pgo: ## Build the release binary with profile-guided optimization (into ta
 test: ## Run every test (unit, integration, peer suites, doc examples)
 	$(CARGO) test --locked
 
-lint: ## Format check and clippy, as before every commit
+lint: ## Format check, clippy and the docs, as before every commit
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --locked -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --locked
 
 fmt: ## Format the code
 	$(CARGO) fmt --all
