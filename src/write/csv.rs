@@ -131,7 +131,15 @@ impl CsvOutput {
                     .chain(extra.map(str::as_bytes))
                     .enumerate()
                 {
-                    format.dialect.push_field(&mut row, cell, i == 0);
+                    // A header is copied like any cell: guarded too.
+                    let guard: &[u8] = if format.formula_guard && is_formula(cell) {
+                        b"'"
+                    } else {
+                        b""
+                    };
+                    format
+                        .dialect
+                        .push_field_after(&mut row, guard, cell, i == 0);
                 }
                 format.dialect.end_row(&mut row);
                 let mut encoded = Vec::new();
@@ -307,7 +315,9 @@ impl CsvOutput {
     ) {
         self.push_code(out, status.code().as_bytes(), first);
         self.push_flags(out, flags);
-        self.push_address(out, suggestion.unwrap_or_default().as_bytes(), false);
+        // A suggestion is the address's local part at another domain: `=h@gmail.com` is
+        // written by this tool, not kept from the input, so it is guarded.
+        self.push_guarded(out, suggestion.unwrap_or_default().as_bytes(), false);
         self.format.dialect.end_row(out);
     }
 
@@ -363,12 +373,14 @@ impl CsvOutput {
         if let Some(suggestion) = &suggestion {
             detail += &crate::messages::reasons::did_you_mean(suggestion, self.format.lang);
         }
-        dialect.push_field(
+        // The detail starts with the column's name, which the file chose: guarded like a
+        // cell, as is the suggestion (see `write_kept_end`).
+        self.push_guarded(
             out,
             &encoding::encode_cell(&detail, dialect.cell_encoding),
             false,
         );
-        dialect.push_field(out, suggestion.unwrap_or_default().as_bytes(), false);
+        self.push_guarded(out, suggestion.unwrap_or_default().as_bytes(), false);
         if !record.too_large {
             for f in width..record.len() {
                 self.push_guarded(out, record.field(f), false);

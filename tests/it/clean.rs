@@ -896,6 +896,40 @@ fn formula_cells_are_guarded() {
     assert_eq!(run.cleaned_rows()[1][1], "=HYPERLINK(\"x\")");
 }
 
+/// Every cell the tool writes or copies is guarded, not only the rows' cells: the header
+/// (copied into both files), the detail that starts with the email column's name, and the
+/// suggestions built from an address's local part. A kept address is not changed, but a
+/// repair that leaves it starting with `=` flags it.
+#[test]
+fn headers_details_and_suggestions_are_guarded_too() {
+    let dir = Workdir::new();
+    dir.write(
+        "f.csv",
+        "=cmd|' /C calc'!A0,note\n=h@gmial.com,x\nbad@@acme.jp,y\n+i@yahooo.co.jp,z\n \
+         =a@acme.jp,w\n＝b@acme.jp,v\n\u{200B}=c@acme.jp,u\n",
+    );
+    let run = dir.clean("f.csv", &["--no-dns", "--email-column", "1"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let cleaned = run.cleaned_rows();
+    let rejected = run.rejected_rows();
+    for header in [&cleaned[0], &rejected[0]] {
+        assert_eq!(header[0], "'=cmd|' /C calc'!A0");
+    }
+    let detail = column(&rejected, "reject_detail");
+    assert!(detail.iter().all(|d| d.starts_with("'=cmd")), "{detail:?}");
+    assert_eq!(column(&rejected, "suggestion")[0], "'=h@gmail.com");
+    assert_eq!(column(&cleaned, "email_suggestion")[0], "'+i@yahoo.co.jp");
+    for row in &cleaned[2..] {
+        assert!(row[0].starts_with('='), "{row:?}");
+        assert!(row[3].contains("formula_risk"), "{row:?}");
+    }
+    let unguarded = dir.clean(
+        "f.csv",
+        &["--no-dns", "--email-column", "1", "--no-formula-guard"],
+    );
+    assert_eq!(unguarded.cleaned_rows()[0][0], "=cmd|' /C calc'!A0");
+}
+
 #[test]
 fn a_named_email_column_of_broken_addresses_is_still_cleaned() {
     // A short file whose sampled addresses are all broken: the column its header names is
