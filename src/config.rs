@@ -30,6 +30,8 @@ pub struct CleanConfig {
     pub checkpoint_every: Option<u64>,
     /// Continue from the last checkpoint instead of starting over.
     pub resume: bool,
+    /// When another run is writing the same outputs, wait for it instead of failing.
+    pub wait_lock: bool,
 }
 
 impl CleanConfig {
@@ -45,6 +47,7 @@ impl CleanConfig {
             formula_guard: true,
             checkpoint_every: None,
             resume: false,
+            wait_lock: false,
         }
     }
 }

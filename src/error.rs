@@ -120,6 +120,11 @@ pub enum Error {
     },
     #[error("cannot resume from {}: {why}", path.display())]
     Resume { path: PathBuf, why: String },
+    #[error(
+        "another run is writing the outputs {what}.*: its files are left to it, and nothing \
+         was written"
+    )]
+    Busy { what: String },
     #[error("interrupted by signal {signal}: no output was written, earlier outputs are untouched")]
     Interrupted { signal: usize },
     #[error("internal error: {0}")]
@@ -149,7 +154,7 @@ impl Error {
             | Error::SuppressIsInput { .. } => exit::USAGE,
             Error::Suppress { source, .. } => source.exit_code(),
             Error::Create { .. } => exit::CANT_CREATE,
-            Error::DnsUnavailable { .. } => exit::TEMP_FAIL,
+            Error::DnsUnavailable { .. } | Error::Busy { .. } => exit::TEMP_FAIL,
             Error::DnsSetup { .. } | Error::Conservation { .. } | Error::Internal(_) => {
                 exit::SOFTWARE
             }

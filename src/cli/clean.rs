@@ -75,6 +75,9 @@ pub struct CleanArgs {
     /// Rows between checkpoints
     #[arg(long, value_name = "ROWS", default_value_t = 100_000)]
     checkpoint_every: u64,
+    /// When another run is writing the same outputs, wait for it instead of stopping (exit 75)
+    #[arg(long)]
+    wait_lock: bool,
     /// Continue an interrupted --checkpoint run from its last checkpoint (same input and options)
     #[arg(long)]
     resume: bool,
@@ -223,6 +226,7 @@ fn clean_config(args: CleanArgs) -> Result<CleanConfig, Usage> {
     config.options.dns = dns;
     config.checkpoint_every = (args.checkpoint || args.resume).then_some(args.checkpoint_every);
     config.resume = args.resume;
+    config.wait_lock = args.wait_lock;
     Ok(config)
 }
 

@@ -57,6 +57,9 @@ pub fn hint(error: &listclean::Error) -> Option<&'static str> {
             Some("name the email column with --email-column NAME (or its number, from 1)")
         }
         Error::NotACache { .. } => Some("give --cache a file name of its own"),
+        Error::Busy { .. } => {
+            Some("run again when it is done, give another --output-dir, or add --wait-lock to wait")
+        }
         Error::DnsUnavailable { .. } => Some("check --resolver, or run with --no-dns"),
         Error::Resume { .. } => Some("to start afresh, run with --checkpoint instead of --resume"),
         _ => None,

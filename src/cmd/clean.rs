@@ -16,7 +16,8 @@ use crate::read::Source;
 use crate::read::{Input, ReadOptions};
 use crate::report::{DomainCount, Outputs, Report, Tally, peak_memory_bytes, plural, ratio};
 use crate::write::{
-    AtomicFile, CLEANED_COLUMNS, OutputFormat, OutputPaths, Partial, REJECTED_COLUMNS, commit_all,
+    AtomicFile, CLEANED_COLUMNS, OutputFormat, OutputLock, OutputPaths, Partial, REJECTED_COLUMNS,
+    commit_all,
 };
 
 /// How far a run has come, for a progress bar.
@@ -42,6 +43,23 @@ pub fn run(
 ) -> Result<Report, Error> {
     let start = Instant::now();
     let options = &config.options;
+    if let Input::Path(path) = &config.input
+        && !path.exists()
+    {
+        return Err(Error::InputMissing { path: path.clone() });
+    }
+    // The outputs are this run's from the start, before the input is read (a pipe may
+    // take its time): no other run writes them, work files included, until they are in
+    // place.
+    let dir = output_dir(config);
+    if !dir.as_os_str().is_empty() {
+        std::fs::create_dir_all(&dir).map_err(|source| Error::Create {
+            path: dir.clone(),
+            source,
+        })?;
+    }
+    let _lock = OutputLock::take(&dir, &config.input.stem(), config.wait_lock, stop)
+        .map_err(|e| stopped(stop, e))?;
     let source = Source::open_until(&config.input, &options.read, Some(stop))
         .map_err(|e| stopped(stop, e))?;
     let (suppressed, suppression_lists) = suppress::load(&config.suppress, &config.input)?;
@@ -51,13 +69,6 @@ pub fn run(
         .iter()
         .fold(suppressed.len() as u128, |digest, key| digest ^ key);
     let cleaner = Cleaner::new(options.clone(), suppressed)?;
-    let dir = output_dir(config);
-    if !dir.as_os_str().is_empty() {
-        std::fs::create_dir_all(&dir).map_err(|source| Error::Create {
-            path: dir.clone(),
-            source,
-        })?;
-    }
     let paths = OutputPaths::new(&dir, &config.input.stem());
     paths.remove_stale_temporaries();
     let checkpoint_files = CheckpointPaths::new(&dir, &config.input.stem());

@@ -86,6 +86,88 @@ impl OutputPaths {
     }
 }
 
+/// The lock a run holds on its set of outputs (`<stem>.*` in one folder) while it writes
+/// them, so that two runs never write the same files, work files included: a hidden
+/// `.<stem>.lock` beside them, locked with `flock`, and removed by its holder when the run
+/// ends. A run that locks the file checks that it is still the one under that name (not
+/// one an ending run just removed), else it starts over.
+#[derive(Debug)]
+pub struct OutputLock {
+    file: File,
+    path: PathBuf,
+}
+
+impl OutputLock {
+    /// Takes the lock on the outputs named `stem` in `dir`. When another run holds it:
+    /// with `wait`, waits for it (looking at `stop` every 100 ms: a non-zero value gives
+    /// up); without, fails at once.
+    ///
+    /// # Errors
+    /// [`Error::Busy`] when another run holds the lock and `wait` is false;
+    /// [`Error::Interrupted`] when `stop` is set while waiting; [`Error::Create`] when the
+    /// lock file cannot be opened.
+    pub fn take(
+        dir: &Path,
+        stem: &str,
+        wait: bool,
+        stop: &std::sync::atomic::AtomicUsize,
+    ) -> Result<OutputLock, Error> {
+        let path = dir.join(format!(".{stem}.lock"));
+        let fail = |source| Error::Create {
+            path: path.clone(),
+            source,
+        };
+        loop {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .map_err(fail)?;
+            match file.try_lock() {
+                Ok(()) if same_file(&file, &path) => return Ok(OutputLock { file, path }),
+                // The run that held it removed it meanwhile: lock the one there now.
+                Ok(()) => continue,
+                Err(std::fs::TryLockError::WouldBlock) if wait => {
+                    match stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        0 => std::thread::sleep(std::time::Duration::from_millis(100)),
+                        signal => return Err(Error::Interrupted { signal }),
+                    }
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(Error::Busy {
+                        what: dir.join(stem).display().to_string(),
+                    });
+                }
+                Err(std::fs::TryLockError::Error(source)) => return Err(fail(source)),
+            }
+        }
+    }
+}
+
+impl Drop for OutputLock {
+    /// Removes the lock file while still holding it; the lock goes with the descriptor.
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+        let _ = self.file.unlock();
+    }
+}
+
+/// Whether `file` is the file `path` names now.
+#[cfg(unix)]
+fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_file: &File, path: &Path) -> bool {
+    path.exists()
+}
+
 /// A file written under a temporary name beside its final one, and renamed into place
 /// by [`commit_all`]. Dropped uncommitted, the temporary file is removed.
 pub struct AtomicFile {

@@ -14,7 +14,7 @@ pub mod csv;
 mod direct;
 pub mod fields;
 
-pub use atomic::{AtomicFile, OutputPaths, Partial, commit_all};
+pub use atomic::{AtomicFile, OutputLock, OutputPaths, Partial, commit_all};
 pub use csv::{CsvOutput, OutputFormat};
 
 use crate::error::Error;

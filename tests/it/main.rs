@@ -7,6 +7,7 @@ mod clean;
 mod dns;
 mod golden;
 mod hostile;
+mod overlap;
 mod peers;
 mod properties;
 mod resume;
