@@ -20,6 +20,18 @@ pub enum RecordType {
 }
 
 impl RecordType {
+    /// Every type, in the order of their values.
+    pub const ALL: [RecordType; 8] = [
+        RecordType::A,
+        RecordType::Aaaa,
+        RecordType::Mx,
+        RecordType::Txt,
+        RecordType::Ptr,
+        RecordType::Ns,
+        RecordType::Soa,
+        RecordType::Cname,
+    ];
+
     /// The type's name, as DNS writes it.
     pub fn name(self) -> &'static str {
         match self {

@@ -30,7 +30,8 @@ use super::answer::{Answer, Question, RecordType};
 use crate::error::Error;
 
 /// `TYPE name` (`MX example.co.jp`) → the expiry in seconds since the Unix epoch, as eight
-/// little-endian bytes, then the answer as JSON.
+/// little-endian bytes, then the answer (postcard: compact, and quick to read back, which a
+/// run does for the whole file at start).
 const ENTRIES: TableDefinition<&str, &[u8]> = TableDefinition::new("listclean-dns-v2");
 /// Marks the file as ours: "format" → [`FORMAT`].
 const META: TableDefinition<&str, u32> = TableDefinition::new("listclean-meta");
@@ -42,6 +43,32 @@ const BATCH: usize = 4096;
 const FLUSH_AFTER: Duration = Duration::from_millis(500);
 /// redb's page cache; the file is read one key at a time, so a little is plenty.
 const PAGE_CACHE_BYTES: usize = 16 << 20;
+
+/// The answers a cache file holds, with their expiry (seconds since 1970), looked up by
+/// name and type without a copy of the name.
+#[derive(Debug, Default)]
+pub struct Kept {
+    by_type: [FxHashMap<Box<str>, (Answer, u64)>; RecordType::ALL.len()],
+}
+
+impl Kept {
+    pub fn insert(&mut self, (name, kind): Question, entry: (Answer, u64)) {
+        self.by_type[kind as usize].insert(name, entry);
+    }
+
+    /// The answer to `name` (lowercase, without the final dot) and its expiry.
+    pub fn get(&self, name: &str, kind: RecordType) -> Option<&(Answer, u64)> {
+        self.by_type[kind as usize].get(name)
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_type.iter().map(FxHashMap::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
 
 /// An answer read from the cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,35 +100,23 @@ fn key(name: &str, kind: RecordType) -> String {
 /// The question a key stands for.
 fn question(key: &str) -> Option<Question> {
     let (kind, name) = key.split_once(' ')?;
-    let kind = [
-        RecordType::A,
-        RecordType::Aaaa,
-        RecordType::Mx,
-        RecordType::Txt,
-        RecordType::Ptr,
-        RecordType::Ns,
-        RecordType::Soa,
-        RecordType::Cname,
-    ]
-    .into_iter()
-    .find(|k| k.name() == kind)?;
+    let kind = RecordType::ALL.into_iter().find(|k| k.name() == kind)?;
     Some((name.into(), kind))
 }
 
 fn encode(answer: &Answer, expires: u64) -> Option<Vec<u8>> {
-    let mut value = expires.to_le_bytes().to_vec();
-    serde_json::to_writer(&mut value, answer).ok()?;
-    Some(value)
+    let value = expires.to_le_bytes().to_vec();
+    postcard::to_extend(answer, value).ok()
 }
 
 /// A stored value as an answer and its expiry, if it is still valid at `now` (seconds).
 fn decode(value: &[u8], now: u64) -> Option<(Answer, u64)> {
-    let (expires, json) = value.split_first_chunk::<8>()?;
+    let (expires, answer) = value.split_first_chunk::<8>()?;
     let expires = u64::from_le_bytes(*expires);
     if expires <= now {
         return None;
     }
-    Some((serde_json::from_slice(json).ok()?, expires))
+    Some((postcard::from_bytes(answer).ok()?, expires))
 }
 
 fn unix_secs(time: SystemTime) -> u64 {
@@ -281,11 +296,11 @@ impl PersistentCache {
     ///
     /// # Errors
     /// A redb error reading the file (the caller then does without the cache).
-    pub fn load(&self, now: SystemTime) -> Result<FxHashMap<Question, (Answer, u64)>, redb::Error> {
+    pub fn load(&self, now: SystemTime) -> Result<Kept, redb::Error> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(ENTRIES)?;
         let now = unix_secs(now);
-        let mut entries = FxHashMap::default();
+        let mut entries = Kept::default();
         for item in table.iter()? {
             let (key, value) = item?;
             if let (Some(question), Some(entry)) =
@@ -494,7 +509,7 @@ mod tests {
         );
         let loaded = cache.load(now).expect("load");
         assert_eq!(loaded.len(), 2);
-        assert_eq!(loaded[&("b.com".into(), RecordType::Mx)].0, nx);
+        assert_eq!(loaded.get("b.com", RecordType::Mx).map(|e| &e.0), Some(&nx));
     }
 
     #[test]

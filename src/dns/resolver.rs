@@ -28,7 +28,7 @@ use tokio::time::Instant;
 
 use super::DnsOptions;
 use super::answer::{Answer, Failure, Question, Record, RecordType};
-use super::cache::CacheQueue;
+use super::cache::{CacheQueue, Kept};
 use crate::error::Error;
 
 /// The resolver of a run. See the module documentation.
@@ -40,7 +40,7 @@ pub struct Resolver {
     /// Queries sent to the network, second tries included.
     lookups: AtomicU64,
     /// Answers the persistent cache held at start, with their expiry (seconds since 1970).
-    cached: FxHashMap<Question, (Answer, u64)>,
+    cached: Kept,
     /// Answers asked for in this run, or being asked for: one cell per question.
     asked: Mutex<FxHashMap<Question, Arc<OnceCell<Answer>>>>,
     cache_queue: Option<CacheQueue>,
@@ -152,7 +152,7 @@ impl Resolver {
     /// resolver cannot be built.
     pub(crate) fn new(
         options: &DnsOptions,
-        cached: FxHashMap<Question, (Answer, u64)>,
+        cached: Kept,
         cache_queue: Option<CacheQueue>,
     ) -> Result<Resolver, Error> {
         let inner = hickory_resolver(options)?;
@@ -184,8 +184,8 @@ impl Resolver {
     /// usable answer gets [`Answer::Failed`], which nobody keeps.
     pub async fn query(&self, name: &str, kind: RecordType) -> Answer {
         let question: Question = (name.trim_end_matches('.').to_ascii_lowercase().into(), kind);
-        if let Some(answer) = self.kept(&question) {
-            return answer;
+        if let Some(answer) = self.cached(&question.0, kind) {
+            return answer.clone();
         }
         let cell = {
             let mut asked = lock(&self.asked);
@@ -207,13 +207,9 @@ impl Resolver {
 
     /// The answer the persistent cache holds for a question, if it is still valid. Asks
     /// nobody. `name` is lowercase, without the final dot.
-    pub fn cached(&self, name: &str, kind: RecordType) -> Option<Answer> {
-        self.kept(&(name.into(), kind))
-    }
-
-    fn kept(&self, question: &Question) -> Option<Answer> {
-        let (answer, expires) = self.cached.get(question)?;
-        (*expires > unix_now()).then(|| answer.clone())
+    pub fn cached(&self, name: &str, kind: RecordType) -> Option<&Answer> {
+        let (answer, expires) = self.cached.get(name, kind)?;
+        (*expires > unix_now()).then_some(answer)
     }
 
     /// Queries sent to the name servers so far, second tries included.

@@ -4,17 +4,13 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use rustc_hash::FxHashMap;
 use tokio::runtime::Runtime;
 
 use super::DnsOptions;
-use super::answer::{Answer, Question, RecordType};
-use super::cache::{CacheWriter, PersistentCache};
+use super::answer::{Answer, RecordType};
+use super::cache::{CacheWriter, Kept, PersistentCache};
 use super::resolver::Resolver;
 use crate::error::Error;
-
-/// The answers a persistent cache holds, with their expiry.
-type Kept = FxHashMap<Question, (Answer, u64)>;
 
 /// Worker threads of the runtime: the work is waiting on sockets, and the rows need the
 /// cores.
@@ -179,9 +175,9 @@ fn read_cache(options: &DnsOptions) -> (Option<PersistentCache>, Kept, Vec<Strin
             warnings.push(format!(
                 "reading the DNS cache failed ({e}); looking everything up"
             ));
-            FxHashMap::default()
+            Kept::default()
         }),
-        _ => FxHashMap::default(),
+        _ => Kept::default(),
     };
     (cache, cached, warnings)
 }

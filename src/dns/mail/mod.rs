@@ -456,12 +456,12 @@ fn cached_outcome(resolver: &Resolver, domain: &str) -> Option<DomainOutcome> {
     match classify_mx(&mx.pick(mx_of)) {
         MxStep::Decided(decision) => Some(decision.outcome),
         MxStep::Implicit => {
-            let a = addresses(&resolver.cached(domain, RecordType::A)?);
+            let a = addresses(resolver.cached(domain, RecordType::A)?);
             let first = classify_implicit(&a, None);
             if first.outcome == DomainOutcome::Deliverable {
                 return Some(first.outcome);
             }
-            let aaaa = addresses(&resolver.cached(domain, RecordType::Aaaa)?);
+            let aaaa = addresses(resolver.cached(domain, RecordType::Aaaa)?);
             Some(classify_implicit(&a, Some(&aaaa)).outcome)
         }
     }
