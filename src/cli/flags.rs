@@ -60,6 +60,11 @@ pub struct DnsArgs {
     /// At most this many DNS queries per second
     #[arg(long, value_name = "N")]
     dns_qps: Option<u32>,
+    /// A domain that surely exists and receives mail, asked for at start to catch a resolver
+    /// that denies every name; repeatable, replaces the defaults (gmail.com, outlook.com,
+    /// yahoo.co.jp); "none" skips the check
+    #[arg(long = "dns-check-domain", value_name = "DOMAIN")]
+    check_domains: Vec<String>,
     /// Keep DNS answers in this file between runs
     #[arg(long, value_name = "FILE")]
     cache: Option<PathBuf>,
@@ -100,7 +105,17 @@ impl DnsArgs {
                 "--dns-concurrency, --dns-attempts and --dns-qps must be at least 1".into(),
             ));
         }
+        let defaults = DnsOptions::default();
+        let known_domains = match self.check_domains.as_slice() {
+            [] => defaults.known_domains,
+            [none] if none == "none" => Vec::new(),
+            names => names
+                .iter()
+                .map(|n| n.trim_end_matches('.').to_ascii_lowercase())
+                .collect(),
+        };
         Ok(DnsOptions {
+            known_domains,
             positive_ttl: parse_ttl_range("--cache-ttl", &self.cache_ttl)?,
             negative_ttl: parse_ttl_range("--cache-negative-ttl", &self.cache_negative_ttl)?,
             resolvers,

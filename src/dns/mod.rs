@@ -77,6 +77,11 @@ pub struct DnsOptions {
     pub concurrency: usize,
     /// A ceiling on queries per second; `None` (the default) sets none.
     pub qps: Option<u32>,
+    /// Domains that exist and receive mail everywhere, asked for at start to tell a resolver
+    /// that denies everything (NXDOMAIN) from one that tells the truth: when it denies all of
+    /// them, the run stops. Empty skips the check. Default gmail.com, outlook.com,
+    /// yahoo.co.jp.
+    pub known_domains: Vec<String>,
     /// Persistent cache file for repeated runs. Default none.
     pub cache: Option<PathBuf>,
     /// Ignore (but refresh) the persistent cache. Default false.
@@ -98,6 +103,9 @@ impl Default for DnsOptions {
             attempts: 2,
             concurrency: 256,
             qps: None,
+            known_domains: ["gmail.com", "outlook.com", "yahoo.co.jp"]
+                .map(String::from)
+                .to_vec(),
             cache: None,
             refresh: false,
             positive_ttl: TtlRange {

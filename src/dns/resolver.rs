@@ -242,7 +242,7 @@ impl Resolver {
                 let canary = lock(&self.canary).take();
                 match canary {
                     Some(canary) => match canary.await {
-                        Ok(Ok(())) => Ok(()),
+                        Ok(Ok(())) => self.check_honesty().await,
                         Ok(Err(Error::DnsUnavailable { detail })) => Err(detail),
                         Ok(Err(other)) => Err(other.to_string()),
                         Err(error) => Err(format!("the start-up query failed: {error}")),
@@ -252,6 +252,46 @@ impl Resolver {
             })
             .await
             .clone()
+    }
+
+    /// Whether the name servers tell the truth about names every resolver knows: a filtering
+    /// or captive resolver that answers NXDOMAIN for everything would have every address of
+    /// a list rejected, and one that answers for every name would have every dead domain
+    /// kept. Asks for the MX of the [known domains](DnsOptions::known_domains) (one found
+    /// is enough; silence proves nothing) and for a random name under the first of them,
+    /// which cannot exist. (Not under `.invalid`: resolvers answer that one themselves.)
+    async fn check_honesty(&self) -> Result<(), String> {
+        let known = &self.options.known_domains;
+        let Some(first) = known.first() else {
+            return Ok(());
+        };
+        let missing = format!("listclean-check-{:016x}.{first}", rand_u64());
+        let mut asks = Vec::new();
+        for name in known {
+            asks.push(self.send(name, RecordType::Mx));
+        }
+        let answers = join_all(asks).await;
+        let denied = answers
+                .iter()
+                .all(|answer| matches!(answer, Answer::NxDomain { .. }));
+        if denied {
+            return Err(format!(
+                "the name servers say that {} do not exist: they filter or rewrite answers \
+                 (a captive portal, a filtering resolver), and every address would be \
+                 rejected",
+                known.join(", ")
+            ));
+        }
+        if let Answer::Records { records, .. } = self.send(&missing, RecordType::A).await
+            && !records.is_empty()
+        {
+            return Err(format!(
+                "the name servers answer for {missing}, a name that cannot exist: they \
+                 rewrite answers (a captive portal, a filtering resolver), and every dead \
+                 domain would be kept"
+            ));
+        }
+        Ok(())
     }
 
     /// Asks the name servers, once the start-up check says they answer, within the run's
@@ -326,15 +366,20 @@ impl Resolver {
 
     /// One question to the name servers, reduced to an [`Answer`].
     async fn lookup(&self, domain: &str, kind: RecordType) -> Answer {
+        if let Some(pace) = &self.pace {
+            pace.wait().await;
+        }
+        self.lookups.fetch_add(1, Ordering::Relaxed);
+        self.send(domain, kind).await
+    }
+
+    /// One question to the name servers, neither paced nor counted.
+    async fn send(&self, domain: &str, kind: RecordType) -> Answer {
         let Ok(mut name) = Name::from_ascii(domain) else {
             return Answer::Failed(Failure::Other);
         };
         // Fully qualified: exactly one query, never a search-list variant.
         name.set_fqdn(true);
-        if let Some(pace) = &self.pace {
-            pace.wait().await;
-        }
-        self.lookups.fetch_add(1, Ordering::Relaxed);
         match self.inner.lookup(name.clone(), kind.to_hickory()).await {
             Ok(lookup) => {
                 let answers = lookup.answers();
@@ -370,6 +415,37 @@ impl Resolver {
             Err(_) => Answer::Failed(Failure::Other),
         }
     }
+}
+
+/// Awaits every future at once, and gives their outputs in order.
+async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    use std::task::Poll;
+    let mut futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    Poll::Ready(value) => *output = Some(value),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
+}
+
+/// A random number for a name nobody has asked before (so that no cache answers for it).
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::time::SystemTime::now())
 }
 
 /// A lock, whether or not another thread panicked while holding it: every update of the

@@ -66,8 +66,9 @@ const EVERY_CASE: &str = "id,email\n\
 const CACHEABLE: u64 = 14;
 /// Queries the transient domains cost per run: one try each, asked twice (the retry).
 const TRANSIENT_QUERIES: u64 = 6;
-/// The start-up canary's query.
-const CANARY: u64 = 1;
+/// The start-up queries: the root's NS, the MX of the three known domains, and a name under
+/// the first that cannot exist (the check for a resolver that lies).
+const CANARY: u64 = 5;
 
 #[test]
 fn every_kind_of_answer_lands_in_its_bucket() {
@@ -265,6 +266,49 @@ fn a_silent_resolver_stops_the_run_before_any_output() {
     );
     assert!(run.stderr().contains("--no-dns"), "{}", run.stderr());
     assert!(run.cleaned.is_none() && run.rejected.is_none() && run.report.is_none());
+}
+
+/// A resolver that denies every name, or answers for every name, is caught at start: the
+/// run stops with exit 75 and writes nothing, instead of rejecting the whole list or
+/// keeping every dead domain.
+#[test]
+fn a_resolver_that_lies_stops_the_run_before_any_output() {
+    for (zones, says) in [("denies", "do not exist"), ("answers-all", "cannot exist")] {
+        let liar = LabDns::start(LabConfig {
+            zones: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/dns-liars"))
+                .join(zones),
+            delay: Duration::ZERO,
+        })
+        .expect("starting the lab DNS server");
+        let dir = Workdir::new();
+        dir.write(
+            "list.csv",
+            "id,email\n1,a@gmail.com\n2,b@gone-company.com\n",
+        );
+        let run = dir.clean(
+            "list.csv",
+            &dns_args(&liar)
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        );
+        assert_eq!(run.code(), 75, "{zones}: {}", run.stderr());
+        assert!(run.stderr().contains(says), "{zones}: {}", run.stderr());
+        assert!(run.cleaned.is_none() && run.rejected.is_none(), "{zones}");
+        // Told which domains to trust instead, the same resolver is used as it is.
+        let run = dir.clean(
+            "list.csv",
+            &[
+                dns_args(&liar),
+                vec!["--dns-check-domain".into(), "none".into()],
+            ]
+            .concat()
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        );
+        assert_eq!(run.code(), 0, "{zones}: {}", run.stderr());
+    }
 }
 
 #[test]
