@@ -62,7 +62,9 @@ pub fn run(
         .map_err(|e| stopped(stop, e))?;
     let source = Source::open_until(&config.input, &options.read, Some(stop))
         .map_err(|e| stopped(stop, e))?;
-    let (suppressed, suppression_lists) = suppress::load(&config.suppress, &config.input)?;
+    let (suppressed, suppression_lists) =
+        suppress::load(&config.suppress, &config.input, Some(stop))
+            .map_err(|e| stopped(stop, e))?;
     // What the lists hold, not only their names: a list that changed since a checkpoint
     // (the day's unsubscribes added) must not be resumed with.
     let suppressed_digest = suppressed

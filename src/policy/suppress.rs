@@ -6,6 +6,8 @@
 //! line without one is counted and named in the report, never dropped in silence.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 
 use rustc_hash::FxHashSet;
 use serde::Serialize;
@@ -36,12 +38,15 @@ pub struct ListSummary {
 /// `taro@example.jp`. An empty or header-only list suppresses nothing (a nightly export of
 /// the day's unsubscribes often is one).
 ///
+/// Setting `stop` (a signal's number) ends the reading of a list that never ends.
+///
 /// # Errors
 /// [`Error::SuppressIsInput`] when a list is the input itself; [`Error::Suppress`] when a
 /// list cannot be read or has rows but no email column.
 pub fn load(
     paths: &[PathBuf],
     input: &Input,
+    stop: Option<&Arc<AtomicUsize>>,
 ) -> Result<(FxHashSet<u128>, Vec<ListSummary>), Error> {
     let mut keys = FxHashSet::default();
     let mut summaries = Vec::new();
@@ -59,7 +64,8 @@ pub fn load(
             file: path.display().to_string(),
             ..ListSummary::default()
         };
-        let mut source = match Source::open(&Input::Path(path.clone()), &ReadOptions::default()) {
+        let list = Input::Path(path.clone());
+        let mut source = match Source::open_until(&list, &ReadOptions::default(), stop) {
             Ok(source) => source,
             Err(Error::EmptyInput { .. } | Error::HeaderOnly { .. }) => {
                 summaries.push(summary);

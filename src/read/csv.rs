@@ -12,7 +12,10 @@ use super::ReadOptions;
 use super::dialect::Dialect;
 use super::encoding::{self, CellEncoding, Encoding, Transcoder};
 use super::records::{RecordReader, Records};
-use super::{DETECT_BYTES, RowReader, SAMPLE_ROWS, sniff};
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+
+use super::{DETECT_BYTES, RowReader, SAMPLE_ROWS, Stoppable, sniff};
 use crate::error::Error;
 
 /// A CSV input, opened: what was told of it, its reader, and the first rows read to learn
@@ -63,7 +66,7 @@ pub(super) fn open(
     prefix: Vec<u8>,
     raw: impl Read + Send + 'static,
     what: &str,
-    rescan: Option<&Path>,
+    rescan: Option<(&Path, Option<&Arc<AtomicUsize>>)>,
     options: &ReadOptions,
 ) -> Result<CsvOpened, Error> {
     let read_error = |source| Error::Read {
@@ -85,8 +88,8 @@ pub(super) fn open(
         && prefix.is_ascii()
     {
         match rescan {
-            Some(path) => {
-                if let Some(window) = scan_past(path, prefix.len() as u64)? {
+            Some((path, stop)) => {
+                if let Some(window) = scan_past(path, prefix.len() as u64, stop)? {
                     encoding = encoding::utf8_or_cp932(&window);
                 }
             }
@@ -152,7 +155,11 @@ pub(super) fn open(
 /// Scans a file from `offset` to its first bytes that are not ASCII and returns a
 /// detection sample from there, or `None` if it is ASCII to the end. Opened on its own,
 /// so the reader's position is untouched.
-fn scan_past(path: &std::path::Path, offset: u64) -> Result<Option<Vec<u8>>, Error> {
+fn scan_past(
+    path: &std::path::Path,
+    offset: u64,
+    stop: Option<&Arc<AtomicUsize>>,
+) -> Result<Option<Vec<u8>>, Error> {
     let mut file = File::open(path).map_err(|source| Error::Open {
         path: path.to_owned(),
         source,
@@ -162,7 +169,13 @@ fn scan_past(path: &std::path::Path, offset: u64) -> Result<Option<Vec<u8>>, Err
         source,
     };
     file.seek(SeekFrom::Start(offset)).map_err(read_error)?;
-    encoding::first_non_ascii(file, DETECT_BYTES).map_err(read_error)
+    // A scan of a large ASCII file reads all of it: a stop must not wait for its end.
+    match stop {
+        Some(stop) => {
+            encoding::first_non_ascii(Stoppable::file(file, stop), DETECT_BYTES).map_err(read_error)
+        }
+        None => encoding::first_non_ascii(file, DETECT_BYTES).map_err(read_error),
+    }
 }
 
 /// The first 64 KiB of the input as text, for sniffing the dialect.

@@ -32,36 +32,76 @@ use encoding::{CellEncoding, Encoding};
 use format::Format;
 use records::{Record, Records};
 
-/// Standard input that stops waiting for data once the run is stopped. A signal does not
-/// end a read that is waiting (the handler lets it restart), so on Linux the wait is done
-/// in short polls with a look at the flag between them, and the read goes straight to the
-/// file descriptor (a buffer in between could hold data the poll does not see); elsewhere
-/// it is a plain read.
-struct StoppableStdin {
+/// An input that a run can stop while it is read: every read first looks at the stop flag
+/// (an endless input, `/dev/zero` or a record that never ends, is read a chunk at a time),
+/// and a pipe or standard input, which can wait for data for as long as its writer likes,
+/// is waited for in short polls with a look at the flag between them (a signal does not
+/// end a waiting read: the handler lets it restart).
+pub struct Stoppable<R> {
+    inner: R,
     stop: Arc<AtomicUsize>,
+    /// Whether reads may wait: a pipe, a terminal, standard input.
+    waits: bool,
 }
 
-impl Read for StoppableStdin {
-    #[cfg(target_os = "linux")]
+impl Stoppable<File> {
+    /// A file that `stop` can stop.
+    pub fn file(file: File, stop: &Arc<AtomicUsize>) -> Stoppable<File> {
+        let waits = file.metadata().map_or(true, |m| !m.is_file());
+        Stoppable {
+            inner: file,
+            stop: Arc::clone(stop),
+            waits,
+        }
+    }
+}
+
+impl Stoppable<io::Stdin> {
+    /// Standard input that `stop` can stop.
+    pub fn stdin(stop: &Arc<AtomicUsize>) -> Stoppable<io::Stdin> {
+        Stoppable {
+            inner: io::stdin(),
+            stop: Arc::clone(stop),
+            waits: true,
+        }
+    }
+}
+
+impl<R: Read + std::os::fd::AsFd> Read for Stoppable<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
-            if let Some(n) = crate::sys::file::read_stdin_within(buf, STOP_CHECK)? {
-                return Ok(n);
-            }
             if self.stop.load(Ordering::Relaxed) != 0 {
                 return Err(io::Error::other("the run was stopped"));
             }
+            #[cfg(target_os = "linux")]
+            if self.waits {
+                match crate::sys::file::read_within(self.inner.as_fd(), buf, STOP_CHECK)? {
+                    Some(n) => return Ok(n),
+                    None => continue,
+                }
+            }
+            return self.inner.read(buf);
         }
-    }
-
-    #[cfg(not(target_os = "linux"))]
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let _ = &self.stop;
-        io::stdin().read(buf)
     }
 }
 
-/// How often a wait for standard input looks whether the run is stopping.
+/// Opens an input file. A pipe is opened without waiting for its writer (which a signal
+/// could not interrupt); its reads wait instead, in [`Stoppable`]'s short polls.
+fn open_file(path: &std::path::Path) -> io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(target_os = "linux")]
+    if std::fs::metadata(path).is_ok_and(|m| {
+        use std::os::unix::fs::FileTypeExt;
+        m.file_type().is_fifo()
+    }) {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    }
+    options.open(path)
+}
+
+/// How often a wait for input looks whether the run is stopping.
 #[cfg(target_os = "linux")]
 const STOP_CHECK: std::time::Duration = std::time::Duration::from_millis(100);
 
@@ -212,21 +252,21 @@ impl Source {
         stop: Option<&Arc<AtomicUsize>>,
     ) -> Result<Source, Error> {
         let what = input.describe();
-        let raw: Box<dyn Read + Send> = match input {
-            Input::Stdin => match stop {
-                Some(stop) => Box::new(StoppableStdin {
-                    stop: Arc::clone(stop),
-                }),
-                None => Box::new(io::stdin()),
-            },
-            Input::Path(path) => {
-                Box::new(File::open(path).map_err(|source| match source.kind() {
+        let raw: Box<dyn Read + Send> = match (input, stop) {
+            (Input::Stdin, Some(stop)) => Box::new(Stoppable::stdin(stop)),
+            (Input::Stdin, None) => Box::new(io::stdin()),
+            (Input::Path(path), stop) => {
+                let file = open_file(path).map_err(|source| match source.kind() {
                     io::ErrorKind::NotFound => Error::InputMissing { path: path.clone() },
                     _ => Error::Open {
                         path: path.clone(),
                         source,
                     },
-                })?)
+                })?;
+                match stop {
+                    Some(stop) => Box::new(Stoppable::file(file, stop)),
+                    None => Box::new(file),
+                }
             }
         };
         // A file can be read again to look past a long ASCII start; a pipe cannot.
@@ -238,7 +278,7 @@ impl Source {
             Input::Path(path) => std::fs::metadata(path).ok().map(|m| m.len()),
             Input::Stdin => None,
         };
-        Source::from_stream(raw, what, rescan, size, options)
+        Source::from_stream(raw, what, rescan.map(|path| (path, stop)), size, options)
     }
 
     /// Reads contacts from any reader: a file, standard input, bytes in memory. Nothing is
@@ -265,12 +305,12 @@ impl Source {
         Source::from_stream(Box::new(reader), name.to_owned(), None, None, options)
     }
 
-    /// Learns the shape of `raw`: `rescan` is the file it reads, when it may be read again,
-    /// and `size` its length.
+    /// Learns the shape of `raw`: `rescan` is the file it reads, when it may be read again
+    /// (with the stop flag of the run, for a long scan), and `size` its length.
     fn from_stream(
         raw: Box<dyn Read + Send>,
         what: String,
-        rescan: Option<&std::path::Path>,
+        rescan: Option<(&std::path::Path, Option<&Arc<AtomicUsize>>)>,
         size: Option<u64>,
         options: &ReadOptions,
     ) -> Result<Source, Error> {

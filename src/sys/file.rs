@@ -5,23 +5,20 @@
 use std::fs::File;
 use std::io;
 
-/// Waits up to `timeout` for standard input to have data (or its end, or an error) and
-/// reads what there is into `buf`; `Ok(None)` when the time ran out or a signal came,
-/// so the caller can look at its stop flag and wait again.
+/// Waits up to `timeout` for `fd` (a pipe, standard input) to have data (or its end, or an
+/// error) and reads what there is into `buf`; `Ok(None)` when the time ran out or a signal
+/// came, so the caller can look at its stop flag and wait again. The read goes straight to
+/// the descriptor: a buffer in between could hold data the poll does not see.
 ///
 /// # Errors
 /// A failed read.
 #[cfg(target_os = "linux")]
-pub fn read_stdin_within(
+pub fn read_within(
+    fd: std::os::fd::BorrowedFd<'_>,
     buf: &mut [u8],
     timeout: std::time::Duration,
 ) -> io::Result<Option<usize>> {
     use rustix::event::{PollFd, PollFlags, Timespec, poll};
-    use std::os::fd::AsFd;
-    let stdin = io::stdin();
-    // Straight from the descriptor: a buffer in between could hold data the poll does not
-    // see.
-    let fd = stdin.as_fd();
     let timeout = Timespec {
         tv_sec: timeout.as_secs() as _,
         tv_nsec: timeout.subsec_nanos() as _,
@@ -34,7 +31,8 @@ pub fn read_stdin_within(
     }
     match rustix::io::read(fd, buf) {
         Ok(n) => Ok(Some(n)),
-        Err(rustix::io::Errno::INTR) => Ok(None),
+        // A pipe opened without waiting for its writer reads "again" until there is data.
+        Err(rustix::io::Errno::INTR | rustix::io::Errno::AGAIN) => Ok(None),
         Err(e) => Err(e.into()),
     }
 }

@@ -11,3 +11,4 @@ mod overlap;
 mod peers;
 mod properties;
 mod resume;
+mod signals;
