@@ -176,6 +176,7 @@ impl Cleaner {
             header_width: source.header.as_ref().map(|_| source.width),
             cell_encoding: source.dialect.cell_encoding,
             max_record_bytes: source.max_record_bytes,
+            max_columns: source.max_columns,
         };
         for sink in sinks.iter_mut() {
             sink.begin(&source)?;
@@ -244,6 +245,7 @@ pub fn check_address(text: &str) -> Result<Checked, Reason> {
         header_width: None,
         cell_encoding: crate::read::encoding::CellEncoding::Utf8,
         max_record_bytes: usize::MAX,
+        max_columns: usize::MAX,
     };
     checker.check_text(text)
 }

@@ -268,6 +268,8 @@ pub enum RowProblem {
     NulByte,
     /// The row is longer than `--max-record-bytes`.
     TooLarge { limit: usize },
+    /// The row has more cells than `--max-columns`.
+    TooManyColumns { limit: usize },
 }
 
 impl Reason {

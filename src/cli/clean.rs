@@ -69,6 +69,9 @@ pub struct CleanArgs {
     /// Rows larger than this are rejected as malformed_row
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     max_record_bytes: usize,
+    /// Rows with more cells than this are rejected as malformed_row without being held
+    #[arg(long, value_name = "CELLS", default_value_t = 4096)]
+    max_columns: usize,
     /// Record progress every --checkpoint-every rows, so that --resume can continue after a crash
     #[arg(long)]
     checkpoint: bool,
@@ -194,6 +197,9 @@ fn clean_config(args: CleanArgs) -> Result<CleanConfig, Usage> {
     {
         return Err(Usage(format!("--jobs must be from 1 to {MAX_JOBS}")));
     }
+    if args.max_columns == 0 {
+        return Err(Usage("--max-columns must be at least 1".into()));
+    }
     if args.max_record_bytes < MIN_RECORD_BYTES {
         return Err(Usage(format!(
             "--max-record-bytes must be at least {MIN_RECORD_BYTES}: the header and ordinary rows \
@@ -214,6 +220,7 @@ fn clean_config(args: CleanArgs) -> Result<CleanConfig, Usage> {
         email_columns: args.email_columns,
         last_contact_column: args.last_contact_column,
         max_record_bytes: args.max_record_bytes,
+        max_columns: args.max_columns,
     };
     config.output_encoding = encoding(args.output_encoding)?;
     config.suppress = args.suppress;

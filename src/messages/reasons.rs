@@ -153,6 +153,10 @@ fn row_problem(problem: &RowProblem, lang: Lang) -> String {
             format!("行が上限の {limit} バイトを超えています")
         }
         RowProblem::TooLarge { limit } => format!("the row is larger than {limit} bytes"),
+        RowProblem::TooManyColumns { limit } if ja => {
+            format!("列が上限の {limit} 個を超えています")
+        }
+        RowProblem::TooManyColumns { limit } => format!("the row has more than {limit} cells"),
     }
 }
 

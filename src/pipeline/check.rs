@@ -23,6 +23,7 @@ pub struct Checker<'a> {
     pub header_width: Option<usize>,
     pub cell_encoding: CellEncoding,
     pub max_record_bytes: usize,
+    pub max_columns: usize,
 }
 
 impl Checker<'_> {
@@ -70,6 +71,11 @@ impl Checker<'_> {
 
     fn broken(&self, record: Record<'_>, ascii: bool) -> Option<Reason> {
         let malformed = |problem| Some(Reason::MalformedRow { problem });
+        if record.too_large && record.too_wide {
+            return malformed(RowProblem::TooManyColumns {
+                limit: self.max_columns,
+            });
+        }
         if record.too_large {
             return malformed(RowProblem::TooLarge {
                 limit: self.max_record_bytes,

@@ -370,6 +370,7 @@ mod tests {
             header_width: Some(source.width),
             cell_encoding: CellEncoding::Utf8,
             max_record_bytes: source.max_record_bytes,
+            max_columns: source.max_columns,
         };
         let (full_tx, full_rx) = bounded::<Batch>(1);
         let (empty_tx, empty_rx) = bounded::<Batch>(1);

@@ -134,6 +134,7 @@ pub(super) fn open(
         first_line = 2;
     }
     let mut reader = RecordReader::new(stream, delimiter, options.max_record_bytes)
+        .max_columns(options.max_columns)
         .starting_at_line(first_line)
         .in_encoding(dialect.cell_encoding);
     let mut replay = Records::default();

@@ -170,7 +170,11 @@ pub struct ReadOptions {
     /// `--last-contact-column`.
     pub last_contact_column: Option<String>,
     /// A row longer than this is rejected as malformed instead of being held in memory.
+    /// Default 1 MiB.
     pub max_record_bytes: usize,
+    /// A row with more cells than this is rejected as malformed instead of being held (an
+    /// Excel export of whole rows has 16,384 cells a row, nearly all empty). Default 4,096.
+    pub max_columns: usize,
 }
 
 impl Default for ReadOptions {
@@ -182,6 +186,7 @@ impl Default for ReadOptions {
             email_columns: Vec::new(),
             last_contact_column: None,
             max_record_bytes: 1 << 20,
+            max_columns: 4096,
         }
     }
 }
@@ -220,6 +225,7 @@ pub struct Source {
     pub late_header: Option<(u64, String)>,
     pub last_contact_column: Option<usize>,
     pub max_record_bytes: usize,
+    pub max_columns: usize,
     rows: Box<dyn RowReader>,
     /// The rows read to learn the file's shape, handed out first.
     replay: Records,
@@ -459,6 +465,7 @@ impl Source {
             late_header,
             last_contact_column,
             max_record_bytes: options.max_record_bytes,
+            max_columns: options.max_columns,
             rows: Box::new(rows),
             replay,
             replayed,

@@ -108,6 +108,7 @@ struct Span {
     marks: u64,
     line: u64,
     too_large: bool,
+    too_wide: bool,
 }
 
 /// One record of a batch.
@@ -120,9 +121,11 @@ pub struct Record<'a> {
     marks: u64,
     /// The line the record starts on, 1-based.
     pub line: u64,
-    /// The record was longer than the limit: it has no fields and `raw` holds only its
-    /// first bytes.
+    /// The record was longer than the limit, or had more fields than the limit: it has no
+    /// fields and `raw` holds only its first bytes.
     pub too_large: bool,
+    /// Of a record [too large](Record::too_large): it was the number of fields.
+    pub too_wide: bool,
 }
 
 impl<'a> Record<'a> {
@@ -200,6 +203,7 @@ impl Records {
             marks: span.marks,
             line: span.line,
             too_large: span.too_large,
+            too_wide: span.too_wide,
         }
     }
 
@@ -229,6 +233,7 @@ impl Records {
             marks: record.marks,
             line: record.line,
             too_large: record.too_large,
+            too_wide: record.too_wide,
         });
     }
 
@@ -248,7 +253,7 @@ impl Records {
         fields: &[u8],
         ends: &[usize],
         line: u64,
-        too_large: bool,
+        (too_large, too_wide): (bool, bool),
     ) {
         let raw_start = self.bytes.len();
         self.bytes.extend_from_slice(raw);
@@ -278,6 +283,7 @@ impl Records {
             marks,
             line,
             too_large,
+            too_wide,
         });
     }
 }
@@ -294,6 +300,8 @@ pub struct RecordReader<R> {
     /// The line the next byte is on.
     line: u64,
     max_record_bytes: usize,
+    /// More fields than this make a record [too wide](Record::too_wide).
+    max_columns: usize,
     done: bool,
     /// The quote and delimiter bytes, to tell whether the last record left a quote open.
     quote: u8,
@@ -325,6 +333,7 @@ impl<R: Read> RecordReader<R> {
             eof: false,
             line: 1,
             max_record_bytes,
+            max_columns: usize::MAX,
             done: false,
             quote: b'"',
             delimiter,
@@ -342,6 +351,13 @@ impl<R: Read> RecordReader<R> {
     /// kept of a too-large record ends between characters.
     pub fn in_encoding(mut self, encoding: CellEncoding) -> RecordReader<R> {
         self.encoding = encoding;
+        self
+    }
+
+    /// Makes a record with more than `max` fields [too large](Record::too_large), its fields
+    /// dropped as they are read: a row of a million empty cells costs nothing to hold.
+    pub fn max_columns(mut self, max: usize) -> RecordReader<R> {
+        self.max_columns = max;
         self
     }
 
@@ -364,7 +380,8 @@ impl<R: Read> RecordReader<R> {
     /// An I/O error from the input.
     pub fn read(&mut self, records: &mut Records, max: usize) -> io::Result<usize> {
         let mut n = 0;
-        while n < max {
+        // A batch is bounded by its cells as well as its rows: wide rows make short batches.
+        while n < max && records.cells_used < BATCH_CELLS {
             if self.started && self.unquoted_lines {
                 n += self.read_unquoted_lines(records, max - n);
                 if n == max {
@@ -416,6 +433,7 @@ impl<R: Read> RecordReader<R> {
         let mut line = self.line;
         // The first bytes of a record that turned out too large; its fields are dropped.
         let mut kept: Option<Vec<u8>> = None;
+        let mut too_wide = false;
         let mut quoting = Quoting::FieldStart;
         loop {
             if self.pos == self.filled && !self.eof {
@@ -478,6 +496,15 @@ impl<R: Read> RecordReader<R> {
             self.pos += nin;
             out_len += nout;
             ends_len += nend;
+            if kept.is_none() && ends_len > self.max_columns {
+                // Too many fields: the record is kept as its first bytes, as a too large one
+                // is, and its fields are dropped from here on.
+                let s = start.unwrap_or(self.pos);
+                let keep = kept_len(&self.buf[s..self.pos], self.encoding);
+                kept = Some(self.buf[s..s + keep].to_vec());
+                quoting = quoting.feed(&self.buf[s..self.pos], self.delimiter, self.quote);
+                too_wide = true;
+            }
             match result {
                 ReadRecordResult::Record => {
                     // Inside a quoted field at the end of the input: a quote was opened and
@@ -523,7 +550,7 @@ impl<R: Read> RecordReader<R> {
                         &self.out[..out_len],
                         &self.out_ends[..ends_len],
                         line,
-                        too_large,
+                        (too_large, too_wide),
                     );
                     return Ok(true);
                 }
@@ -553,7 +580,7 @@ impl<R> RecordReader<R> {
         let run = self.pos;
         let base = records.bytes.len();
         let mut n = 0;
-        while n < max {
+        while n < max && records.cells_used < BATCH_CELLS {
             let input = &self.buf[self.pos..self.filled];
             let blank = input
                 .iter()
@@ -568,6 +595,10 @@ impl<R> RecordReader<R> {
             else {
                 break;
             };
+            if count > self.max_columns {
+                // The parser's, which drops its fields.
+                break;
+            }
             if blank > 0 {
                 self.pending_cr = advance_lines(&mut self.line, &input[..blank], self.pending_cr);
             }
@@ -579,6 +610,7 @@ impl<R> RecordReader<R> {
                 marks,
                 line: self.line,
                 too_large: false,
+                too_wide: false,
             });
             records.cells_used += count;
             // The line holds no line break before its ending, so only that byte counts (and
@@ -597,6 +629,10 @@ impl<R> RecordReader<R> {
         n
     }
 }
+
+/// Cells a batch holds at most (16 bytes each, 4 MiB in all), however wide its rows: a
+/// batch of 4,096 ordinary rows holds about 40,000.
+const BATCH_CELLS: usize = 1 << 18;
 
 /// How many bytes [`split_line`] looks at together.
 const CHUNK: usize = crate::sys::simd::CHUNK;

@@ -68,3 +68,46 @@ fn a_256_mib_field_is_rejected_with_memory_bounded() {
     let cleaned = crate::support::rows(&std::fs::read(dir.path("huge.cleaned.csv")).unwrap());
     assert_eq!(column(&cleaned, "id"), ["1", "3"]);
 }
+
+/// Memory is bounded by cells as well as bytes: rows of a hundred thousand empty cells (an
+/// Excel export of whole rows, wider still) are rejected as `malformed_row` without being
+/// held, and rows within the limit go through in batches bounded by their cells.
+#[test]
+fn rows_of_many_cells_are_rejected_with_memory_bounded() {
+    let dir = Workdir::new();
+    let path = dir.path("wide.csv");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    file.write_all(b"id,email\n1,a@acme.jp\n").unwrap();
+    let empty = vec![b','; 100_000];
+    for i in 0..300 {
+        write!(file, "{},w{i}@acme.jp", i + 2).unwrap();
+        file.write_all(&empty).unwrap();
+        file.write_all(b"\n").unwrap();
+    }
+    file.write_all(b"999,z@acme.jp\n").unwrap();
+    drop(file);
+    let run = dir.clean("wide.csv", &["--no-dns", "-j", "1"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let rss = run.report()["peak_memory_bytes"]
+        .as_u64()
+        .expect("peak memory");
+    assert!(rss < 100 << 20, "peak RSS {} MiB", rss >> 20);
+    let rejected = run.rejected_rows();
+    let reasons = column(&rejected, "reject_reason");
+    assert_eq!(reasons.len(), 300);
+    assert!(reasons.iter().all(|r| r == "malformed_row"), "{reasons:?}");
+    assert!(column(&rejected, "reject_detail")[0].contains("more than 4096 cells"));
+    assert_eq!(column(&run.cleaned_rows(), "id"), ["1", "999"]);
+    // Within a higher limit, the same rows are read, in batches their cells bound.
+    let run = dir.clean(
+        "wide.csv",
+        &["--no-dns", "-j", "1", "--max-columns", "200000"],
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let rss = run.report()["peak_memory_bytes"]
+        .as_u64()
+        .expect("peak memory");
+    assert!(rss < 200 << 20, "peak RSS {} MiB", rss >> 20);
+    // Their extra cells are empty: the rows are kept.
+    assert_eq!(run.report()["rows_cleaned"], 302);
+}
