@@ -192,8 +192,53 @@ fn try_open(path: &Path) -> Result<Database, OpenError> {
     Ok(db)
 }
 
+/// Creates a new cache at `path`: under a temporary name beside it first, put in place only
+/// once it is a valid empty cache, so that a run killed while creating it leaves no
+/// half-made file under the cache's name. When another run put its own there meanwhile,
+/// that one is opened instead: runs started together share one cache.
+fn create(path: &Path) -> Result<Database, OpenError> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let temp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| OpenError::Skip(format!("{}: {e}", path.display())))?
+        .into_temp_path();
+    // Replaced by redb's own file.
+    let _ = std::fs::remove_file(&temp);
+    let db = try_open(&temp)?;
+    // A link fails rather than replace a cache another run made meanwhile; the temporary
+    // name goes when `temp` is dropped.
+    match std::fs::hard_link(&temp, path) {
+        Ok(()) => Ok(db),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            drop(db);
+            try_open(path)
+        }
+        // A file system without hard links: put it in place by renaming it.
+        Err(_) => match std::fs::rename(&temp, path) {
+            Ok(()) => Ok(db),
+            Err(e) => Err(OpenError::Skip(format!("{}: {e}", path.display()))),
+        },
+    }
+}
+
 /// The bytes every redb file starts with.
 const REDB_MAGIC: &[u8] = b"redb\x1a\x0a\xa9\x0d\x0a";
+
+/// Whether the file is what a creation killed early leaves (before caches were created under
+/// a temporary name): a first page of zeros, where redb had yet to write its header. No
+/// list or other file a person names starts so.
+fn interrupted_creation(path: &Path) -> bool {
+    let mut page = Vec::with_capacity(4096);
+    std::fs::File::open(path)
+        .and_then(|file| file.take(4096).read_to_end(&mut page))
+        .is_ok_and(|n| n == 4096 && page.iter().all(|&b| b == 0))
+}
 
 /// Checks that `path` may become the cache: it is missing, a redb file (sound or not, ours
 /// or another program's, all of which may be replaced), or empty with a `.redb` name. Any other file is one
@@ -214,7 +259,10 @@ pub fn check_path(path: &Path) -> Result<(), Error> {
     // An empty file is a cache cut short only by its name: otherwise it is likely a list
     // of the day's unsubscribes, empty, given after the wrong option.
     let redb_name = path.extension().is_some_and(|ext| ext == "redb");
-    if (head.is_empty() && redb_name) || (!head.is_empty() && REDB_MAGIC.starts_with(&head)) {
+    if (head.is_empty() && redb_name)
+        || (!head.is_empty() && REDB_MAGIC.starts_with(&head))
+        || interrupted_creation(path)
+    {
         Ok(())
     } else {
         Err(Error::NotACache {
@@ -236,7 +284,12 @@ impl PersistentCache {
             // A failure shows as the open's own error, with a warning.
             let _ = std::fs::create_dir_all(folder);
         }
-        match try_open(path) {
+        let opened = if path.exists() {
+            try_open(path)
+        } else {
+            create(path)
+        };
+        match opened {
             Ok(db) => Some(cache(db)),
             Err(OpenError::Skip(detail)) => {
                 warnings.push(format!(
@@ -251,7 +304,7 @@ impl PersistentCache {
                     ));
                     return None;
                 }
-                match try_open(path) {
+                match create(path) {
                     Ok(db) => {
                         warnings.push(format!(
                             "DNS cache unreadable, starting a new one: {detail}"

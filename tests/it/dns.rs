@@ -220,6 +220,54 @@ fn a_corrupt_cache_is_rebuilt_with_a_warning() {
     );
 }
 
+/// A run killed while it created a cache left a file of zeros under its name (before caches
+/// were made under a temporary name): rebuilt, with a warning. Runs started together on a
+/// cache that does not exist yet all succeed, sharing it or doing without it.
+#[test]
+fn an_interrupted_creation_and_racing_first_runs_never_stop_a_run() {
+    let lab = lab();
+    let dir = Workdir::new();
+    dir.write("list.csv", EVERY_CASE);
+    dir.write("zeros.cache", vec![0u8; 73_728]);
+    let run = clean(&dir, "list.csv", &lab, &["--cache", "zeros.cache"]);
+    assert!(run.stderr().contains("DNS cache"), "{}", run.stderr());
+    let again = clean(&dir, "list.csv", &lab, &["--cache", "zeros.cache"]);
+    assert!(!again.stderr().contains("DNS cache"), "{}", again.stderr());
+
+    let mut runs = Vec::new();
+    for i in 0..3 {
+        let out = dir.path(&format!("out{i}"));
+        let mut args = dns_args(&lab);
+        args.extend([
+            "--cache".into(),
+            dir.path("new.cache").display().to_string(),
+        ]);
+        args.extend(["-q".into(), "-o".into(), out.display().to_string()]);
+        runs.push(
+            std::process::Command::new(env!("CARGO_BIN_EXE_listclean"))
+                .arg("clean")
+                .arg(dir.path("list.csv"))
+                .args(&args)
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("a run starts"),
+        );
+    }
+    for run in runs {
+        let output = run.wait_with_output().expect("it ends");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let leftovers: Vec<String> = files_besides(&dir, "list.csv")
+        .into_iter()
+        .filter(|name| name.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
 #[test]
 fn a_file_that_is_not_a_cache_is_never_overwritten() {
     // The input named as the cache by mistake, or a list typed after the wrong option:
