@@ -272,8 +272,8 @@ impl Resolver {
         }
         let answers = join_all(asks).await;
         let denied = answers
-                .iter()
-                .all(|answer| matches!(answer, Answer::NxDomain { .. }));
+            .iter()
+            .all(|answer| matches!(answer, Answer::NxDomain { .. }));
         if denied {
             return Err(format!(
                 "the name servers say that {} do not exist: they filter or rewrite answers \
@@ -381,15 +381,18 @@ impl Resolver {
         // Fully qualified: exactly one query, never a search-list variant.
         name.set_fqdn(true);
         match self.inner.lookup(name.clone(), kind.to_hickory()).await {
-            Ok(lookup) => {
-                let answers = lookup.answers();
-                let records: Vec<Record> = answers
-                    .iter()
-                    .filter_map(|r| Record::from_hickory(&r.data))
-                    .collect();
-                let ttl = answers.iter().map(|r| r.ttl).min().unwrap_or(0);
-                Answer::Records { records, ttl }
-            }
+            Ok(lookup) => match follow_chain(&name, kind, lookup.answers()) {
+                Some(answers) => {
+                    let records: Vec<Record> = answers
+                        .iter()
+                        .filter_map(|r| Record::from_hickory(&r.data))
+                        .collect();
+                    let ttl = answers.iter().map(|r| r.ttl).min().unwrap_or(0);
+                    Answer::Records { records, ttl }
+                }
+                // An answer that cannot be trusted tells nothing: never a "no".
+                None => Answer::Failed(Failure::Other),
+            },
             Err(NetError::Dns(DnsError::NoRecordsFound(nr))) => match nr.response_code {
                 // The domain is an alias (CNAME) of a name that does not exist: the domain
                 // itself exists, with nothing behind it.
@@ -405,6 +408,10 @@ impl Resolver {
                 ResponseCode::NoError if nr.soa.is_none() && nr.ns.is_some() => {
                     Answer::Failed(Failure::Referral)
                 }
+                // No records and no SOA to vouch for their absence (RFC 2308 §2.2): what a
+                // loop of aliases gives, or a server that answers carelessly. No proof that
+                // there is nothing, so it tells nothing.
+                ResponseCode::NoError if nr.soa.is_none() => Answer::Failed(Failure::Other),
                 ResponseCode::NoError => Answer::NoData {
                     negative_ttl: nr.negative_ttl,
                 },
@@ -461,6 +468,54 @@ pub(crate) fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// Aliases followed at most, as resolvers commonly allow: a longer chain is no answer.
+const MAX_CHAIN: usize = 8;
+
+/// The records of an answer that answer the question: the chain of aliases (CNAME) from
+/// the name asked, and the records of the asked type that its last name owns. `None` for
+/// an answer that cannot be trusted: a loop of aliases (a name its own alias included), a
+/// chain longer than [`MAX_CHAIN`], or records of the asked type that all belong to names
+/// off the chain. Records of other names are left out, so what is kept for a name never
+/// depends on what was asked before it.
+fn follow_chain<'a>(
+    asked: &Name,
+    kind: RecordType,
+    answers: &'a [hickory_resolver::proto::rr::Record],
+) -> Option<Vec<&'a hickory_resolver::proto::rr::Record>> {
+    use hickory_resolver::proto::rr::RData;
+    let mut owner = asked;
+    let mut kept = Vec::new();
+    let mut seen = vec![asked];
+    if kind != RecordType::Cname {
+        while let Some(alias) = answers
+            .iter()
+            .find(|r| r.name == *owner && matches!(r.data, RData::CNAME(_)))
+        {
+            let RData::CNAME(target) = &alias.data else {
+                break;
+            };
+            if seen.iter().any(|name| **name == target.0) || seen.len() > MAX_CHAIN {
+                return None;
+            }
+            kept.push(alias);
+            seen.push(&target.0);
+            owner = &target.0;
+        }
+    }
+    let wanted = kind.to_hickory();
+    let of_kind = |r: &&hickory_resolver::proto::rr::Record| r.record_type() == wanted;
+    let owned: Vec<_> = answers
+        .iter()
+        .filter(of_kind)
+        .filter(|r| r.name == *owner)
+        .collect();
+    if owned.is_empty() && answers.iter().any(|r| of_kind(&r)) {
+        return None;
+    }
+    kept.extend(owned);
+    Some(kept)
+}
+
 /// The failure a response code other than NOERROR and NXDOMAIN stands for.
 fn failure_of(code: ResponseCode) -> Failure {
     match code {
@@ -477,4 +532,68 @@ fn answered(error: &NetError) -> bool {
         error,
         NetError::Timeout | NetError::Io(_) | NetError::NoConnections | NetError::Busy
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_resolver::proto::rr::rdata::{CNAME, MX};
+    use hickory_resolver::proto::rr::{RData, Record as HickoryRecord};
+
+    fn name(text: &str) -> Name {
+        Name::from_ascii(text).expect("a name")
+    }
+
+    fn alias(from: &str, to: &str) -> HickoryRecord {
+        HickoryRecord::from_rdata(name(from), 300, RData::CNAME(CNAME(name(to))))
+    }
+
+    fn mx(owner: &str) -> HickoryRecord {
+        HickoryRecord::from_rdata(
+            name(owner),
+            300,
+            RData::MX(MX::new(10, name("mx.acme.jp."))),
+        )
+    }
+
+    fn kept(asked: &str, answers: &[HickoryRecord]) -> Option<Vec<String>> {
+        follow_chain(&name(asked), RecordType::Mx, answers)
+            .map(|records| records.iter().map(|r| r.name.to_ascii()).collect())
+    }
+
+    #[test]
+    fn answers_are_held_to_the_chain_from_the_name_asked() {
+        // Straight, and through an alias.
+        assert_eq!(kept("a.jp.", &[mx("a.jp.")]), Some(vec!["a.jp.".into()]));
+        assert_eq!(
+            kept("a.jp.", &[alias("a.jp.", "b.jp."), mx("b.jp.")]),
+            Some(vec!["a.jp.".into(), "b.jp.".into()])
+        );
+        // Records of a name off the chain are left out, and alone they are no answer.
+        assert_eq!(
+            kept("a.jp.", &[mx("a.jp."), mx("evil.jp.")]),
+            Some(vec!["a.jp.".into()])
+        );
+        assert_eq!(kept("a.jp.", &[mx("evil.jp.")]), None);
+        // A loop, an alias of itself, and a chain past the limit: no answer.
+        assert_eq!(kept("a.jp.", &[alias("a.jp.", "a.jp.")]), None);
+        assert_eq!(
+            kept("a.jp.", &[alias("a.jp.", "b.jp."), alias("b.jp.", "a.jp.")]),
+            None
+        );
+        let chain: Vec<HickoryRecord> = (0..9)
+            .map(|i| alias(&format!("c{i}.jp."), &format!("c{}.jp.", i + 1)))
+            .chain([mx("c9.jp.")])
+            .collect();
+        assert_eq!(kept("c0.jp.", &chain), None);
+        assert!(
+            kept("c1.jp.", &chain[1..]).is_some(),
+            "eight aliases are fine"
+        );
+        // An alias to a name with no MX: the chain, and nothing of the type.
+        assert_eq!(
+            kept("a.jp.", &[alias("a.jp.", "b.jp.")]),
+            Some(vec!["a.jp.".into()])
+        );
+    }
 }

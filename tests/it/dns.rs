@@ -268,6 +268,53 @@ fn an_interrupted_creation_and_racing_first_runs_never_stop_a_run() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
+/// Answers that cannot be trusted (alias loops, a chain longer than resolvers follow) are
+/// "could not tell": kept as unknown, never rejected, and the same whatever came before
+/// them in the file.
+#[test]
+fn untrustworthy_answers_are_unknown_in_any_order() {
+    let lab = lab();
+    let dir = Workdir::new();
+    let domains = [
+        "cname-loop-a.com",
+        "cname-self.com",
+        "chain0.com",
+        "chain1.com",
+        "acme-corp.com",
+    ];
+    let verdicts = |order: &[&str]| {
+        let rows: String = order
+            .iter()
+            .enumerate()
+            .map(|(i, d)| format!("{i},x@{d}\n"))
+            .collect();
+        dir.write("list.csv", format!("id,email\n{rows}"));
+        let run = clean(&dir, "list.csv", &lab, &[]);
+        assert_eq!(run.report()["rows_rejected"], 0, "{}", run.stderr());
+        let cleaned = run.cleaned_rows();
+        let mut seen: Vec<(String, String)> = column(&cleaned, "email")
+            .into_iter()
+            .zip(column(&cleaned, "email_status"))
+            .collect();
+        seen.sort();
+        seen
+    };
+    let forward = verdicts(&domains);
+    let status = |d: &str| {
+        forward
+            .iter()
+            .find(|(e, _)| e.ends_with(d))
+            .map(|(_, s)| s.as_str())
+    };
+    assert_eq!(status("@cname-loop-a.com"), Some("unknown"));
+    assert_eq!(status("@cname-self.com"), Some("unknown"));
+    assert_eq!(status("@chain0.com"), Some("unknown"), "nine aliases");
+    assert_eq!(status("@chain1.com"), Some("valid"), "eight aliases");
+    let mut backward = domains;
+    backward.reverse();
+    assert_eq!(verdicts(&backward), forward);
+}
+
 #[test]
 fn a_file_that_is_not_a_cache_is_never_overwritten() {
     // The input named as the cache by mistake, or a list typed after the wrong option:
