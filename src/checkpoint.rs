@@ -9,7 +9,7 @@
 //! time and a hash of its first MiB, and the run by a fingerprint of the options that shape
 //! the outputs; a checkpoint that matches neither is refused.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
@@ -19,7 +19,67 @@ use serde::{Deserialize, Serialize};
 use crate::error::Error;
 use crate::policy::DuplicateSet;
 
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
+
+/// What a checkpoint records of a work file (a partial output, the duplicate journal), so
+/// that `--resume` takes it only as it was left: its length at the checkpoint, a hash of
+/// its bytes up to there, and which file it is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mark {
+    pub len: u64,
+    /// xxh3 of the first `len` bytes.
+    pub hash: u64,
+    /// Device and inode: the same file, not one put in its place.
+    pub file: (u64, u64),
+}
+
+impl Mark {
+    /// Checks that `file` is the file marked, with the marked bytes first, and returns the
+    /// hash state of those bytes, to go on from.
+    ///
+    /// # Errors
+    /// Why the file is not the one marked, in words for [`Error::Resume`].
+    pub fn verify(&self, file: &mut File) -> Result<xxhash_rust::xxh3::Xxh3, String> {
+        let meta = file
+            .metadata()
+            .map_err(|e| format!("cannot look at it: {e}"))?;
+        if !meta.is_file() || file_id(&meta) != self.file {
+            return Err("it is not the file the checkpoint wrote (replaced since)".into());
+        }
+        if meta.len() < self.len {
+            return Err("it is cut short".into());
+        }
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        let mut rest = self.len;
+        let mut buf = vec![0; 1 << 20];
+        io::Seek::seek(file, io::SeekFrom::Start(0)).map_err(|e| e.to_string())?;
+        while rest > 0 {
+            let n = rest.min(buf.len() as u64) as usize;
+            file.read_exact(&mut buf[..n])
+                .map_err(|e| format!("cannot read it: {e}"))?;
+            hasher.update(&buf[..n]);
+            rest -= n as u64;
+        }
+        if hasher.digest() != self.hash {
+            return Err("its bytes changed since the checkpoint".into());
+        }
+        Ok(hasher)
+    }
+}
+
+/// The device and inode of a file's metadata (zeros where the system has none).
+pub fn file_id(meta: &fs::Metadata) -> (u64, u64) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        (meta.dev(), meta.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        (0, 0)
+    }
+}
 
 /// Where a checkpointed run keeps its state, beside its outputs.
 #[derive(Debug, Clone)]
@@ -41,10 +101,55 @@ impl CheckpointPaths {
         }
     }
 
+    /// Whether a work file of a checkpointed run is there (a partial output or the journal).
+    pub fn any_work_file(&self) -> bool {
+        [&self.journal, &self.cleaned, &self.rejected]
+            .iter()
+            .any(|path| fs::symlink_metadata(path).is_ok())
+    }
+
     /// Removes every file of the checkpoint (after a run that finished).
     pub fn remove(&self) {
         for path in [&self.state, &self.journal, &self.cleaned, &self.rejected] {
             let _ = fs::remove_file(path);
+        }
+    }
+}
+
+/// How long a work file may go unwritten before it is taken for one an abandoned run left
+/// behind: a checkpointed run writes its own all the time.
+const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Removes from `dir` the work files of checkpointed runs that were abandoned (killed, and
+/// never resumed: often a list named after its day), unwritten for an hour, but for those
+/// of the outputs named `stem`, which `--resume` may want. Best effort.
+pub fn remove_abandoned(dir: &Path, stem: &str) {
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let own = format!(".{stem}.");
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let work = name.starts_with('.')
+            && [".partial", ".checkpoint.json", ".checkpoint.json.tmp"]
+                .iter()
+                .any(|end| name.ends_with(end));
+        let old = || {
+            entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|modified| modified.elapsed().ok())
+                .is_some_and(|age| age > ABANDONED_AFTER)
+        };
+        if work && !name.starts_with(&own) && old() {
+            let _ = fs::remove_file(entry.path());
         }
     }
 }
@@ -93,10 +198,12 @@ pub struct State {
     pub fingerprint: u64,
     /// Rows decided and written.
     pub rows: u64,
-    pub cleaned_bytes: u64,
-    pub rejected_bytes: u64,
-    /// Entries in the duplicate journal.
+    /// The partial cleaned and rejected files.
+    pub cleaned: Mark,
+    pub rejected: Mark,
+    /// Entries in the duplicate journal, and the journal.
     pub journal_entries: u64,
+    pub journal: Mark,
     /// The report's counts so far, as the counting sink records them: kept as JSON so
     /// that checkpoints need not know what the sinks count.
     pub tally: serde_json::Value,
@@ -151,7 +258,8 @@ impl State {
             source,
         };
         let json = serde_json::to_vec(self).map_err(|e| Error::Internal(e.to_string()))?;
-        let mut file = File::create(&temp).map_err(fail)?;
+        // A new file, whatever was left under the name (a link is never written through).
+        let mut file = crate::sys::file::open_no_follow(&temp, true).map_err(fail)?;
         file.write_all(&json)
             .and_then(|()| file.sync_all())
             .map_err(fail)?;
@@ -164,9 +272,10 @@ impl State {
             input,
             fingerprint,
             rows: 0,
-            cleaned_bytes: 0,
-            rejected_bytes: 0,
+            cleaned: Mark::default(),
+            rejected: Mark::default(),
             journal_entries: 0,
+            journal: Mark::default(),
             tally: serde_json::Value::Null,
         }
     }
@@ -178,54 +287,67 @@ pub struct Journal {
     file: BufWriter<File>,
     path: PathBuf,
     entries: u64,
+    /// The hash of every entry written, for the checkpoint's [`Mark`].
+    hasher: xxhash_rust::xxh3::Xxh3,
+    id: (u64, u64),
 }
 
 impl Journal {
-    /// Opens the journal, keeping its first `entries` entries (none for a fresh run), and
-    /// returns them loaded into a duplicate set of room for `capacity` addresses.
+    /// Opens the journal: with `resume`, the one a checkpoint marked, keeping its first
+    /// `entries` entries; otherwise a new one. Returns it with its entries loaded into a
+    /// duplicate set of room for `capacity` addresses.
     ///
     /// # Errors
-    /// [`Error::Create`], or [`Error::Resume`] when it is shorter than the checkpoint says.
+    /// [`Error::Create`], or [`Error::Resume`] when it is not as the checkpoint left it.
     pub fn open(
         path: &Path,
-        entries: u64,
+        resume: Option<(u64, Mark)>,
         capacity: usize,
     ) -> Result<(Journal, DuplicateSet), Error> {
         let fail = |source| Error::Create {
             path: path.to_owned(),
             source,
         };
+        let refuse = |why: String| Error::Resume {
+            path: path.to_owned(),
+            why: format!("the duplicate journal: {why}"),
+        };
         let mut duplicates = DuplicateSet::with_capacity(capacity);
-        if entries > 0 {
-            let bytes = fs::read(path).map_err(fail)?;
-            let wanted = entries as usize * 16;
-            if bytes.len() < wanted {
-                return Err(Error::Resume {
-                    path: path.to_owned(),
-                    why: "the duplicate journal is cut short".into(),
-                });
+        let mut file =
+            crate::sys::file::open_no_follow(path, resume.is_none()).map_err(|e| match resume {
+                Some(_) => refuse(format!("cannot open it: {e}")),
+                None => fail(e),
+            })?;
+        let (entries, hasher) = match resume {
+            Some((entries, mark)) => {
+                if mark.len != entries * 16 {
+                    return Err(refuse("it does not match the checkpoint".into()));
+                }
+                let hasher = mark.verify(&mut file).map_err(refuse)?;
+                io::Seek::seek(&mut file, io::SeekFrom::Start(0)).map_err(fail)?;
+                let mut bytes = vec![0; mark.len as usize];
+                file.read_exact(&mut bytes).map_err(fail)?;
+                for entry in bytes.chunks_exact(16) {
+                    let mut raw = [0u8; 16];
+                    raw.copy_from_slice(entry);
+                    // Entries were unique when journaled; one seen again would only repeat
+                    // itself.
+                    let _ = duplicates.insert_entry(u128::from_le_bytes(raw));
+                }
+                (entries, hasher)
             }
-            for entry in bytes[..wanted].chunks_exact(16) {
-                let mut raw = [0u8; 16];
-                raw.copy_from_slice(entry);
-                // Entries were unique when journaled; one seen again would only repeat itself.
-                let _ = duplicates.insert_entry(u128::from_le_bytes(raw));
-            }
-        }
-        let file = OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(false)
-            .open(path)
-            .map_err(fail)?;
+            None => (0, xxhash_rust::xxh3::Xxh3::new()),
+        };
         file.set_len(entries * 16).map_err(fail)?;
-        let mut file = BufWriter::new(file);
         io::Seek::seek(&mut file, io::SeekFrom::End(0)).map_err(fail)?;
+        let id = file_id(&file.metadata().map_err(fail)?);
         Ok((
             Journal {
-                file,
+                file: BufWriter::new(file),
                 path: path.to_owned(),
                 entries,
+                hasher,
+                id,
             },
             duplicates,
         ))
@@ -237,6 +359,7 @@ impl Journal {
     /// [`Error::Write`].
     pub fn append(&mut self, entry: u128) -> Result<(), Error> {
         self.entries += 1;
+        self.hasher.update(&entry.to_le_bytes());
         self.file
             .write_all(&entry.to_le_bytes())
             .map_err(|source| Error::Write {
@@ -245,17 +368,23 @@ impl Journal {
             })
     }
 
-    /// Makes every appended entry durable; returns how many there are.
+    /// Makes every appended entry durable; returns how many there are, and the journal's
+    /// mark.
     ///
     /// # Errors
     /// [`Error::Write`].
-    pub fn sync(&mut self) -> Result<u64, Error> {
+    pub fn sync(&mut self) -> Result<(u64, Mark), Error> {
         let fail = |source| Error::Write {
             path: self.path.clone(),
             source,
         };
         self.file.flush().map_err(fail)?;
         self.file.get_ref().sync_data().map_err(fail)?;
-        Ok(self.entries)
+        let mark = Mark {
+            len: self.entries * 16,
+            hash: self.hasher.digest(),
+            file: self.id,
+        };
+        Ok((self.entries, mark))
     }
 }

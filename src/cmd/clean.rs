@@ -73,8 +73,9 @@ pub fn run(
     let cleaner = Cleaner::new(options.clone(), suppressed)?;
     let paths = OutputPaths::new(&dir, &config.input.stem());
     paths.remove_stale_temporaries();
+    checkpoint::remove_abandoned(&dir, &config.input.stem());
     let checkpoint_files = CheckpointPaths::new(&dir, &config.input.stem());
-    let checkpoint = checkpoint_state(config, suppressed_digest, &checkpoint_files)?;
+    let (checkpoint, afresh) = checkpoint_state(config, suppressed_digest, &checkpoint_files)?;
     let output_encoding = config.output_encoding.unwrap_or(source.encoding);
     let format = OutputFormat {
         dialect: source.dialect,
@@ -90,13 +91,11 @@ pub fn run(
     let partial = checkpoint.as_ref().map(|(_, state)| Partial {
         cleaned: checkpoint_files.cleaned.clone(),
         rejected: checkpoint_files.rejected.clone(),
-        lengths: config
-            .resume
-            .then_some((state.cleaned_bytes, state.rejected_bytes)),
+        marks: (state.rows > 0).then_some((state.cleaned, state.rejected)),
     });
     let mut output = crate::write::create(&paths, format, partial.as_ref())?;
     let capacity = source.estimated_rows().unwrap_or(0).min(1 << 28) as usize;
-    let (run_state, mut tally) = start_state(config, checkpoint, &checkpoint_files, capacity)?;
+    let (run_state, mut tally) = start_state(checkpoint, &checkpoint_files, capacity)?;
     let mut progress = ProgressSink {
         rows: 0,
         bytes: source.bytes_read(),
@@ -193,6 +192,7 @@ pub fn run(
             unread_dates: tally.unread_dates,
             unmappable,
             late_header,
+            afresh,
         },
     );
     let mut file = AtomicFile::create(&paths.report)?;
@@ -218,6 +218,9 @@ fn stopped(stop: &AtomicUsize, error: Error) -> Error {
 
 /// What the run noticed that the report's counts do not show.
 struct Unusual {
+    /// `--resume` found work files but no checkpoint (the run was stopped before its
+    /// first): it started afresh.
+    afresh: bool,
     /// The input's encoding was guessed from a first part that was all ASCII (standard
     /// input), so any encoding error may mean the guess was wrong.
     encoding_from_ascii: bool,
@@ -260,6 +263,13 @@ fn warnings(report: &Report, unusual: &Unusual) -> Vec<String> {
             plural(encoding_errors, "row has", "rows have"),
             report.encoding
         ));
+    }
+    if unusual.afresh {
+        warnings.push(
+            "--resume found no checkpoint (the earlier run was stopped before its first): the \
+             run started afresh"
+                .into(),
+        );
     }
     if let Some((row, name)) = &unusual.late_header {
         warnings.push(format!(
@@ -311,24 +321,27 @@ fn checkpoint_state(
     config: &CleanConfig,
     suppressed_digest: u128,
     files: &CheckpointPaths,
-) -> Result<Option<(u64, checkpoint::State)>, Error> {
+) -> Result<(Option<(u64, checkpoint::State)>, bool), Error> {
     let (Some(every), Input::Path(path)) = (config.checkpoint_every, &config.input) else {
-        return Ok(None);
+        return Ok((None, false));
     };
     let identity = InputIdentity::of(path)?;
-    let state = if config.resume {
-        checkpoint::State::load(files, &identity, fingerprint(config, suppressed_digest))?
+    let fingerprint = fingerprint(config, suppressed_digest);
+    // Work files without a checkpoint: a run stopped before its first, with nothing to
+    // resume from but nothing wrong either.
+    let afresh = config.resume && !files.state.exists() && files.any_work_file();
+    let state = if config.resume && !afresh {
+        checkpoint::State::load(files, &identity, fingerprint)?
     } else {
         files.remove();
-        checkpoint::State::new(identity, fingerprint(config, suppressed_digest))
+        checkpoint::State::new(identity, fingerprint)
     };
-    Ok(Some((every.max(1), state)))
+    Ok((Some((every.max(1), state)), afresh))
 }
 
 /// Where the pipeline starts: with a checkpoint, from its duplicate journal, its counters
 /// (when resuming) and its row count; otherwise from nothing.
 fn start_state(
-    config: &CleanConfig,
     checkpoint: Option<(u64, checkpoint::State)>,
     files: &CheckpointPaths,
     capacity: usize,
@@ -344,8 +357,9 @@ fn start_state(
             Tally::default(),
         ));
     };
-    let (journal, duplicates) = Journal::open(&files.journal, state.journal_entries, capacity)?;
-    let tally = if config.resume {
+    let resume = (state.rows > 0).then_some((state.journal_entries, state.journal));
+    let (journal, duplicates) = Journal::open(&files.journal, resume, capacity)?;
+    let tally = if state.rows > 0 {
         serde_json::from_value(state.tally.clone()).map_err(|e| Error::Resume {
             path: files.state.clone(),
             why: format!("its counts are damaged: {e}"),

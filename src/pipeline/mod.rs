@@ -305,7 +305,7 @@ impl Checkpoints {
     /// Syncs the journal and every sink, then records the checkpoint: only then does it
     /// count everything up to `rows`.
     fn save(&mut self, rows: u64, sinks: &mut [&mut (dyn Sink + Send)]) -> Result<(), Error> {
-        self.state.journal_entries = self.journal.sync()?;
+        (self.state.journal_entries, self.state.journal) = self.journal.sync()?;
         for sink in sinks.iter_mut() {
             sink.checkpoint(&mut self.state)?;
         }

@@ -73,3 +73,39 @@ pub fn start_writeback(file: &File, offset: u64, len: u64) {
 
 #[cfg(not(target_os = "linux"))]
 pub fn start_writeback(_file: &File, _offset: u64, _len: u64) {}
+
+/// Opens a work file for writing without following a link in its place: a link there is
+/// refused, never written through. `fresh` makes a new file, removing what was there (a
+/// link itself, not what it points to); otherwise the file must exist.
+///
+/// # Errors
+/// The file cannot be opened or made.
+pub fn open_no_follow(path: &std::path::Path, fresh: bool) -> io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(no_follow());
+    }
+    if fresh {
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        options.create_new(true);
+    }
+    options.open(path)
+}
+
+#[cfg(unix)]
+fn no_follow() -> i32 {
+    #[cfg(target_os = "linux")]
+    {
+        rustix::fs::OFlags::NOFOLLOW.bits() as i32
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        0
+    }
+}

@@ -9,16 +9,17 @@ use std::path::{Path, PathBuf};
 use tempfile::NamedTempFile;
 
 use super::direct;
+use crate::checkpoint::Mark;
 use crate::error::Error;
-use crate::sys::file::start_writeback;
+use crate::sys::file::{open_no_follow, start_writeback};
 
 /// The fixed names a checkpointed run writes its outputs under, and for `--resume` the
-/// lengths to cut them back to.
+/// marks the checkpoint recorded of them: what they must hold, and where to cut them back.
 #[derive(Debug, Clone)]
 pub struct Partial {
     pub cleaned: PathBuf,
     pub rejected: PathBuf,
-    pub lengths: Option<(u64, u64)>,
+    pub marks: Option<(Mark, Mark)>,
 }
 
 /// The paths of a run's outputs.
@@ -179,6 +180,9 @@ pub struct AtomicFile {
     handed: u64,
     /// The buffer of direct writes, for a large file written past the page cache.
     staged: Option<direct::Staged>,
+    /// For a resumable file: the hash of every byte written, and which file it is, for a
+    /// checkpoint's [`Mark`].
+    marked: Option<Box<(xxhash_rust::xxh3::Xxh3, (u64, u64))>>,
 }
 
 /// Every so many bytes, the system is asked to start writing them to disk while the run
@@ -212,6 +216,7 @@ impl AtomicFile {
             written: 0,
             handed: 0,
             staged: None,
+            marked: None,
         })
     }
 
@@ -229,31 +234,31 @@ impl AtomicFile {
     ///
     /// # Errors
     /// [`Error::Create`], or [`Error::Resume`] when the partial file is shorter than `keep`.
-    pub fn resumable(path: &Path, partial: &Path, keep: Option<u64>) -> Result<AtomicFile, Error> {
+    pub fn resumable(path: &Path, partial: &Path, keep: Option<Mark>) -> Result<AtomicFile, Error> {
         let fail = |source| Error::Create {
             path: partial.to_owned(),
             source,
         };
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(keep.is_none());
-        let mut file = options.open(partial).map_err(fail)?;
-        let written = match keep {
-            Some(len) => {
-                let actual = file.metadata().map_err(fail)?.len();
-                if actual < len {
-                    return Err(Error::Resume {
-                        path: partial.to_owned(),
-                        why: "the partial output is cut short".into(),
-                    });
-                }
-                file.set_len(len).map_err(fail)?;
+        let refuse = |why: String| Error::Resume {
+            path: partial.to_owned(),
+            why: format!("the partial output: {why}"),
+        };
+        let mut file = open_no_follow(partial, keep.is_none()).map_err(|e| match keep {
+            Some(_) => refuse(format!("cannot open it: {e}")),
+            None => fail(e),
+        })?;
+        let (written, hasher) = match keep {
+            Some(mark) => {
+                let hasher = mark.verify(&mut file).map_err(refuse)?;
+                file.set_len(mark.len).map_err(fail)?;
                 std::io::Seek::seek(&mut file, std::io::SeekFrom::End(0)).map_err(fail)?;
-                len
+                (mark.len, hasher)
             }
-            None => 0,
+            None => (0, xxhash_rust::xxh3::Xxh3::new()),
         };
         #[cfg(unix)]
         file.set_permissions(output_permissions()).map_err(fail)?;
+        let id = crate::checkpoint::file_id(&file.metadata().map_err(fail)?);
         Ok(AtomicFile {
             temp: Temp::Kept {
                 file,
@@ -263,6 +268,7 @@ impl AtomicFile {
             written,
             handed: written,
             staged: None,
+            marked: Some(Box::new((hasher, id))),
         })
     }
 
@@ -281,6 +287,9 @@ impl AtomicFile {
     /// [`Error::Write`].
     pub fn write_all(&mut self, bytes: &[u8]) -> Result<(), Error> {
         self.written += bytes.len() as u64;
+        if let Some(marked) = &mut self.marked {
+            marked.0.update(bytes);
+        }
         if let Some(staged) = &mut self.staged {
             return staged
                 .write(self.temp.file(), bytes)
@@ -295,14 +304,23 @@ impl AtomicFile {
         Ok(())
     }
 
-    /// Makes what was written durable; returns its length.
+    /// Makes what was written durable; returns its mark for a checkpoint (its hash only
+    /// for a file made [resumable](AtomicFile::resumable)).
     ///
     /// # Errors
     /// [`Error::Write`].
-    pub fn sync(&mut self) -> Result<u64, Error> {
+    pub fn sync(&mut self) -> Result<Mark, Error> {
         self.finish_staged()?;
         self.file().sync_data().map_err(|e| self.failed(e))?;
-        Ok(self.written)
+        let (hash, file) = self
+            .marked
+            .as_ref()
+            .map_or((0, (0, 0)), |marked| (marked.0.digest(), marked.1));
+        Ok(Mark {
+            len: self.written,
+            hash,
+            file,
+        })
     }
 
     /// Writes out what direct writes left in their buffer; the file is written as usual

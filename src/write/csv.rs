@@ -12,6 +12,7 @@ use rayon::prelude::*;
 
 use super::atomic::{AtomicFile, OutputPaths, Partial};
 use super::{CLEANED_COLUMNS, Output, REJECTED_COLUMNS};
+use crate::checkpoint::Mark;
 use crate::error::Error;
 use crate::formula::is_formula;
 use crate::pipeline::{Batch, EmailCell, Row, Sink, same_bytes};
@@ -32,7 +33,7 @@ type Chunk = (Vec<u8>, Vec<u8>);
 enum Message {
     Rows(Vec<Chunk>),
     /// Make everything written so far durable, and say how long both files are.
-    Sync(Sender<Result<(u64, u64), Error>>),
+    Sync(Sender<Result<(Mark, Mark), Error>>),
 }
 
 /// How output rows are shaped.
@@ -91,16 +92,16 @@ impl CsvOutput {
                 AtomicFile::resumable(
                     &paths.cleaned,
                     &partial.cleaned,
-                    partial.lengths.map(|l| l.0),
+                    partial.marks.map(|m| m.0),
                 )?,
                 AtomicFile::resumable(
                     &paths.rejected,
                     &partial.rejected,
-                    partial.lengths.map(|l| l.1),
+                    partial.marks.map(|m| m.1),
                 )?,
             ),
         };
-        let resuming = partial.is_some_and(|p| p.lengths.is_some());
+        let resuming = partial.is_some_and(|p| p.marks.is_some());
         let bom = format.encoding.bom();
         if !resuming {
             let mut start = bom.to_vec();
@@ -570,8 +571,8 @@ impl Sink for CsvOutput {
             .is_some_and(|tx| tx.send(Message::Sync(reply)).is_ok());
         match answer.recv() {
             Ok(Ok((cleaned, rejected))) if sent => {
-                state.cleaned_bytes = cleaned;
-                state.rejected_bytes = rejected;
+                state.cleaned = cleaned;
+                state.rejected = rejected;
                 Ok(())
             }
             Ok(Err(e)) => Err(e),

@@ -178,3 +178,151 @@ fn a_changed_suppression_list_is_not_resumed_with() {
     let same = dir.clean("list.csv", &[&args[..], &["--resume"]].concat());
     assert_eq!(same.code(), 0, "{}", same.stderr());
 }
+
+/// A run that stops after checkpoints, its work files left for `--resume`: a folder where
+/// the rejected file should go makes it fail at its very end.
+fn stopped_run(dir: &Workdir) {
+    let rows: String = (1..=500).map(|i| format!("{i},u{i}@acme.jp\n")).collect();
+    dir.write("list.csv", format!("id,email\n{rows}"));
+    std::fs::create_dir(dir.path("list.rejected.csv")).unwrap();
+    let first = dir.clean(
+        "list.csv",
+        &["--no-dns", "--checkpoint", "--checkpoint-every", "100"],
+    );
+    assert_eq!(first.code(), 74, "{}", first.stderr());
+    std::fs::remove_dir(dir.path("list.rejected.csv")).unwrap();
+}
+
+/// What the checkpoint recorded is checked before anything is resumed: a work file replaced
+/// by a link, or with other bytes than the checkpoint's, is refused with a clear message,
+/// and nothing is written through a link.
+#[test]
+fn resume_refuses_work_files_that_are_not_as_left() {
+    for (name, damage) in [
+        ("a link", "link"),
+        ("zeros", "zeros"),
+        ("random bytes in the journal", "journal"),
+    ] {
+        let dir = Workdir::new();
+        stopped_run(&dir);
+        let victim = dir.write("victim.txt", "not to be touched\n");
+        let partial = dir.path(".list.cleaned.csv.partial");
+        match damage {
+            "link" => {
+                std::fs::remove_file(&partial).unwrap();
+                std::os::unix::fs::symlink(&victim, &partial).unwrap();
+            }
+            "zeros" => {
+                use std::io::{Seek, Write};
+                let mut file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&partial)
+                    .unwrap();
+                file.seek(std::io::SeekFrom::Start(100)).unwrap();
+                file.write_all(&[0; 4096]).unwrap();
+            }
+            _ => {
+                use std::io::{Seek, Write};
+                let journal = dir.path(".list.duplicates.partial");
+                let mut file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&journal)
+                    .unwrap();
+                file.seek(std::io::SeekFrom::Start(32)).unwrap();
+                file.write_all(b"0123456789abcdef0123456789abcdef").unwrap();
+            }
+        }
+        let resumed = dir.clean("list.csv", &["--no-dns", "--resume"]);
+        assert_eq!(resumed.code(), 65, "{name}: {}", resumed.stderr());
+        assert!(
+            resumed.stderr().contains("cannot resume"),
+            "{name}: {}",
+            resumed.stderr()
+        );
+        assert_eq!(
+            std::fs::read_to_string(&victim).unwrap(),
+            "not to be touched\n",
+            "{name}"
+        );
+        assert!(resumed.cleaned.is_none(), "{name}: nothing published");
+        // Started afresh, the same run goes through.
+        let fresh = dir.clean("list.csv", &["--no-dns", "--checkpoint"]);
+        assert_eq!(fresh.code(), 0, "{name}: {}", fresh.stderr());
+        assert_eq!(fresh.cleaned_rows().len(), 501, "{name}");
+        assert_eq!(
+            std::fs::read_to_string(&victim).unwrap(),
+            "not to be touched\n"
+        );
+    }
+}
+
+/// A link where a checkpoint's temporary file goes is replaced, never written through.
+#[test]
+fn a_link_in_place_of_a_work_file_is_never_written_through() {
+    let dir = Workdir::new();
+    let rows: String = (1..=300).map(|i| format!("{i},u{i}@acme.jp\n")).collect();
+    dir.write("list.csv", format!("id,email\n{rows}"));
+    let victim = dir.write("victim.txt", "not to be touched\n");
+    for name in [
+        ".list.checkpoint.json.tmp",
+        ".list.cleaned.csv.partial",
+        ".list.duplicates.partial",
+    ] {
+        std::os::unix::fs::symlink(&victim, dir.path(name)).unwrap();
+    }
+    let run = dir.clean(
+        "list.csv",
+        &["--no-dns", "--checkpoint", "--checkpoint-every", "50"],
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "not to be touched\n"
+    );
+    assert!(
+        !std::fs::symlink_metadata(dir.path("list.cleaned.csv"))
+            .unwrap()
+            .is_symlink()
+    );
+}
+
+/// A run killed before its first checkpoint leaves work files and no checkpoint: `--resume`
+/// starts afresh, and says so.
+#[test]
+fn resume_after_a_kill_before_the_first_checkpoint_starts_afresh() {
+    let dir = Workdir::new();
+    dir.write("list.csv", "id,email\n1,a@acme.jp\n2,b@acme.jp\n");
+    dir.write(".list.cleaned.csv.partial", "id,email,email_status\n");
+    dir.write(".list.duplicates.partial", "");
+    let run = dir.clean("list.csv", &["--no-dns", "--resume"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert!(run.stderr().contains("started afresh"), "{}", run.stderr());
+    assert_eq!(run.cleaned_rows().len(), 3);
+}
+
+/// The work files of an abandoned run are swept up by a later run into the same folder once
+/// they have not been written for an hour, whatever their name (lists named after their
+/// day are never resumed); a recent one, and the run's own, stay.
+#[test]
+fn work_files_of_abandoned_runs_are_swept_up() {
+    let dir = Workdir::new();
+    dir.write("list-1208.csv", "id,email\n1,a@acme.jp\n");
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 3600);
+    for name in [
+        ".list-1207.cleaned.csv.partial",
+        ".list-1207.duplicates.partial",
+        ".list-1207.checkpoint.json",
+    ] {
+        let file = std::fs::File::create(dir.path(name)).unwrap();
+        file.set_modified(old).unwrap();
+    }
+    dir.write(".list-1206.cleaned.csv.partial", "recent");
+    let run = dir.clean("list-1208.csv", &["--no-dns"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let mut left: Vec<String> = crate::support::files_besides(&dir, "list-1208.csv")
+        .into_iter()
+        .filter(|name| name.starts_with('.'))
+        .collect();
+    left.sort();
+    assert_eq!(left, [".list-1206.cleaned.csv.partial"]);
+}
