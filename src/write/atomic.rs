@@ -339,6 +339,19 @@ impl AtomicFile {
     fn seal(&mut self) -> Result<(), Error> {
         self.finish_staged()?;
         self.file().sync_all().map_err(|e| self.failed(e))?;
+        // What is published is what this run wrote: a file that holds anything else was
+        // written by someone else meanwhile, and is not put in place.
+        let on_disk = self.file().metadata().map_err(|e| self.failed(e))?.len();
+        if on_disk != self.written {
+            return Err(Error::Write {
+                path: self.path.clone(),
+                source: std::io::Error::other(format!(
+                    "{on_disk} bytes on disk where this run wrote {}: the file was changed \
+                     by someone else meanwhile",
+                    self.written
+                )),
+            });
+        }
         if self.path.is_dir() {
             return Err(Error::Write {
                 path: self.path.clone(),
@@ -407,5 +420,33 @@ fn sync_dir(path: &Path) {
         && let Ok(dir) = File::open(dir)
     {
         let _ = dir.sync_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file someone else wrote into while the run wrote it is not put in place, and the
+    /// earlier file under its name stays.
+    #[test]
+    fn a_file_changed_by_another_writer_is_not_published() {
+        let dir = tempfile::tempdir().expect("a folder");
+        let path = dir.path().join("list.cleaned.csv");
+        std::fs::write(&path, "earlier\n").expect("an earlier output");
+        let mut file = AtomicFile::create(&path).expect("created");
+        file.write_all(b"id,email\n1,a@acme.jp\n").expect("written");
+        let temp = match &file.temp {
+            Temp::Random(temp) => temp.path().to_owned(),
+            Temp::Kept { path, .. } => path.clone(),
+        };
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&temp)
+            .and_then(|mut other| other.write_all(b"2,someone-else@acme.jp\n"))
+            .expect("another writer");
+        let error = commit_all([file]).expect_err("refused");
+        assert!(error.to_string().contains("list.cleaned.csv"), "{error}");
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), "earlier\n");
     }
 }
