@@ -21,7 +21,7 @@ use super::{Failure, Usage};
 #[derive(Args)]
 pub struct CleanArgs {
     /// The contact list (CSV or TSV), or - for standard input
-    input: String,
+    input: PathBuf,
     #[command(flatten)]
     output: OutputArgs,
     /// The email column, by header name or 1-based number; repeat for several [default: detected]
@@ -158,9 +158,12 @@ fn progress_bar() -> ProgressBar {
 }
 
 fn clean_config(args: CleanArgs) -> Result<CleanConfig, Usage> {
-    let input = match args.input.as_str() {
-        "-" => Input::Stdin,
-        path => Input::Path(PathBuf::from(path)),
+    // A path, not a string: a file name need not be UTF-8 (CP932 bytes from a Windows
+    // share).
+    let input = if args.input.as_os_str() == "-" {
+        Input::Stdin
+    } else {
+        Input::Path(args.input)
     };
     let encoding = |name: Option<String>| -> Result<Option<Encoding>, Usage> {
         name.map(|n| {

@@ -188,7 +188,22 @@ fn describe(record: Record<'_>, encoding: CellEncoding) -> String {
         .iter()
         .map(|cell| decode_cell(cell, encoding).map_or_else(|| "?".into(), |c| c.trim().to_owned()))
         .collect();
-    let text: String = cells.join(" | ").chars().take(80).collect();
+    // Shown on a terminal: control characters (an escape sequence a file could carry)
+    // are written as escapes, never sent as they are.
+    let text: String = cells
+        .join(" | ")
+        .chars()
+        .take(80)
+        .flat_map(|c| {
+            let escape = c.is_control();
+            let shown: Vec<char> = if escape {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            shown
+        })
+        .collect();
     format!("line {}: {text}", record.line)
 }
 

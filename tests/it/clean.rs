@@ -524,6 +524,22 @@ fn suppression_lists_as_people_keep_them() {
     assert!(wrong.stderr().contains("is the input itself"));
 }
 
+/// A line of a suppression list is echoed in a warning: a terminal escape sequence in it
+/// is written as an escape, never sent to the terminal.
+#[test]
+fn suppression_lines_echoed_carry_no_terminal_control() {
+    let dir = Workdir::new();
+    dir.write("list.csv", "email\na@acme.jp\n");
+    dir.write(
+        "bounces.txt",
+        "b@acme.jp\n\u{1b}]0;owned\u{7}\u{1b}[2Jnote\n",
+    );
+    let run = dir.clean("list.csv", &["--no-dns", "-q", "--suppress", "bounces.txt"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert!(!run.stderr().contains('\u{1b}'), "{:?}", run.stderr());
+    assert!(run.stderr().contains("\\u{1b}"), "{}", run.stderr());
+}
+
 #[test]
 fn an_empty_suppression_list_suppresses_nothing() {
     let dir = Workdir::new();

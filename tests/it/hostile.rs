@@ -111,3 +111,30 @@ fn rows_of_many_cells_are_rejected_with_memory_bounded() {
     // Their extra cells are empty: the rows are kept.
     assert_eq!(run.report()["rows_cleaned"], 302);
 }
+
+/// A file name that is not UTF-8 (CP932 bytes from a Windows share) is read like any other.
+#[test]
+fn a_file_name_that_is_not_utf8_is_accepted() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = Workdir::new();
+    // テスト.csv in CP932.
+    let name = std::ffi::OsStr::from_bytes(b"\x83e\x83X\x83g.csv");
+    std::fs::write(dir.path("").join(name), "id,email\n1,a@acme.jp\n").unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_listclean"))
+        .arg("clean")
+        .arg(dir.path("").join(name))
+        .args(["--no-dns", "-q"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let cleaned: Vec<_> = std::fs::read_dir(dir.path(""))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".cleaned.csv"))
+        .collect();
+    assert_eq!(cleaned.len(), 1);
+}
