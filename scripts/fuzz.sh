@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs each fuzz target (fuzz/fuzz_targets) for FUZZ_SECONDS (default 600), seeding the
-# corpus from tests/data/ and samples/. cargo-fuzz needs nightly features: on a stable
+# corpus from tests/data/ and samples/ (the resume target makes its own work files). cargo-fuzz needs nightly features: on a stable
 # toolchain RUSTC_BOOTSTRAP=1 enables them, and -s none skips the sanitizer runtime.
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
@@ -22,6 +22,7 @@ for sample in pathlib.Path("../samples").glob("*.csv"):
     for i in range(0, len(data), 2048):
         pathlib.Path("corpus/reader", f"{sample.stem}-{i}").write_bytes(data[i:i + 2048])
 PY
-for target in address reader; do
+mkdir -p corpus/resume
+for target in address reader resume; do
   RUSTC_BOOTSTRAP=1 cargo fuzz run -s none "$target" "corpus/$target" -- -max_total_time="$seconds" -max_len=4096
 done
