@@ -38,7 +38,7 @@ bench-dns: ## DNS-stage benchmark against the lab server with 20 ms added per an
 demo: ## Clean the bundled samples, verifying domains against a lab DNS server on 127.0.0.1
 	bash scripts/demo.sh
 
-fuzz: ## Run the fuzz targets (needs cargo-fuzz and a nightly toolchain)
+fuzz: ## Run the fuzz targets, 10 minutes each (installs cargo-fuzz; FUZZ_SECONDS to change)
 	bash scripts/fuzz.sh
 
 clean:
