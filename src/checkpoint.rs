@@ -67,6 +67,38 @@ impl Mark {
     }
 }
 
+/// Opens a work file for a run: a new one (`None`), or the one a checkpoint marked, checked
+/// against its mark and cut back to it, positioned at its end. `what` names it in a
+/// refusal. Returns the file and the hash of its bytes so far, to go on from.
+///
+/// # Errors
+/// [`Error::Create`] when a new one cannot be made; [`Error::Resume`] when the marked one
+/// cannot be opened or is not as the checkpoint left it.
+pub fn open_work_file(
+    path: &Path,
+    mark: Option<Mark>,
+    what: &str,
+) -> Result<(File, xxhash_rust::xxh3::Xxh3), Error> {
+    let fail = |source| Error::Create {
+        path: path.to_owned(),
+        source,
+    };
+    let refuse = |why: String| Error::Resume {
+        path: path.to_owned(),
+        why: format!("{what}: {why}"),
+    };
+    let Some(mark) = mark else {
+        let file = crate::sys::file::open_no_follow(path, true).map_err(fail)?;
+        return Ok((file, xxhash_rust::xxh3::Xxh3::new()));
+    };
+    let mut file = crate::sys::file::open_no_follow(path, false)
+        .map_err(|e| refuse(format!("cannot open it: {e}")))?;
+    let hasher = mark.verify(&mut file).map_err(refuse)?;
+    file.set_len(mark.len).map_err(fail)?;
+    io::Seek::seek(&mut file, io::SeekFrom::End(0)).map_err(fail)?;
+    Ok((file, hasher))
+}
+
 /// The device and inode of a file's metadata (zeros where the system has none).
 pub fn file_id(meta: &fs::Metadata) -> (u64, u64) {
     #[cfg(unix)]
@@ -140,15 +172,10 @@ pub fn remove_abandoned(dir: &Path, stem: &str) {
             && [".partial", ".checkpoint.json", ".checkpoint.json.tmp"]
                 .iter()
                 .any(|end| name.ends_with(end));
-        let old = || {
-            entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|modified| modified.elapsed().ok())
-                .is_some_and(|age| age > ABANDONED_AFTER)
-        };
-        if work && !name.starts_with(&own) && old() {
+        if work
+            && !name.starts_with(&own)
+            && crate::sys::file::unwritten_for(&entry, ABANDONED_AFTER)
+        {
             let _ = fs::remove_file(entry.path());
         }
     }
@@ -308,38 +335,30 @@ impl Journal {
             path: path.to_owned(),
             source,
         };
-        let refuse = |why: String| Error::Resume {
-            path: path.to_owned(),
-            why: format!("the duplicate journal: {why}"),
-        };
         let mut duplicates = DuplicateSet::with_capacity(capacity);
-        let mut file =
-            crate::sys::file::open_no_follow(path, resume.is_none()).map_err(|e| match resume {
-                Some(_) => refuse(format!("cannot open it: {e}")),
-                None => fail(e),
-            })?;
-        let (entries, hasher) = match resume {
-            Some((entries, mark)) => {
-                if mark.len != entries * 16 {
-                    return Err(refuse("it does not match the checkpoint".into()));
-                }
-                let hasher = mark.verify(&mut file).map_err(refuse)?;
-                io::Seek::seek(&mut file, io::SeekFrom::Start(0)).map_err(fail)?;
-                let mut bytes = vec![0; mark.len as usize];
-                file.read_exact(&mut bytes).map_err(fail)?;
-                for entry in bytes.chunks_exact(16) {
-                    let mut raw = [0u8; 16];
-                    raw.copy_from_slice(entry);
-                    // Entries were unique when journaled; one seen again would only repeat
-                    // itself.
-                    let _ = duplicates.insert_entry(u128::from_le_bytes(raw));
-                }
-                (entries, hasher)
+        if let Some((entries, mark)) = resume
+            && mark.len != entries * 16
+        {
+            return Err(Error::Resume {
+                path: path.to_owned(),
+                why: "the duplicate journal: it does not match the checkpoint".into(),
+            });
+        }
+        let (mut file, hasher) =
+            open_work_file(path, resume.map(|(_, mark)| mark), "the duplicate journal")?;
+        let entries = resume.map_or(0, |(entries, _)| entries);
+        if entries > 0 {
+            io::Seek::seek(&mut file, io::SeekFrom::Start(0)).map_err(fail)?;
+            let mut bytes = vec![0; entries as usize * 16];
+            file.read_exact(&mut bytes).map_err(fail)?;
+            for entry in bytes.chunks_exact(16) {
+                let mut raw = [0u8; 16];
+                raw.copy_from_slice(entry);
+                // Entries were unique when journaled; one seen again would only repeat
+                // itself.
+                let _ = duplicates.insert_entry(u128::from_le_bytes(raw));
             }
-            None => (0, xxhash_rust::xxh3::Xxh3::new()),
-        };
-        file.set_len(entries * 16).map_err(fail)?;
-        io::Seek::seek(&mut file, io::SeekFrom::End(0)).map_err(fail)?;
+        }
         let id = file_id(&file.metadata().map_err(fail)?);
         Ok((
             Journal {

@@ -109,3 +109,14 @@ fn no_follow() -> i32 {
         0
     }
 }
+
+/// Whether the file `entry` names has not been written for `age`: what a run stopped with
+/// `kill -9` left behind, as opposed to the files of a run still going.
+pub fn unwritten_for(entry: &std::fs::DirEntry, age: std::time::Duration) -> bool {
+    entry
+        .metadata()
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|modified| modified.elapsed().ok())
+        .is_some_and(|elapsed| elapsed > age)
+}

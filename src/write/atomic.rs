@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use tempfile::NamedTempFile;
 
 use super::direct;
-use crate::checkpoint::Mark;
+use crate::checkpoint::{Mark, open_work_file};
 use crate::error::Error;
-use crate::sys::file::{open_no_follow, start_writeback};
+use crate::sys::file::start_writeback;
 
 /// The fixed names a checkpointed run writes its outputs under, and for `--resume` the
 /// marks the checkpoint recorded of them: what they must hold, and where to cut them back.
@@ -68,17 +68,9 @@ impl OutputPaths {
             for entry in entries.flatten() {
                 let file_name = entry.file_name();
                 let file_name = file_name.to_string_lossy();
-                let stale = || {
-                    entry
-                        .metadata()
-                        .and_then(|m| m.modified())
-                        .ok()
-                        .and_then(|modified| modified.elapsed().ok())
-                        .is_some_and(|age| age > STALE_AFTER)
-                };
                 if file_name.starts_with(&prefix)
                     && file_name.ends_with(TEMPORARY_SUFFIX)
-                    && stale()
+                    && crate::sys::file::unwritten_for(&entry, STALE_AFTER)
                 {
                     let _ = std::fs::remove_file(entry.path());
                 }
@@ -239,23 +231,8 @@ impl AtomicFile {
             path: partial.to_owned(),
             source,
         };
-        let refuse = |why: String| Error::Resume {
-            path: partial.to_owned(),
-            why: format!("the partial output: {why}"),
-        };
-        let mut file = open_no_follow(partial, keep.is_none()).map_err(|e| match keep {
-            Some(_) => refuse(format!("cannot open it: {e}")),
-            None => fail(e),
-        })?;
-        let (written, hasher) = match keep {
-            Some(mark) => {
-                let hasher = mark.verify(&mut file).map_err(refuse)?;
-                file.set_len(mark.len).map_err(fail)?;
-                std::io::Seek::seek(&mut file, std::io::SeekFrom::End(0)).map_err(fail)?;
-                (mark.len, hasher)
-            }
-            None => (0, xxhash_rust::xxh3::Xxh3::new()),
-        };
+        let (file, hasher) = open_work_file(partial, keep, "the partial output")?;
+        let written = keep.map_or(0, |mark| mark.len);
         #[cfg(unix)]
         file.set_permissions(output_permissions()).map_err(fail)?;
         let id = crate::checkpoint::file_id(&file.metadata().map_err(fail)?);
