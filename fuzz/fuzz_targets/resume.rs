@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
 
 use libfuzzer_sys::fuzz_target;
+use listclean::checkpoint::{InputIdentity, State, file_id};
 use listclean::cmd::clean;
 use listclean::config::CleanConfig;
 use listclean::read::Input;
@@ -67,28 +68,49 @@ static TEMPLATE: LazyLock<Template> = LazyLock::new(|| {
     }
 });
 
+/// Lays the stopped run's work files into `dir` as they were, made to belong to this folder:
+/// the checkpoint names the copies' input and files (their inodes), so that what is tested
+/// is the damage, not the copy.
+fn lay_out(dir: &Path, template: &Template) {
+    std::fs::write(dir.join("list.csv"), list()).expect("the list");
+    for (name, content) in &template.work {
+        std::fs::write(dir.join(name), content).expect("a work file");
+    }
+    let state_path = dir.join(WORK_FILES[3]);
+    let mut state: State =
+        serde_json::from_slice(&std::fs::read(&state_path).expect("the checkpoint"))
+            .expect("a checkpoint");
+    state.input = InputIdentity::of(&dir.join("list.csv")).expect("the input");
+    let id = |name: &str| file_id(&std::fs::metadata(dir.join(name)).expect("a work file"));
+    state.cleaned.file = id(WORK_FILES[0]);
+    state.rejected.file = id(WORK_FILES[1]);
+    state.journal.file = id(WORK_FILES[2]);
+    std::fs::write(&state_path, serde_json::to_vec(&state).expect("JSON")).expect("written");
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some((&[which, at_high, at_low, how], bytes)) = data.split_first_chunk::<4>() else {
         return;
     };
     let template = &*TEMPLATE;
     let dir = tempfile::tempdir().expect("a folder");
-    std::fs::write(dir.path().join("list.csv"), list()).expect("the list");
-    for (name, content) in &template.work {
-        std::fs::write(dir.path().join(name), content).expect("a work file");
-    }
-    let (name, content) = &template.work[usize::from(which) % template.work.len()];
-    let mut damaged = content.clone();
+    lay_out(dir.path(), template);
+    let name = WORK_FILES[usize::from(which) % WORK_FILES.len()];
+    let path = dir.path().join(name);
+    let mut damaged = std::fs::read(&path).expect("a work file");
     let at = (usize::from(at_high) << 8 | usize::from(at_low)) % (damaged.len() + 1);
-    match how % 3 {
+    match how % 4 {
         0 => damaged.truncate(at),
         1 => {
             let end = (at + bytes.len()).min(damaged.len());
             damaged[at..end].copy_from_slice(&bytes[..end - at]);
         }
-        _ => damaged.splice(at..at, bytes.iter().copied()).for_each(drop),
+        2 => damaged.splice(at..at, bytes.iter().copied()).for_each(drop),
+        // Left as it was: the resume must then go through.
+        _ => {}
     }
-    std::fs::write(dir.path().join(name), &damaged).expect("the damage");
+    // Written into the same file (its inode stays the checkpoint's).
+    std::fs::write(&path, &damaged).expect("the damage");
     match clean::run(&config(dir.path(), true), &Arc::default(), &mut |_| {}) {
         Ok(report) => {
             assert!(report.conservation_ok);
@@ -96,6 +118,9 @@ fuzz_target!(|data: &[u8]| {
             assert!(read("list.cleaned.csv") == template.cleaned, "cleaned differs");
             assert!(read("list.rejected.csv") == template.rejected, "rejected differs");
         }
-        Err(error) => assert_eq!(error.exit_code(), 65, "{error}"),
+        Err(error) => {
+            assert_eq!(error.exit_code(), 65, "{error}");
+            assert!(how % 4 != 3, "an undamaged checkpoint is refused: {error}");
+        }
     }
 });
