@@ -148,14 +148,21 @@ impl CheckpointPaths {
     }
 }
 
-/// How long a work file may go unwritten before it is taken for one an abandoned run left
-/// behind: a checkpointed run writes its own all the time.
-const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
+/// The endings of a checkpointed run's work files, after `.<stem>`.
+const WORK_FILE_ENDINGS: [&str; 5] = [
+    ".cleaned.csv.partial",
+    ".rejected.csv.partial",
+    ".duplicates.partial",
+    ".checkpoint.json",
+    ".checkpoint.json.tmp",
+];
 
 /// Removes from `dir` the work files of checkpointed runs that were abandoned (killed, and
-/// never resumed: often a list named after its day), unwritten for an hour, but for those
-/// of the outputs named `stem`, which `--resume` may want. Best effort.
+/// never resumed: often a list named after its day): a run's whole set, when none of them
+/// was written for an hour and no run holds its outputs' lock, but never those of the
+/// outputs named `stem`, which `--resume` may want. Best effort.
 pub fn remove_abandoned(dir: &Path, stem: &str) {
+    use crate::sys::file::{ABANDONED_AFTER, unwritten_for};
     let dir = if dir.as_os_str().is_empty() {
         Path::new(".")
     } else {
@@ -164,19 +171,35 @@ pub fn remove_abandoned(dir: &Path, stem: &str) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
-    let own = format!(".{stem}.");
+    // By the stem of the run that wrote them: its files, and whether one is recent.
+    let mut runs: std::collections::BTreeMap<String, (Vec<PathBuf>, bool)> = Default::default();
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        let work = name.starts_with('.')
-            && [".partial", ".checkpoint.json", ".checkpoint.json.tmp"]
-                .iter()
-                .any(|end| name.ends_with(end));
-        if work
-            && !name.starts_with(&own)
-            && crate::sys::file::unwritten_for(&entry, ABANDONED_AFTER)
-        {
-            let _ = fs::remove_file(entry.path());
+        let Some(rest) = name.strip_prefix('.') else {
+            continue;
+        };
+        let Some(their) = WORK_FILE_ENDINGS
+            .iter()
+            .find_map(|ending| rest.strip_suffix(ending))
+        else {
+            continue;
+        };
+        if their == stem || their.is_empty() {
+            continue;
+        }
+        let run = runs.entry(their.to_owned()).or_default();
+        run.0.push(entry.path());
+        run.1 |= !unwritten_for(&entry, ABANDONED_AFTER);
+    }
+    for (their, (files, recent)) in runs {
+        // A run that still holds its lock is only slow (a pipe, a pause): its files stay.
+        let lock = dir.join(format!(".{their}.lock"));
+        let held = File::open(&lock).is_ok_and(|file| file.try_lock().is_err());
+        if !recent && !held {
+            for file in files {
+                let _ = fs::remove_file(file);
+            }
         }
     }
 }

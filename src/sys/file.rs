@@ -110,6 +110,10 @@ fn no_follow() -> i32 {
     }
 }
 
+/// How long a file may go unwritten before a later run takes it for one a run stopped with
+/// `kill -9` left behind: a run still going writes its own all the time.
+pub const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// Whether the file `entry` names has not been written for `age`: what a run stopped with
 /// `kill -9` left behind, as opposed to the files of a run still going.
 pub fn unwritten_for(entry: &std::fs::DirEntry, age: std::time::Duration) -> bool {

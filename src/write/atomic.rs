@@ -43,10 +43,6 @@ fn temporary_place(path: &Path) -> (&Path, String) {
 
 const TEMPORARY_SUFFIX: &str = ".tmp";
 
-/// How long a temporary output may go unwritten before a later run takes it for one a
-/// killed run left behind: a run still going writes its own every few seconds.
-const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
-
 impl OutputPaths {
     pub fn new(dir: &Path, stem: &str) -> OutputPaths {
         OutputPaths {
@@ -70,7 +66,7 @@ impl OutputPaths {
                 let file_name = file_name.to_string_lossy();
                 if file_name.starts_with(&prefix)
                     && file_name.ends_with(TEMPORARY_SUFFIX)
-                    && crate::sys::file::unwritten_for(&entry, STALE_AFTER)
+                    && crate::sys::file::unwritten_for(&entry, crate::sys::file::ABANDONED_AFTER)
                 {
                     let _ = std::fs::remove_file(entry.path());
                 }

@@ -316,7 +316,19 @@ fn work_files_of_abandoned_runs_are_swept_up() {
         let file = std::fs::File::create(dir.path(name)).unwrap();
         file.set_modified(old).unwrap();
     }
+    // Kept: a set one of whose files is recent, a set whose run still holds its lock (a
+    // slow run), and another program's file.
     dir.write(".list-1206.cleaned.csv.partial", "recent");
+    let stale = std::fs::File::create(dir.path(".list-1206.duplicates.partial")).unwrap();
+    stale.set_modified(old).unwrap();
+    for name in [".list-1205.cleaned.csv.partial", ".download.partial"] {
+        std::fs::File::create(dir.path(name))
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
+    let lock = std::fs::File::create(dir.path(".list-1205.lock")).unwrap();
+    lock.lock().unwrap();
     let run = dir.clean("list-1208.csv", &["--no-dns"]);
     assert_eq!(run.code(), 0, "{}", run.stderr());
     let mut left: Vec<String> = crate::support::files_besides(&dir, "list-1208.csv")
@@ -324,5 +336,14 @@ fn work_files_of_abandoned_runs_are_swept_up() {
         .filter(|name| name.starts_with('.'))
         .collect();
     left.sort();
-    assert_eq!(left, [".list-1206.cleaned.csv.partial"]);
+    assert_eq!(
+        left,
+        [
+            ".download.partial",
+            ".list-1205.cleaned.csv.partial",
+            ".list-1205.lock",
+            ".list-1206.cleaned.csv.partial",
+            ".list-1206.duplicates.partial",
+        ]
+    );
 }
