@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Helpers shared by the scripts: messages, and installing Debian packages on a fresh machine.
+# Functions shared by the scripts: messages, and installing Debian packages on a fresh machine.
 # Sourced, not run; the script sets SCRIPT to its name for its error messages.
 
 log() { printf '==> %s\n' "$*" >&2; }

@@ -360,7 +360,7 @@ impl Journal {
         };
         let mut duplicates = DuplicateSet::with_capacity(capacity);
         if let Some((entries, mark)) = resume
-            && mark.len != entries * 16
+            && entries.checked_mul(16) != Some(mark.len)
         {
             return Err(Error::Resume {
                 path: path.to_owned(),
@@ -371,12 +371,12 @@ impl Journal {
             open_work_file(path, resume.map(|(_, mark)| mark), "the duplicate journal")?;
         let entries = resume.map_or(0, |(entries, _)| entries);
         if entries > 0 {
+            // A piece at a time: a journal of fifty million addresses is 800 MB.
             io::Seek::seek(&mut file, io::SeekFrom::Start(0)).map_err(fail)?;
-            let mut bytes = vec![0; entries as usize * 16];
-            file.read_exact(&mut bytes).map_err(fail)?;
-            for entry in bytes.chunks_exact(16) {
-                let mut raw = [0u8; 16];
-                raw.copy_from_slice(entry);
+            let mut reader = io::BufReader::with_capacity(1 << 20, &mut file);
+            let mut raw = [0u8; 16];
+            for _ in 0..entries {
+                reader.read_exact(&mut raw).map_err(fail)?;
                 // Entries were unique when journaled; one seen again would only repeat
                 // itself.
                 let _ = duplicates.insert_entry(u128::from_le_bytes(raw));

@@ -195,7 +195,8 @@ fn try_open(path: &Path) -> Result<Database, OpenError> {
 /// Creates a new cache at `path`: under a temporary name beside it first, put in place only
 /// once it is a valid empty cache, so that a run killed while creating it leaves no
 /// half-made file under the cache's name. When another run put its own there meanwhile,
-/// that one is opened instead: runs started together share one cache.
+/// that one is opened instead (or, while that run holds it, the cache is left out this run):
+/// runs started together never fail on it.
 fn create(path: &Path) -> Result<Database, OpenError> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,

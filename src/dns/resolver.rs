@@ -513,7 +513,9 @@ fn follow_chain<'a>(
         return None;
     }
     kept.extend(owned);
-    Some(kept)
+    // Nothing on the chain at all (only records of other names, or of other types): no
+    // answer to the question asked.
+    (!kept.is_empty()).then_some(kept)
 }
 
 /// The failure a response code other than NOERROR and NXDOMAIN stands for.
@@ -575,6 +577,7 @@ mod tests {
             Some(vec!["a.jp.".into()])
         );
         assert_eq!(kept("a.jp.", &[mx("evil.jp.")]), None);
+        assert_eq!(kept("a.jp.", &[alias("other.jp.", "b.jp.")]), None);
         // A loop, an alias of itself, and a chain past the limit: no answer.
         assert_eq!(kept("a.jp.", &[alias("a.jp.", "a.jp.")]), None);
         assert_eq!(

@@ -195,9 +195,10 @@ fn read_batches(
     while rows < skip {
         let n = source.read_batch(&mut skipped, BATCH_ROWS.min((skip - rows) as usize))?;
         if n == 0 {
-            return Err(Error::Internal(format!(
-                "the input ended before the checkpoint's row {skip}"
-            )));
+            return Err(Error::Resume {
+                path: std::path::PathBuf::from(&source.what),
+                why: format!("the input ended before the checkpoint's row {skip}"),
+            });
         }
         for record in skipped.iter() {
             checker.eval(record, &mut row, &mut cells);

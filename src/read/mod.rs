@@ -85,19 +85,24 @@ impl<R: Read + std::os::fd::AsFd> Read for Stoppable<R> {
     }
 }
 
-/// Opens an input file. A pipe is opened without waiting for its writer (which a signal
-/// could not interrupt); its reads wait instead, in [`Stoppable`]'s short polls.
-fn open_file(path: &std::path::Path) -> io::Result<File> {
+/// Opens an input file. For a run that can be stopped (`stoppable`), a pipe is opened
+/// without waiting for its writer (which a signal could not interrupt); its reads wait
+/// instead, in [`Stoppable`]'s short polls.
+fn open_file(path: &std::path::Path, stoppable: bool) -> io::Result<File> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(target_os = "linux")]
-    if std::fs::metadata(path).is_ok_and(|m| {
-        use std::os::unix::fs::FileTypeExt;
-        m.file_type().is_fifo()
-    }) {
+    if stoppable
+        && std::fs::metadata(path).is_ok_and(|m| {
+            use std::os::unix::fs::FileTypeExt;
+            m.file_type().is_fifo()
+        })
+    {
         use std::os::unix::fs::OpenOptionsExt;
         options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
     }
+    #[cfg(not(target_os = "linux"))]
+    let _ = stoppable;
     options.open(path)
 }
 
@@ -248,7 +253,7 @@ impl Source {
 
     /// [`Source::open`], for a run that `stop` can stop (set to non-zero, by a signal
     /// handler): reading standard input then gives up waiting for data when it is set,
-    /// with an error. (A read from a file never waits long.)
+    /// with an error; so does the read of a named pipe, which may wait as long as standard input.
     ///
     /// # Errors
     /// As [`Source::open`].
@@ -262,13 +267,14 @@ impl Source {
             (Input::Stdin, Some(stop)) => Box::new(Stoppable::stdin(stop)),
             (Input::Stdin, None) => Box::new(io::stdin()),
             (Input::Path(path), stop) => {
-                let file = open_file(path).map_err(|source| match source.kind() {
-                    io::ErrorKind::NotFound => Error::InputMissing { path: path.clone() },
-                    _ => Error::Open {
-                        path: path.clone(),
-                        source,
-                    },
-                })?;
+                let file =
+                    open_file(path, stop.is_some()).map_err(|source| match source.kind() {
+                        io::ErrorKind::NotFound => Error::InputMissing { path: path.clone() },
+                        _ => Error::Open {
+                            path: path.clone(),
+                            source,
+                        },
+                    })?;
                 match stop {
                     Some(stop) => Box::new(Stoppable::file(file, stop)),
                     None => Box::new(file),

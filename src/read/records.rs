@@ -590,9 +590,14 @@ impl<R> RecordReader<R> {
             // A record may not be longer than the limit: its line must end within reach.
             let reach = &line[..line.len().min(self.max_record_bytes)];
             let first = records.cells_used;
-            let Some((end, count, marks)) =
-                split_line(reach, self.delimiter, self.quote, &mut records.cells, first)
-            else {
+            let Some((end, count, marks)) = split_line(
+                reach,
+                self.delimiter,
+                self.quote,
+                &mut records.cells,
+                first,
+                self.max_columns,
+            ) else {
                 break;
             };
             if count > self.max_columns {
@@ -651,6 +656,7 @@ fn split_line(
     quote: u8,
     cells: &mut Vec<(usize, usize)>,
     first: usize,
+    max_fields: usize,
 ) -> Option<(usize, usize, u64)> {
     let mut count = 0;
     let mut marks = 0;
@@ -658,6 +664,11 @@ fn split_line(
     let mut at = 0;
     let mut room = &mut cells[first..];
     loop {
+        // A line of more fields is the parser's, which drops them as it reads: none is
+        // held here.
+        if count > max_fields {
+            return None;
+        }
         let masks = masks_at(input, at, delimiter, quote)?;
         // Room for this chunk's fields: one per delimiter and one more.
         if room.len() < count + CHUNK + 1 {

@@ -75,6 +75,10 @@ impl OutputPaths {
     }
 }
 
+/// Times the lock file may change under a run taking it before it gives up (waiting for
+/// another run to let go of it has no such bound).
+const MAX_LOCK_TRIES: usize = 100;
+
 /// The lock a run holds on its set of outputs (`<stem>.*` in one folder) while it writes
 /// them, so that two runs never write the same files, work files included: a hidden
 /// `.<stem>.lock` beside them, locked with `flock`, and removed by its holder when the run
@@ -106,7 +110,8 @@ impl OutputLock {
             path: path.clone(),
             source,
         };
-        loop {
+        let mut changed = 0;
+        while changed < MAX_LOCK_TRIES {
             let file = std::fs::OpenOptions::new()
                 .create(true)
                 .truncate(false)
@@ -116,13 +121,8 @@ impl OutputLock {
             match file.try_lock() {
                 Ok(()) if same_file(&file, &path) => return Ok(OutputLock { file, path }),
                 // The run that held it removed it meanwhile: lock the one there now.
-                Ok(()) => continue,
-                Err(std::fs::TryLockError::WouldBlock) if wait => {
-                    match stop.load(std::sync::atomic::Ordering::Relaxed) {
-                        0 => std::thread::sleep(std::time::Duration::from_millis(100)),
-                        signal => return Err(Error::Interrupted { signal }),
-                    }
-                }
+                Ok(()) => changed += 1,
+                Err(std::fs::TryLockError::WouldBlock) if wait => {}
                 Err(std::fs::TryLockError::WouldBlock) => {
                     return Err(Error::Busy {
                         what: dir.join(stem).display().to_string(),
@@ -130,7 +130,16 @@ impl OutputLock {
                 }
                 Err(std::fs::TryLockError::Error(source)) => return Err(fail(source)),
             }
+            match stop.load(std::sync::atomic::Ordering::Relaxed) {
+                0 => std::thread::sleep(std::time::Duration::from_millis(100)),
+                signal => return Err(Error::Interrupted { signal }),
+            }
         }
+        // The lock file kept changing under us, which no run does: a file system whose
+        // files cannot be told apart.
+        Err(fail(std::io::Error::other(
+            "the lock file keeps changing; cannot tell whether another run holds it",
+        )))
     }
 }
 
@@ -217,11 +226,13 @@ impl AtomicFile {
     }
 
     /// A file written under the fixed name `partial`, which stays if the run fails so that
-    /// `--resume` can go on with it. With `keep`, an existing partial file is cut to that
-    /// many bytes and written after; without, it is started afresh.
+    /// `--resume` can go on with it. With `keep`, the existing partial file must be the one
+    /// the checkpoint marked, with its bytes: it is cut back to the mark and written after;
+    /// without, it is started afresh (whatever was under its name, a link included, goes).
     ///
     /// # Errors
-    /// [`Error::Create`], or [`Error::Resume`] when the partial file is shorter than `keep`.
+    /// [`Error::Create`], or [`Error::Resume`] when the partial file is not as the
+    /// checkpoint left it (another file or a link in its place, cut short, other bytes).
     pub fn resumable(path: &Path, partial: &Path, keep: Option<Mark>) -> Result<AtomicFile, Error> {
         let fail = |source| Error::Create {
             path: partial.to_owned(),
@@ -312,7 +323,7 @@ impl AtomicFile {
     fn seal(&mut self) -> Result<(), Error> {
         self.finish_staged()?;
         self.file().sync_all().map_err(|e| self.failed(e))?;
-        // What is published is what this run wrote: a file that holds anything else was
+        // What is published is what this run wrote: a file whose size is not that was
         // written by someone else meanwhile, and is not put in place.
         let on_disk = self.file().metadata().map_err(|e| self.failed(e))?.len();
         if on_disk != self.written {

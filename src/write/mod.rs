@@ -3,6 +3,7 @@
 //! - [`atomic`]: files that appear whole or not at all, replacing an earlier run's set
 //!   together.
 //! - [`csv`]: the CSV writer, in the input's dialect and encoding.
+//! - [`fields`]: CSV fields written in a file's dialect.
 //! - `direct`: the cleaned and rejected files, the large ones, written past the page cache
 //!   where the system allows it.
 //!

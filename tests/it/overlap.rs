@@ -22,7 +22,7 @@ fn held_run(dir: &Workdir) -> std::process::Child {
     let stdin = child.stdin.as_mut().expect("its input");
     stdin.write_all(ROWS.as_bytes()).expect("rows written");
     stdin.flush().expect("flushed");
-    // The lock is taken once the input's first bytes have been read.
+    // The lock is taken before the input is read.
     let lock = dir.path("out/.stdin.lock");
     let start = Instant::now();
     while !lock.exists() && start.elapsed() < Duration::from_secs(10) {

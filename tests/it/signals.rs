@@ -25,10 +25,17 @@ fn start(dir: &Workdir, args: &[&str], stdin: Stdio) -> std::process::Child {
         .expect("the run starts")
 }
 
-/// Sends SIGTERM after `after`, and checks the run ended promptly with 143 and left no
-/// file behind.
-fn stops(dir: &Workdir, child: std::process::Child, after: Duration, case: &str) {
-    std::thread::sleep(after);
+/// Sends SIGTERM once the run holds the lock on its outputs `stem` (its signal handlers are
+/// in place by then) and has had a moment to block, and checks it ended promptly with 143
+/// and left no file behind.
+fn stops(dir: &Workdir, child: std::process::Child, stem: &str, case: &str) {
+    let lock = dir.path(&format!("out/.{stem}.lock"));
+    let start = Instant::now();
+    while !lock.exists() && start.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(lock.exists(), "{case}: the run never started");
+    std::thread::sleep(Duration::from_millis(200));
     let sent = Instant::now();
     let output = terminate(child, case);
     assert!(
@@ -69,7 +76,7 @@ fn a_pipe_whose_writer_stalls() {
         &[dir.path("ff").to_str().expect("UTF-8")],
         Stdio::null(),
     );
-    stops(&dir, child, Duration::from_millis(500), "a stalled pipe");
+    stops(&dir, child, "ff", "a stalled pipe");
     drop(writer);
 }
 
@@ -77,7 +84,7 @@ fn a_pipe_whose_writer_stalls() {
 fn an_input_that_never_ends() {
     let dir = Workdir::new();
     let child = start(&dir, &["/dev/zero"], Stdio::null());
-    stops(&dir, child, Duration::from_millis(500), "/dev/zero");
+    stops(&dir, child, "stdin", "/dev/zero");
 }
 
 #[test]
@@ -90,12 +97,7 @@ fn a_record_on_standard_input_that_never_ends() {
         // Until the run is gone: a line that never ends.
         while stdin.write_all(&chunk).is_ok() {}
     });
-    stops(
-        &dir,
-        child,
-        Duration::from_millis(500),
-        "a never-ending line",
-    );
+    stops(&dir, child, "stdin", "a never-ending line");
 }
 
 #[test]
@@ -108,10 +110,5 @@ fn a_suppression_list_that_never_ends() {
         &[list.to_str().expect("UTF-8"), "--suppress", "/dev/zero"],
         Stdio::null(),
     );
-    stops(
-        &dir,
-        child,
-        Duration::from_millis(500),
-        "--suppress /dev/zero",
-    );
+    stops(&dir, child, "list", "--suppress /dev/zero");
 }
