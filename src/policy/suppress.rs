@@ -190,20 +190,14 @@ fn describe(record: Record<'_>, encoding: CellEncoding) -> String {
         .collect();
     // Shown on a terminal: control characters (an escape sequence a file could carry)
     // are written as escapes, never sent as they are.
-    let text: String = cells
-        .join(" | ")
-        .chars()
-        .take(80)
-        .flat_map(|c| {
-            let escape = c.is_control();
-            let shown: Vec<char> = if escape {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            };
-            shown
-        })
-        .collect();
+    let mut text = String::new();
+    for c in cells.join(" | ").chars().take(80) {
+        if c.is_control() {
+            text.extend(c.escape_default());
+        } else {
+            text.push(c);
+        }
+    }
     format!("line {}: {text}", record.line)
 }
 
