@@ -1,4 +1,5 @@
-//! The addresses already kept, for the duplicate check: a table sized to the file.
+//! The addresses already kept, for the duplicate check: a table sized to the file, and for
+//! an input of unknown length (standard input, a pipe) tables added as it grows.
 
 use crate::sys::memory::{advise_huge_pages, prefetch_cache_line};
 
@@ -9,12 +10,30 @@ use crate::sys::memory::{advise_huge_pages, prefetch_cache_line};
 /// addressing with linear probing in a plain `Vec`, sized to the file (not to a power of
 /// two) and filled up to 80 %: 15 bytes per address. At 64 bits, a false duplicate among
 /// ten million kept addresses has a chance of about three in a million per run.
+///
+/// A table that fills is not copied into a larger one, which would hold both at once (two
+/// and a half times the table, the peak of a long standard input): it is kept as it is, and
+/// a new one twice its size takes the new addresses, an address being looked for in every
+/// table. A file is sized from its length and stays in one table; an input of unknown
+/// length starts with a table of [`UNKNOWN_START`] slots, so that only very long ones ever
+/// need a second.
 #[derive(Default)]
 pub struct DuplicateSet {
-    /// `[tag low, tag high, line]`; a zero tag marks an empty slot (stored tags are odd).
+    /// The table new addresses go to: `[tag low, tag high, line]`; a zero tag marks an
+    /// empty slot (stored tags are odd).
     slots: Vec<[u32; 3]>,
+    /// Addresses in `slots`.
     len: usize,
+    /// Tables that filled, oldest first: looked in, never written again.
+    full: Vec<Vec<[u32; 3]>>,
+    /// Addresses in `full`.
+    full_len: usize,
 }
+
+/// Slots of the first table for an input of unknown length: 32 MiB of address space, of
+/// which only the pages its addresses land on are ever touched; room for 2.2 million
+/// addresses before a second table.
+const UNKNOWN_START: usize = (32 << 20) / 12;
 
 /// The fill above which the table grows, in percent.
 const MAX_LOAD: usize = 80;
@@ -28,10 +47,15 @@ fn tag_of(key: u128) -> u64 {
 impl DuplicateSet {
     /// A set with room for about `n` addresses, so that it need not grow (and briefly
     /// hold two copies of itself) while the run goes on.
+    /// `n` is 0 when it is not known.
     pub fn with_capacity(n: usize) -> DuplicateSet {
+        let slots = match n {
+            0 => UNKNOWN_START,
+            n => (n * 100 / MAX_LOAD).max(64),
+        };
         DuplicateSet {
-            slots: new_slots((n * 100 / MAX_LOAD).max(64)),
-            len: 0,
+            slots: new_slots(slots),
+            ..DuplicateSet::default()
         }
     }
 
@@ -57,20 +81,27 @@ impl DuplicateSet {
         }
         let tag = (entry >> 32) as u64;
         let slot = [tag as u32, (tag >> 32) as u32, entry as u32];
-        let mut i = self.home(tag);
-        loop {
-            match self.slots[i] {
-                [0, 0, _] => {
-                    self.slots[i] = slot;
-                    self.len += 1;
-                    return Ok(());
+        match probe(&self.slots, slot) {
+            Err(line) => Err(line),
+            // Not in the newest table; nor, if there are others, in any of them.
+            Ok(free) => {
+                if !self.full.is_empty() {
+                    self.in_full(slot)?;
                 }
-                [low, high, line] if low == slot[0] && high == slot[1] => {
-                    return Err(u64::from(line));
-                }
-                _ => i = if i + 1 == self.slots.len() { 0 } else { i + 1 },
+                self.slots[free] = slot;
+                self.len += 1;
+                Ok(())
             }
         }
+    }
+
+    /// `Err` with the first line when a full table holds the slot's address.
+    #[cold]
+    fn in_full(&self, slot: [u32; 3]) -> Result<(), u64> {
+        for table in &self.full {
+            probe(table, slot)?;
+        }
+        Ok(())
     }
 
     /// Asks the processor to bring the slot where `key` would be into the cache, without
@@ -81,30 +112,52 @@ impl DuplicateSet {
         }
     }
 
-    /// The slot a tag starts probing at. The key is already a hash: its bits spread evenly
-    /// over the table by a multiply-shift, whatever the table's size.
+    /// The slot a tag starts probing at in the newest table.
     fn home(&self, tag: u64) -> usize {
-        ((u128::from(tag) * self.slots.len() as u128) >> 64) as usize
+        home(tag, self.slots.len())
     }
 
+    /// Keeps the full table as it is and starts one twice its size.
     #[cold]
     #[inline(never)]
     fn grow(&mut self) {
-        let old = std::mem::take(&mut self.slots);
-        self.slots = new_slots((old.len() * 3 / 2).max(64));
-        self.len = 0;
-        for [low, high, line] in old.into_iter().filter(|s| s[0] != 0 || s[1] != 0) {
-            let tag = u64::from(high) << 32 | u64::from(low);
-            let _ = self.insert_entry(u128::from(tag) << 32 | u128::from(line));
+        let next = new_slots((self.slots.len() * 2).max(64));
+        let filled = std::mem::replace(&mut self.slots, next);
+        if !filled.is_empty() {
+            self.full.push(filled);
+            self.full_len += std::mem::take(&mut self.len);
         }
     }
 
     pub fn len(&self) -> usize {
-        self.len
+        self.len + self.full_len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
+    }
+}
+
+/// The slot a tag starts probing at in a table of `len` slots. The key is already a hash:
+/// its bits spread evenly over the table by a multiply-shift, whatever the table's size.
+fn home(tag: u64, len: usize) -> usize {
+    ((u128::from(tag) * len as u128) >> 64) as usize
+}
+
+/// Looks for the address of `slot` in a table: `Err` with its first line when it is there,
+/// `Ok` with the empty slot where it would go when it is not. The table is never full.
+#[inline]
+fn probe(table: &[[u32; 3]], slot: [u32; 3]) -> Result<usize, u64> {
+    let tag = u64::from(slot[1]) << 32 | u64::from(slot[0]);
+    let mut i = home(tag, table.len());
+    loop {
+        match table[i] {
+            [0, 0, _] => return Ok(i),
+            [low, high, line] if low == slot[0] && high == slot[1] => {
+                return Err(u64::from(line));
+            }
+            _ => i = if i + 1 == table.len() { 0 } else { i + 1 },
+        }
     }
 }
 
@@ -139,8 +192,11 @@ mod tests {
             assert!(small.first_seen(key, k as u64).is_ok());
         }
         assert_eq!(small.len(), 10_000);
-        let key = xxhash_rust::xxh3::xxh3_128(&77u128.to_le_bytes());
-        assert_eq!(small.first_seen(key, 1), Err(77));
+        assert!(small.full.len() > 1, "several tables");
+        for k in 0..10_000u128 {
+            let key = xxhash_rust::xxh3::xxh3_128(&k.to_le_bytes());
+            assert_eq!(small.first_seen(key, 1), Err(k as u64));
+        }
         assert_eq!(set.len(), 2);
     }
 }
