@@ -139,6 +139,23 @@ bench_clean() {
             "$(awk -v k="$rss_kib" 'BEGIN { printf "%.1f MiB", k / 1024 }')" \
             "$(check "$rss_kib < $MAX_RSS_MIB * 1024")"
     done
+    stdin_memory
+}
+
+# The same list on standard input, whose length is not known beforehand: its peak RSS must
+# stay inside the budget of a file's, 64 MiB and 16 bytes per kept address.
+stdin_memory() {
+    /usr/bin/time -v -o "$BENCH_DIR/time-stdin.txt" \
+        sh -c "exec \"\$0\" clean - --no-dns -o \"\$1\" --quiet < \"\$2\"" \
+        "$LISTCLEAN" "$BENCH_DIR/out" "$DATA" >/dev/null
+    local rss_kib kept budget_kib
+    rss_kib=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$BENCH_DIR/time-stdin.txt")
+    kept=$(python3 -c "import json; print(json.load(open('$BENCH_DIR/out/stdin.report.json'))['rows_cleaned'])")
+    budget_kib=$(( 64 * 1024 + kept * 16 / 1024 ))
+    echo
+    printf '  %-34s %-22s %s\n' "stdin peak RSS <= 64 MiB + 16 B x $kept" \
+        "$(awk -v k="$rss_kib" 'BEGIN { printf "%.1f MiB", k / 1024 }')" \
+        "$(check "$rss_kib <= $budget_kib")"
 }
 
 # ----------------------------------------------------------------------------------------------
