@@ -138,3 +138,58 @@ fn a_file_name_that_is_not_utf8_is_accepted() {
         .collect();
     assert_eq!(cleaned.len(), 1);
 }
+
+/// A `;` file from Excel for Mac (CR-only line endings) whose quoted cells hold line feeds
+/// and commas is read as `;`-delimited, with every row and cell.
+#[test]
+fn cr_only_semicolon_files_with_line_feeds_in_cells_are_sniffed_right() {
+    let dir = Workdir::new();
+    let mut text = String::from("name;email;note\r");
+    for i in 0..20 {
+        text += &format!("\"Yamada {i}\";u{i}@acme.jp;\"a, b, c\nd, e, f\ng, h\"\r");
+    }
+    dir.write("mac.csv", text);
+    let run = dir.clean("mac.csv", &["--no-dns"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(run.report()["delimiter"], ";");
+    let bytes = run.cleaned.as_deref().expect("a cleaned file");
+    let cleaned: Vec<csv::StringRecord> = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .has_headers(false)
+        .from_reader(bytes)
+        .records()
+        .collect::<Result<_, _>>()
+        .expect("the cleaned file reads as `;` CSV");
+    assert_eq!(cleaned.len(), 21);
+    assert_eq!(&cleaned[1][2], "a, b, c\nd, e, f\ng, h");
+}
+
+/// Repairing a display name (`Yamada Taro <taro@acme.jp>`, a quoted name with the
+/// delimiter in it) changes the email cell only: the row's other cells come out as they were.
+#[test]
+fn display_name_repairs_keep_the_other_cells() {
+    let dir = Workdir::new();
+    dir.write(
+        "names.csv",
+        "name,email,phone\nTaro,\"Yamada Taro <taro@acme.jp>\",03-1234\n\
+         Hanako,\"\"\"Sato, Hanako\"\" <hanako@acme.jp>\",03-5678\n\
+         Jiro,Jiro <jiro@acme.jp>,090\n\
+         Mei,\"山田 明 ＜mei@acme.jp＞\",\"x, y\"\n",
+    );
+    let run = dir.clean("names.csv", &["--no-dns"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let cleaned = run.cleaned_rows();
+    let cells: Vec<Vec<&str>> = cleaned[1..]
+        .iter()
+        .map(|r| r[..3].iter().map(String::as_str).collect())
+        .collect();
+    assert_eq!(
+        cells,
+        [
+            ["Taro", "taro@acme.jp", "03-1234"],
+            ["Hanako", "hanako@acme.jp", "03-5678"],
+            ["Jiro", "jiro@acme.jp", "090"],
+            ["Mei", "mei@acme.jp", "x, y"],
+        ]
+    );
+}
