@@ -15,7 +15,7 @@ use crate::sys::memory::{advise_huge_pages, prefetch_cache_line};
 /// and a half times the table, the peak of a long standard input): it is kept as it is, and
 /// a new one twice its size takes the new addresses, an address being looked for in every
 /// table. A file is sized from its length and stays in one table; an input of unknown
-/// length starts with a table of [`UNKNOWN_START`] slots, so that only very long ones ever
+/// length starts with a table of 32 MiB of slots, so that only very long ones ever
 /// need a second.
 #[derive(Default)]
 pub struct DuplicateSet {
