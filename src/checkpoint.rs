@@ -123,13 +123,13 @@ pub struct CheckpointPaths {
 }
 
 impl CheckpointPaths {
-    pub fn new(dir: &Path, stem: &str) -> CheckpointPaths {
-        let hidden = |suffix: &str| dir.join(format!(".{stem}.{suffix}"));
+    pub fn new(dir: &Path, stem: &std::ffi::OsStr) -> CheckpointPaths {
+        let hidden = |suffix| dir.join(crate::sys::file::name(".", stem, suffix));
         CheckpointPaths {
-            state: hidden("checkpoint.json"),
-            journal: hidden("duplicates.partial"),
-            cleaned: hidden("cleaned.csv.partial"),
-            rejected: hidden("rejected.csv.partial"),
+            state: hidden(".checkpoint.json"),
+            journal: hidden(".duplicates.partial"),
+            cleaned: hidden(".cleaned.csv.partial"),
+            rejected: hidden(".rejected.csv.partial"),
         }
     }
 
@@ -157,11 +157,32 @@ const WORK_FILE_ENDINGS: [&str; 5] = [
     ".checkpoint.json.tmp",
 ];
 
+/// The stem of the run a work file belongs to (`.<stem><ending>`), if it is one.
+fn work_file_stem(name: &std::ffi::OsStr) -> Option<&std::ffi::OsStr> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let rest = name.as_bytes().strip_prefix(b".")?;
+        WORK_FILE_ENDINGS
+            .iter()
+            .find_map(|ending| rest.strip_suffix(ending.as_bytes()))
+            .map(std::ffi::OsStr::from_bytes)
+    }
+    #[cfg(not(unix))]
+    {
+        let rest = name.to_str()?.strip_prefix('.')?;
+        WORK_FILE_ENDINGS
+            .iter()
+            .find_map(|ending| rest.strip_suffix(ending))
+            .map(std::ffi::OsStr::new)
+    }
+}
+
 /// Removes from `dir` the work files of checkpointed runs that were abandoned (killed, and
 /// never resumed: often a list named after its day): a run's whole set, when none of them
 /// was written for an hour and no run holds its outputs' lock, but never those of the
 /// outputs named `stem`, which `--resume` may want. Best effort.
-pub fn remove_abandoned(dir: &Path, stem: &str) {
+pub fn remove_abandoned(dir: &Path, stem: &std::ffi::OsStr) {
     use crate::sys::file::{ABANDONED_AFTER, unwritten_for};
     let dir = if dir.as_os_str().is_empty() {
         Path::new(".")
@@ -171,30 +192,25 @@ pub fn remove_abandoned(dir: &Path, stem: &str) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
-    // By the stem of the run that wrote them: its files, and whether one is recent.
-    let mut runs: std::collections::BTreeMap<String, (Vec<PathBuf>, bool)> = Default::default();
+    // By the stem of the run that wrote them (its name's bytes, which need not be UTF-8):
+    // its files, and whether one is recent.
+    let mut runs: std::collections::BTreeMap<std::ffi::OsString, (Vec<PathBuf>, bool)> =
+        Default::default();
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let name = name.to_string_lossy();
-        let Some(rest) = name.strip_prefix('.') else {
-            continue;
-        };
-        let Some(their) = WORK_FILE_ENDINGS
-            .iter()
-            .find_map(|ending| rest.strip_suffix(ending))
-        else {
+        let Some(their) = work_file_stem(&name) else {
             continue;
         };
         if their == stem || their.is_empty() {
             continue;
         }
-        let run = runs.entry(their.to_owned()).or_default();
+        let run = runs.entry(their.to_os_string()).or_default();
         run.0.push(entry.path());
         run.1 |= !unwritten_for(&entry, ABANDONED_AFTER);
     }
     for (their, (files, recent)) in runs {
         // A run that still holds its lock is only slow (a pipe, a pause): its files stay.
-        let lock = dir.join(format!(".{their}.lock"));
+        let lock = dir.join(crate::sys::file::name(".", &their, ".lock"));
         let held = File::open(&lock).is_ok_and(|file| file.try_lock().is_err());
         if !recent && !held {
             for file in files {

@@ -135,14 +135,16 @@ impl Input {
     }
 
     /// The stem output files are named after: `contacts.csv` → `contacts`.
-    pub fn stem(&self) -> String {
+    ///
+    /// The file's own bytes, not a text made of them: a name that is not UTF-8 (CP932 from a
+    /// Windows share) keeps them, so that two such lists never share their outputs.
+    pub fn stem(&self) -> std::ffi::OsString {
         match self {
             Input::Stdin => "stdin".into(),
             _ if self.is_descriptor() => "stdin".into(),
             Input::Path(path) => path
                 .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "output".into()),
+                .map_or_else(|| "output".into(), std::ffi::OsStr::to_os_string),
         }
     }
 }

@@ -124,3 +124,12 @@ pub fn unwritten_for(entry: &std::fs::DirEntry, age: std::time::Duration) -> boo
         .and_then(|modified| modified.elapsed().ok())
         .is_some_and(|elapsed| elapsed > age)
 }
+
+/// `prefix`, then `stem`, then `suffix`: a file name made from an input's name, keeping its
+/// bytes as they are.
+pub fn name(prefix: &str, stem: &std::ffi::OsStr, suffix: &str) -> std::ffi::OsString {
+    let mut name = std::ffi::OsString::from(prefix);
+    name.push(stem);
+    name.push(suffix);
+    name
+}

@@ -44,11 +44,12 @@ fn temporary_place(path: &Path) -> (&Path, String) {
 const TEMPORARY_SUFFIX: &str = ".tmp";
 
 impl OutputPaths {
-    pub fn new(dir: &Path, stem: &str) -> OutputPaths {
+    pub fn new(dir: &Path, stem: &std::ffi::OsStr) -> OutputPaths {
+        let named = |suffix| dir.join(crate::sys::file::name("", stem, suffix));
         OutputPaths {
-            cleaned: dir.join(format!("{stem}.cleaned.csv")),
-            rejected: dir.join(format!("{stem}.rejected.csv")),
-            report: dir.join(format!("{stem}.report.json")),
+            cleaned: named(".cleaned.csv"),
+            rejected: named(".rejected.csv"),
+            report: named(".report.json"),
         }
     }
 
@@ -101,11 +102,11 @@ impl OutputLock {
     /// lock file cannot be opened.
     pub fn take(
         dir: &Path,
-        stem: &str,
+        stem: &std::ffi::OsStr,
         wait: bool,
         stop: &std::sync::atomic::AtomicUsize,
     ) -> Result<OutputLock, Error> {
-        let path = dir.join(format!(".{stem}.lock"));
+        let path = dir.join(crate::sys::file::name(".", stem, ".lock"));
         let fail = |source| Error::Create {
             path: path.clone(),
             source,

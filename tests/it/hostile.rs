@@ -112,31 +112,40 @@ fn rows_of_many_cells_are_rejected_with_memory_bounded() {
     assert_eq!(run.report()["rows_cleaned"], 302);
 }
 
-/// A file name that is not UTF-8 (CP932 bytes from a Windows share) is read like any other.
+/// A file name that is not UTF-8 (CP932 bytes from a Windows share) is read like any other,
+/// and its outputs keep its bytes: two such lists whose names would read alike as text
+/// (東京.csv, 福岡.csv) never share their outputs.
 #[test]
-fn a_file_name_that_is_not_utf8_is_accepted() {
+fn file_names_that_are_not_utf8_keep_their_own_outputs() {
     use std::os::unix::ffi::OsStrExt;
     let dir = Workdir::new();
-    // テスト.csv in CP932.
-    let name = std::ffi::OsStr::from_bytes(b"\x83e\x83X\x83g.csv");
-    std::fs::write(dir.path("").join(name), "id,email\n1,a@acme.jp\n").unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_listclean"))
-        .arg("clean")
-        .arg(dir.path("").join(name))
-        .args(["--no-dns", "-q"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let cleaned: Vec<_> = std::fs::read_dir(dir.path(""))
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".cleaned.csv"))
-        .collect();
-    assert_eq!(cleaned.len(), 1);
+    // 東京.csv and 福岡.csv in CP932.
+    let names = [&b"\x93\x8c\x8b\x9e"[..], b"\x95\x9f\x89\xaa"];
+    for (name, who) in names.iter().zip(["tokyo", "fukuoka"]) {
+        let mut file = name.to_vec();
+        file.extend_from_slice(b".csv");
+        let path = dir.path("").join(std::ffi::OsStr::from_bytes(&file));
+        std::fs::write(&path, format!("id,email\n1,{who}@acme.jp\n")).unwrap();
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_listclean"))
+            .arg("clean")
+            .arg(&path)
+            .args(["--no-dns", "-q"])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    for (name, who) in names.iter().zip(["tokyo", "fukuoka"]) {
+        let mut file = name.to_vec();
+        file.extend_from_slice(b".cleaned.csv");
+        let cleaned =
+            std::fs::read_to_string(dir.path("").join(std::ffi::OsStr::from_bytes(&file)))
+                .expect("its own outputs");
+        assert!(cleaned.contains(&format!("{who}@acme.jp")), "{cleaned}");
+    }
 }
 
 /// A `;` file from Excel for Mac (CR-only line endings) whose quoted cells hold line feeds
