@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Error;
 use crate::policy::DuplicateSet;
 
-const VERSION: u32 = 3;
+const VERSION: u32 = 4;
 
 /// What a checkpoint records of a work file (a partial output, the duplicate journal), so
 /// that `--resume` takes it only as it was left: its length at the checkpoint, a hash of
@@ -273,6 +273,11 @@ pub struct State {
     /// The report's counts so far, as the counting sink records them: kept as JSON so
     /// that checkpoints need not know what the sinks count.
     pub tally: serde_json::Value,
+    /// A hash of everything above, as written: a checkpoint changed since (by hand, or
+    /// damaged yet still JSON) is refused rather than resumed from with rows it does not
+    /// hold.
+    #[serde(default)]
+    pub seal: u64,
 }
 
 impl State {
@@ -292,6 +297,9 @@ impl State {
         let text = fs::read(&paths.state).map_err(|e| refuse(format!("cannot read it: {e}")))?;
         let state: State =
             serde_json::from_slice(&text).map_err(|e| refuse(format!("it is damaged: {e}")))?;
+        if state.sealed() != state.seal {
+            return Err(refuse("it was changed since it was written".into()));
+        }
         if state.version != VERSION {
             return Err(refuse(format!(
                 "it is of format {}, not {VERSION}",
@@ -323,13 +331,26 @@ impl State {
             path: paths.state.clone(),
             source,
         };
-        let json = serde_json::to_vec(self).map_err(|e| Error::Internal(e.to_string()))?;
+        let sealed = State {
+            seal: self.sealed(),
+            ..self.clone()
+        };
+        let json = serde_json::to_vec(&sealed).map_err(|e| Error::Internal(e.to_string()))?;
         // A new file, whatever was left under the name (a link is never written through).
         let mut file = crate::sys::file::open_no_follow(&temp, true).map_err(fail)?;
         file.write_all(&json)
             .and_then(|()| file.sync_all())
             .map_err(fail)?;
         fs::rename(&temp, &paths.state).map_err(fail)
+    }
+
+    /// The seal of this state: the hash of its JSON without a seal.
+    fn sealed(&self) -> u64 {
+        let unsealed = State {
+            seal: 0,
+            ..self.clone()
+        };
+        serde_json::to_vec(&unsealed).map_or(0, |json| xxhash_rust::xxh3::xxh3_64(&json))
     }
 
     pub fn new(input: InputIdentity, fingerprint: u64) -> State {
@@ -343,6 +364,7 @@ impl State {
             journal_entries: 0,
             journal: Mark::default(),
             tally: serde_json::Value::Null,
+            seal: 0,
         }
     }
 }

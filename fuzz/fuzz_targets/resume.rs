@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
 
 use libfuzzer_sys::fuzz_target;
-use listclean::checkpoint::{InputIdentity, State, file_id};
+use listclean::checkpoint::{CheckpointPaths, InputIdentity, State, file_id};
 use listclean::cmd::clean;
 use listclean::config::CleanConfig;
 use listclean::read::Input;
@@ -85,7 +85,10 @@ fn lay_out(dir: &Path, template: &Template) {
     state.cleaned.file = id(WORK_FILES[0]);
     state.rejected.file = id(WORK_FILES[1]);
     state.journal.file = id(WORK_FILES[2]);
-    std::fs::write(&state_path, serde_json::to_vec(&state).expect("JSON")).expect("written");
+    // Saved as a run saves it (sealed).
+    state
+        .save(&CheckpointPaths::new(dir, "list".as_ref()))
+        .expect("written");
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -115,8 +118,14 @@ fuzz_target!(|data: &[u8]| {
         Ok(report) => {
             assert!(report.conservation_ok);
             let read = |name: &str| std::fs::read(dir.path().join(name)).expect("an output");
-            assert!(read("list.cleaned.csv") == template.cleaned, "cleaned differs");
-            assert!(read("list.rejected.csv") == template.rejected, "rejected differs");
+            assert!(
+                read("list.cleaned.csv") == template.cleaned,
+                "cleaned differs"
+            );
+            assert!(
+                read("list.rejected.csv") == template.rejected,
+                "rejected differs"
+            );
         }
         Err(error) => {
             assert_eq!(error.exit_code(), 65, "{error}");

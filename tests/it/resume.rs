@@ -347,3 +347,26 @@ fn work_files_of_abandoned_runs_are_swept_up() {
         ]
     );
 }
+
+/// A checkpoint changed by hand (rows and counts moved on together, as if more were done)
+/// is refused, never resumed from with rows the partial outputs do not hold.
+#[test]
+fn a_checkpoint_changed_by_hand_is_refused() {
+    let dir = Workdir::new();
+    stopped_run(&dir);
+    let path = dir.path(".list.checkpoint.json");
+    let mut state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let rows = state["rows"].as_u64().unwrap();
+    state["rows"] = (rows + 100).into();
+    let counted = state["tally"]["rows"].as_u64().unwrap();
+    state["tally"]["rows"] = (counted + 100).into();
+    std::fs::write(&path, serde_json::to_vec(&state).unwrap()).unwrap();
+    let resumed = dir.clean("list.csv", &["--no-dns", "--resume"]);
+    assert_eq!(resumed.code(), 65, "{}", resumed.stderr());
+    assert!(
+        resumed.stderr().contains("changed since"),
+        "{}",
+        resumed.stderr()
+    );
+}
