@@ -41,6 +41,11 @@ pub enum Error {
         kind: &'static str,
         advice: &'static str,
     },
+    #[error(
+        "the first row of {what}, its header, is over the limit of {limit} a row may have, so \
+         its columns cannot be found (an Excel export of whole rows has 16,384 cells)"
+    )]
+    HeaderTooLarge { what: String, limit: String },
     #[error("{what} has a header but no rows, and no column of the header names an email column")]
     HeaderOnly { what: String },
     #[error("no email column found in {what} (columns: {columns})")]
@@ -143,6 +148,7 @@ impl Error {
             Error::EmptyInput { .. }
             | Error::NotCsv { .. }
             | Error::HeaderOnly { .. }
+            | Error::HeaderTooLarge { .. }
             | Error::NoEmailColumn { .. }
             | Error::NoSuppressColumn { .. }
             | Error::UnterminatedQuote { .. }

@@ -57,6 +57,10 @@ pub fn hint(error: &listclean::Error) -> Option<&'static str> {
             Some("name the email column with --email-column NAME (or its number, from 1)")
         }
         Error::NotACache { .. } => Some("give --cache a file name of its own"),
+        Error::HeaderTooLarge { .. } => Some(
+            "raise --max-columns (or --max-record-bytes) to hold the header, or save the list \
+             with only the columns in use",
+        ),
         Error::Busy { .. } => {
             Some("run again when it is done, give another --output-dir, or add --wait-lock to wait")
         }

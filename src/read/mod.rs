@@ -362,6 +362,18 @@ impl Source {
         if replay.is_empty() {
             return Err(Error::EmptyInput { what });
         }
+        // A first row too large to hold leaves no header to find the columns by.
+        let first = replay.get(0);
+        if first.too_large && !options.no_header {
+            return Err(Error::HeaderTooLarge {
+                what,
+                limit: if first.too_wide {
+                    format!("{} cells", options.max_columns)
+                } else {
+                    format!("{} bytes", options.max_record_bytes)
+                },
+            });
+        }
         let decode = |record: Record<'_>| -> Vec<String> {
             record
                 .iter()

@@ -202,3 +202,21 @@ fn display_name_repairs_keep_the_other_cells() {
         ]
     );
 }
+
+/// A header over the limit of cells (an Excel export of whole rows) stops the run with a
+/// message that names the cause and the option that mends it, not "no email column".
+#[test]
+fn a_header_over_the_cell_limit_is_told_as_such() {
+    let dir = Workdir::new();
+    let empty = ",".repeat(5000);
+    dir.write(
+        "wide.csv",
+        format!("name,email{empty}\nTaro,taro@acme.jp{empty}\n"),
+    );
+    let run = dir.clean("wide.csv", &["--no-dns"]);
+    assert_eq!(run.code(), 65, "{}", run.stderr());
+    assert!(run.stderr().contains("4096 cells"), "{}", run.stderr());
+    assert!(run.stderr().contains("--max-columns"), "{}", run.stderr());
+    let run = dir.clean("wide.csv", &["--no-dns", "--max-columns", "6000"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+}
