@@ -121,6 +121,8 @@ impl Flags {
             Flags::TYPO,
             Flags::STALE,
             Flags::LEGACY_CARRIER,
+            // Kept as it is, the address is a cell a spreadsheet would run as a formula.
+            Flags::FORMULA_RISK,
         ]
         .iter()
         .any(|flag| self.contains(*flag))

@@ -938,6 +938,8 @@ fn headers_details_and_suggestions_are_guarded_too() {
     for row in &cleaned[2..] {
         assert!(row[0].starts_with('='), "{row:?}");
         assert!(row[3].contains("formula_risk"), "{row:?}");
+        // A risk to whoever opens the file: never "valid".
+        assert_eq!(row[2], "risky", "{row:?}");
     }
     let unguarded = dir.clean(
         "f.csv",
