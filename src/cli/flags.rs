@@ -71,10 +71,10 @@ pub struct DnsArgs {
     /// Ignore cached answers (and refresh them)
     #[arg(long)]
     refresh: bool,
-    /// How long --cache keeps deliverable and null-MX answers: their TTL clamped to MIN..MAX (s, m, h or d)
+    /// How long --cache keeps answers with records (MX, addresses, ...): their TTL clamped to MIN..MAX (s, m, h or d)
     #[arg(long, value_name = "MIN..MAX", default_value = "1h..7d")]
     cache_ttl: String,
-    /// How long --cache keeps not-found and no-mail-host answers: their negative TTL clamped to MIN..MAX
+    /// How long --cache keeps negative answers (no such name, no such record): the SOA's negative TTL clamped to MIN..MAX
     #[arg(long, value_name = "MIN..MAX", default_value = "5m..1d")]
     cache_negative_ttl: String,
 }

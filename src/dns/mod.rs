@@ -86,12 +86,12 @@ pub struct DnsOptions {
     pub cache: Option<PathBuf>,
     /// Ignore (but refresh) the persistent cache. Default false.
     pub refresh: bool,
-    /// How long the persistent cache keeps outcomes that stand on records (deliverable,
-    /// null MX): their TTL, clamped to this range. Default 1 hour to 7 days.
+    /// How long the persistent cache keeps answers with records (MX, addresses, TXT, ...):
+    /// their TTL, clamped to this range. Default 1 hour to 7 days.
     pub positive_ttl: TtlRange,
-    /// How long the persistent cache keeps outcomes that stand on negative answers (not
-    /// found, no mail host): the SOA's negative TTL (RFC 2308), clamped to this range.
-    /// Negative answers without an SOA are not kept. Default 5 minutes to 1 day.
+    /// How long the persistent cache keeps negative answers (no such name, no such record):
+    /// the SOA's negative TTL (RFC 2308), clamped to this range. Negative answers without an
+    /// SOA are not kept. Default 5 minutes to 1 day.
     pub negative_ttl: TtlRange,
 }
 
