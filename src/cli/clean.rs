@@ -113,7 +113,16 @@ pub fn run(args: CleanArgs) -> Result<(), Failure> {
             bar.set_message(format!("{} rows", p.rows));
         }
     };
-    let result = clean::run(&config, &stop, &mut on_progress);
+    // With --wait-lock, a first try that finds the outputs busy says so before it waits: a
+    // nightly job that waits silently looks hung.
+    let mut config = config;
+    let wait_lock = std::mem::take(&mut config.wait_lock);
+    let mut result = clean::run(&config, &stop, &mut on_progress);
+    if let (true, Err(listclean::Error::Busy { what })) = (wait_lock, &result) {
+        eprintln!("another run is writing the outputs {what}.*: waiting for it to finish");
+        config.wait_lock = true;
+        result = clean::run(&config, &stop, &mut on_progress);
+    }
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }

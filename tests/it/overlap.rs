@@ -78,6 +78,12 @@ fn wait_lock_waits_for_the_first_run() {
     drop(first.stdin.take());
     assert!(first.wait().expect("the first ends").success());
     let output = second.wait_with_output().expect("the second ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("waiting for it"),
+        "it said it waits: {stderr}"
+    );
     assert!(
         output.status.success(),
         "{}",
