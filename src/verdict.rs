@@ -243,6 +243,12 @@ pub enum Reason {
     DisposableDomain {
         domain: String,
     },
+    /// The domain is a slip of the finger on a well-known one (`gmial.com`) that receives
+    /// mail all the same (typo-squatters register them to collect it), or that the
+    /// disposable list names: mail meant for the well-known domain would go astray.
+    TypoDomain {
+        domain: String,
+    },
     /// On a `--suppress` list.
     Suppressed,
     /// A role account, rejected because of `--reject-role`.
@@ -286,6 +292,7 @@ impl Reason {
         "malformed_row",
         "duplicate",
         "disposable_domain",
+        "typo_domain",
         "suppressed",
         "role_account",
         "domain_not_found",
@@ -305,6 +312,7 @@ impl Reason {
             Reason::MalformedRow { .. } => "malformed_row",
             Reason::Duplicate { .. } => "duplicate",
             Reason::DisposableDomain { .. } => "disposable_domain",
+            Reason::TypoDomain { .. } => "typo_domain",
             Reason::Suppressed => "suppressed",
             Reason::RoleAccount => "role_account",
             Reason::DomainNotFound { .. } => "domain_not_found",
@@ -412,6 +420,7 @@ mod tests {
                 Reason::DisposableDomain { domain: domain() },
                 "disposable_domain",
             ),
+            (Reason::TypoDomain { domain: domain() }, "typo_domain"),
             (Reason::Suppressed, "suppressed"),
             (Reason::RoleAccount, "role_account"),
             (

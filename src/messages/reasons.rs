@@ -31,6 +31,12 @@ pub fn reason(reason: &Reason, lang: Lang) -> String {
             Reason::Duplicate { first_row } => format!("same address as row {first_row}"),
             Reason::DisposableDomain { domain } if ja => format!("{domain} は使い捨てメールのドメインです"),
             Reason::DisposableDomain { domain } => format!("{domain} is a disposable-mail domain"),
+        Reason::TypoDomain { domain } if ja => {
+            format!("{domain} はよく使われるドメインの入力ミスです")
+        }
+        Reason::TypoDomain { domain } => {
+            format!("{domain} is a slip of the finger on a well-known domain")
+        }
             Reason::Suppressed if ja => "配信停止リストにあるアドレスです".into(),
             Reason::Suppressed => "the address is on a suppression list".into(),
             Reason::RoleAccount if ja => "部署・役割のアドレスです（--reject-role）".into(),

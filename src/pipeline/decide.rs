@@ -246,7 +246,12 @@ impl Decider<'_> {
                         }
                         None => DomainOutcome::Unknown,
                     };
-                    match dns_rejection(found) {
+                    // A typo of a well-known domain that receives mail anyway takes the
+                    // mail meant for the other one.
+                    let typo = (found == DomainOutcome::Deliverable
+                        && c.flags.contains(Flags::TYPO))
+                    .then_some(typo_domain as fn(String) -> Reason);
+                    match dns_rejection(found).or(typo) {
                         Some(rejection) => Problem::Dns(rejection),
                         None => match self.first_seen(c, place.number) {
                             Ok(()) => {
@@ -425,6 +430,10 @@ impl Decider<'_> {
 
 /// How to make the rejection DNS proves from the domain's text, if it proves one. "Unknown"
 /// never rejects.
+fn typo_domain(domain: String) -> Reason {
+    Reason::TypoDomain { domain }
+}
+
 fn dns_rejection(outcome: DomainOutcome) -> Option<fn(String) -> Reason> {
     match outcome {
         DomainOutcome::Deliverable | DomainOutcome::Unknown => None,

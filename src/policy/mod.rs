@@ -121,8 +121,12 @@ impl Policy {
             });
         }
         if facts.disposable {
-            return Err(Reason::DisposableDomain {
-                domain: domain.to_owned(),
+            // Typo domains are often registered and listed as disposable: the typo is what
+            // is wrong with the address.
+            let domain = domain.to_owned();
+            return Err(match facts.suggestion {
+                Some(_) => Reason::TypoDomain { domain },
+                None => Reason::DisposableDomain { domain },
             });
         }
         let mut flags = Flags::NONE;
@@ -332,9 +336,10 @@ mod tests {
         assert_eq!(check("gone@acme.jp"), Err(Reason::Suppressed));
         assert!(check("info@acme.jp").unwrap().flags.contains(Flags::ROLE));
         assert!(check("taro@gmail.com").unwrap().flags.contains(Flags::FREE));
+        // A typo the disposable list names is a typo first.
         assert!(matches!(
             check("a@gmial.com"),
-            Err(Reason::DisposableDomain { .. })
+            Err(Reason::TypoDomain { .. })
         ));
         let hash = domain_hash("gmial.com");
         let (_, suggestion) = policy.check_with_suggestion(

@@ -588,9 +588,14 @@ fn typo_suggestions_carry_the_whole_address() {
     assert!(column(&rejected, "reject_detail")[0].ends_with("; did you mean yui@gmail.com?"));
     // A top-level domain that does not exist (`.con`) is a syntax error, told without DNS,
     // and still most likely a slip of the finger.
+    // A typo the disposable list names is a typo, not "disposable".
     assert_eq!(
         column(&rejected, "reject_reason"),
-        ["disposable_domain", "syntax.invalid_tld"]
+        ["typo_domain", "syntax.invalid_tld"]
+    );
+    assert!(
+        column(&rejected, "reject_detail")[0].contains("slip of the finger"),
+        "{rejected:?}"
     );
     assert_eq!(column(&rejected, "suggestion")[1], "mei@gmail.com");
     assert!(column(&rejected, "reject_detail")[1].contains("\"con\" is not a top-level domain"));

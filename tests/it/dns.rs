@@ -315,6 +315,26 @@ fn untrustworthy_answers_are_unknown_in_any_order() {
     assert_eq!(verdicts(&backward), forward);
 }
 
+/// With DNS, a typo of a well-known domain is rejected either way: it does not exist
+/// (`domain_not_found`), or it does and takes the mail meant for the other one
+/// (`typo_domain`, typo-squatters register them); both say what was meant.
+#[test]
+fn typo_domains_are_rejected_with_their_suggestion() {
+    let lab = lab();
+    let dir = Workdir::new();
+    dir.write("list.csv", "id,email\n1,a@yahooo.co.jp\n2,b@yaho.co.jp\n");
+    let run = clean(&dir, "list.csv", &lab, &[]);
+    let rejected = run.rejected_rows();
+    assert_eq!(
+        column(&rejected, "reject_reason"),
+        ["typo_domain", "domain_not_found"]
+    );
+    assert_eq!(
+        column(&rejected, "suggestion"),
+        ["a@yahoo.co.jp", "b@yahoo.co.jp"]
+    );
+}
+
 #[test]
 fn a_file_that_is_not_a_cache_is_never_overwritten() {
     // The input named as the cache by mistake, or a list typed after the wrong option:
