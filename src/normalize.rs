@@ -29,6 +29,60 @@ pub(crate) const LOOKALIKE_DASHES: &[char] = &[
     '\u{FF70}', '\u{301C}', '\u{FF5E}',
 ];
 
+/// Notes that people write in an email cell for "no address": none, unknown, same as
+/// above, not applicable, left the company, no @ sign. Compared after NFKC, without case
+/// and surrounding spaces or full stops.
+const PLACEHOLDERS: &[&str] = &[
+    "-",
+    "--",
+    "---",
+    "ー",
+    "―",
+    "—",
+    "×",
+    "x",
+    "なし",
+    "無し",
+    "ナシ",
+    "不明",
+    "同上",
+    "未定",
+    "未登録",
+    "未入力",
+    "退職",
+    "退社",
+    "n/a",
+    "#n/a",
+    "na",
+    "none",
+    "null",
+    "nil",
+    "tbd",
+    "unknown",
+    "no email",
+    "noemail",
+    "no mail",
+    "@マーク無し",
+    "@マークなし",
+    "@なし",
+    "メールなし",
+    "アドレスなし",
+    "メールアドレスなし",
+];
+
+/// The note a cell holds in place of an address, if it is one people write for "none"
+/// (`なし`, `不明`, `同上`, `N/A`, `-`, `＠マーク無し`, `退職`), as written.
+pub fn placeholder(cell: &str) -> Option<String> {
+    let trimmed = cell.trim_matches(|c: char| c.is_whitespace() || matches!(c, '.' | '。'));
+    if trimmed.is_empty() || trimmed.chars().count() > 12 {
+        return None;
+    }
+    let folded: String = trimmed.nfkc().collect::<String>().to_lowercase();
+    PLACEHOLDERS
+        .contains(&folded.as_str())
+        .then(|| trimmed.to_owned())
+}
+
 /// Quotes and brackets, as (opening, closing), that wrap a whole address and are removed:
 /// straight and curly quotes (a word processor's autocorrect, or the same quote at both
 /// ends), square brackets, and the brackets Japanese text quotes with. NFKC has already
@@ -391,6 +445,36 @@ mod tests {
                     Ok(Address::from_parts(Cow::Borrowed(cell.as_str()), at))
                 );
             }
+        }
+    }
+
+    #[test]
+    fn placeholders_are_told_from_addresses() {
+        for cell in [
+            "なし",
+            " 不明 ",
+            "同上",
+            "N/A",
+            "-",
+            "＠マーク無し",
+            "退職",
+            "None.",
+            "ＵＮＫＮＯＷＮ",
+        ] {
+            assert_eq!(
+                placeholder(cell).as_deref(),
+                Some(cell.trim_matches(|c: char| c.is_whitespace() || c == '.')),
+                "{cell}"
+            );
+        }
+        for cell in [
+            "",
+            "taro@acme.jp",
+            "なしお@acme.jp",
+            "Taro",
+            "退職しました（旧アドレス）",
+        ] {
+            assert_eq!(placeholder(cell), None, "{cell}");
         }
     }
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::pipeline::{Batch, Sink};
-use crate::verdict::{Flags, Reason, Status, Verdict};
+use crate::verdict::{Flags, Status, Verdict};
 
 /// Past this estimated bounce rate mailbox providers start to warn and block senders.
 pub const BOUNCE_RATE_LIMIT: f64 = 0.05;
@@ -76,7 +76,7 @@ impl Sink for Tally {
                             self.reasons.insert(reason.code().to_owned(), 1);
                         }
                     }
-                    self.empty += u64::from(matches!(reason, Reason::Empty));
+                    self.empty += u64::from(reason.is_no_address());
                     if reason.would_bounce() {
                         self.would_bounce += 1;
                         let address = batch.row(i).address();

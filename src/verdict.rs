@@ -217,8 +217,13 @@ impl SyntaxError {
 /// Why a row was rejected. Each variant carries what its sentence needs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Reason {
-    /// The email cell is empty (or holds only white space or a placeholder dash).
+    /// The email cell is empty (or holds only white space).
     Empty,
+    /// The email cell holds a note that stands for "no address" (`なし`, `不明`, `同上`,
+    /// `N/A`, `-`, `＠マーク無し`, `退職`) rather than an address.
+    Placeholder {
+        text: String,
+    },
     Syntax(SyntaxError),
     /// Several addresses share one cell.
     MultipleAddresses,
@@ -284,6 +289,7 @@ impl Reason {
     /// Every code, for the README table and the test that pins them.
     pub const CODES: &'static [&'static str] = &[
         "empty",
+        "placeholder",
         "syntax.*",
         "multiple_addresses",
         "legacy_carrier_address",
@@ -304,6 +310,7 @@ impl Reason {
     pub fn code(&self) -> &'static str {
         match self {
             Reason::Empty => "empty",
+            Reason::Placeholder { .. } => "placeholder",
             Reason::Syntax(e) => e.code(),
             Reason::MultipleAddresses => "multiple_addresses",
             Reason::LegacyCarrierAddress => "legacy_carrier_address",
@@ -319,6 +326,11 @@ impl Reason {
             Reason::NullMx { .. } => "null_mx",
             Reason::NoMailHost { .. } => "no_mail_host",
         }
+    }
+
+    /// Whether the cell holds no address at all: empty, or a note standing for none.
+    pub fn is_no_address(&self) -> bool {
+        matches!(self, Reason::Empty | Reason::Placeholder { .. })
     }
 
     /// Whether sending to this row would bounce (as opposed to being unwanted).
@@ -401,6 +413,12 @@ mod tests {
         let domain = || "x.jp".to_string();
         let cases: Vec<(Reason, &str)> = vec![
             (Reason::Empty, "empty"),
+            (
+                Reason::Placeholder {
+                    text: "なし".into(),
+                },
+                "placeholder",
+            ),
             (Reason::Syntax(SyntaxError::NoAtSign), "syntax.no_at_sign"),
             (Reason::MultipleAddresses, "multiple_addresses"),
             (Reason::LegacyCarrierAddress, "legacy_carrier_address"),

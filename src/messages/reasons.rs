@@ -11,6 +11,12 @@ pub fn reason(reason: &Reason, lang: Lang) -> String {
     match reason {
             Reason::Empty if ja => "メールアドレスが空です".into(),
             Reason::Empty => "the email cell is empty".into(),
+        Reason::Placeholder { text } if ja => {
+            format!("アドレスの代わりに「{text}」と書かれています")
+        }
+        Reason::Placeholder { text } => {
+            format!("the cell holds the note {text:?} instead of an address")
+        }
             Reason::Syntax(e) => syntax(e, lang),
             Reason::MultipleAddresses if ja => "1 つのセルに複数のアドレスがあります".into(),
             Reason::MultipleAddresses => "the cell holds more than one address".into(),

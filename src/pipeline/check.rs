@@ -104,6 +104,12 @@ impl Checker<'_> {
         let address = match normalize(text) {
             Ok(address) => address,
             Err(reason) => {
+                // A note in place of an address is told apart from a broken address only
+                // once the cell failed as one: most cells never pay for the look.
+                let reason = match crate::normalize::placeholder(text) {
+                    Some(text) => Reason::Placeholder { text },
+                    None => reason,
+                };
                 return CellEval {
                     candidate: None,
                     error: Some(reason),
