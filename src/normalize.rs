@@ -235,6 +235,7 @@ fn unwrap(mut text: Cow<'_, str>) -> Cow<'_, str> {
                 .map(|rest| rest.split('?').next().unwrap_or(rest))
                 .unwrap_or(s);
             let s = display_name_removed(s);
+            let s = excel_hyperlink_removed(s);
             let s = excel_text_formula_removed(s);
             let s = wrapping_quotes_removed(s);
             s.trim_start_matches([',', ';', ':'])
@@ -279,6 +280,29 @@ fn display_name_removed(s: &str) -> &str {
             address => address,
         },
         _ => s,
+    }
+}
+
+/// `=HYPERLINK("mailto:taro@example.jp","Taro")` → `mailto:taro@example.jp`, whose
+/// `mailto:` comes off next: the link Excel makes of an address, exported as its formula.
+/// The arguments may be separated by `;` (Excel in locales whose lists use it).
+fn excel_hyperlink_removed(s: &str) -> &str {
+    let Some(call) = s
+        .strip_prefix('=')
+        .and_then(|rest| strip_prefix_ignore_case(rest.trim_start(), "HYPERLINK("))
+    else {
+        return s;
+    };
+    let Some(target) = call
+        .trim_end()
+        .strip_suffix(')')
+        .and_then(|args| args.trim_start().strip_prefix('"'))
+    else {
+        return s;
+    };
+    match target.find('"') {
+        Some(end) => &target[..end],
+        None => s,
     }
 }
 
@@ -489,6 +513,15 @@ mod tests {
             ("\u{3000}taro@example.co.jp\u{3000}", "taro@example.co.jp"),
             ("taro@\u{200B}example.co.jp", "taro@example.co.jp"),
             ("mailto:taro@example.co.jp", "taro@example.co.jp"),
+            (
+                "=HYPERLINK(\"mailto:taro@example.co.jp\",\"Taro\")",
+                "taro@example.co.jp",
+            ),
+            (
+                "=hyperlink( \"mailto:Hana@Example.co.jp\" ; \"Hana\" )",
+                "Hana@example.co.jp",
+            ),
+            ("=HYPERLINK(\"taro@example.co.jp\")", "taro@example.co.jp"),
             ("MAILTO:taro@example.co.jp?subject=hi", "taro@example.co.jp"),
             ("山田 太郎 <taro@example.co.jp>", "taro@example.co.jp"),
             ("\"Smith, John\" <john@acme.com>", "john@acme.com"),

@@ -1340,17 +1340,22 @@ fn excel_text_formulas_are_unwrapped() {
     let dir = Workdir::new();
     dir.write(
         "formula.csv",
-        "id,email\r\n1,=\"ichiro@takahashi.jp\"\r\n2,\"=\"\"jiro@takahashi.jp\"\"\"\r\n",
+        "id,email\r\n1,=\"ichiro@takahashi.jp\"\r\n2,\"=\"\"jiro@takahashi.jp\"\"\"\r\n\
+         3,\"=HYPERLINK(\"\"mailto:saburo@takahashi.jp\"\",\"\"Saburo\"\")\"\r\n",
     );
     let run = dir.clean("formula.csv", &["--no-dns"]);
     assert_eq!(run.code(), 0, "{}", run.stderr());
     let cleaned = run.cleaned_rows();
     assert_eq!(
         column(&cleaned, "email"),
-        ["ichiro@takahashi.jp", "jiro@takahashi.jp"]
+        [
+            "ichiro@takahashi.jp",
+            "jiro@takahashi.jp",
+            "saburo@takahashi.jp"
+        ]
     );
     assert_eq!(
         column(&cleaned, "email_flags"),
-        ["normalized", "normalized"]
+        ["normalized", "normalized", "normalized"]
     );
 }
