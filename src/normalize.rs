@@ -196,6 +196,11 @@ fn normalize_once(cell: &str) -> Result<Address<'_>, Reason> {
     {
         return Err(Reason::MultipleAddresses);
     }
+    if let Some(note) = note_after_address(&text) {
+        return Err(Reason::Syntax(SyntaxError::Annotation {
+            text: note.into(),
+        }));
+    }
     text = unwrap(text);
     if text.is_empty() {
         return Err(Reason::Empty);
@@ -211,6 +216,17 @@ fn normalize_once(cell: &str) -> Result<Address<'_>, Reason> {
         text = Cow::Owned(format!("{local}@{domain}"));
     }
     Ok(Address::from_parts(text, at))
+}
+
+/// A note in brackets after the address (`taro@acme.co.jp <mobile>`, `Taro <taro@acme.co.jp>
+/// <note>`): the last `<…>` of the cell holds no `@` and something with an `@` comes
+/// before it. Taking the note for the address would call the cell one without an `@`.
+fn note_after_address(text: &str) -> Option<&str> {
+    let text = text.trim_end();
+    let open = text.strip_suffix('>')?.rfind('<')?;
+    let inner = text[open + 1..text.len() - 1].trim();
+    let before = &text[..open];
+    (!inner.is_empty() && !inner.contains('@') && before.contains('@')).then_some(&text[open..])
 }
 
 /// Removes what wraps an address, repeatedly, until nothing more comes off: white space,
@@ -618,6 +634,9 @@ mod tests {
             ("\"a@x.jp\" <b@y.jp>", Reason::MultipleAddresses),
             ("<a@x.jp, b@y.jp>", Reason::MultipleAddresses),
             ("mailto:a@x.jp,b@y.jp", Reason::MultipleAddresses),
+            ("taro@acme.co.jp <mobile>", annotation("<mobile>")),
+            ("Taro <taro@acme.co.jp> <note>", annotation("<note>")),
+            ("taro@acme.co.jp\n<携帯>", annotation("<携帯>")),
             ("a@x.jp a@x.jp", Reason::MultipleAddresses),
             ("taro(at)example.co.jp", Reason::Syntax(NoAtSign)),
             ("なし", Reason::Syntax(NoAtSign)),
