@@ -127,7 +127,7 @@ const TRAILING: &[char] = &[',', ';', ':', '.', '\u{3002}', '\u{3001}'];
 /// may still be invalid.
 ///
 /// # Errors
-/// [`Reason::Empty`] for a blank cell, [`Reason::EncodingError`] for a cell holding U+FFFD
+/// [`Reason::Empty`] for a blank cell, [`Reason::DamagedText`] for a cell holding U+FFFD
 /// (the mark of an earlier failed decode), [`Reason::MultipleAddresses`], and
 /// [`Reason::Syntax`] for what cannot be split into one local part and one domain.
 ///
@@ -183,7 +183,7 @@ fn normalize_once(cell: &str) -> Result<Address<'_>, Reason> {
     let mut text: Cow<'_, str> = Cow::Borrowed(cell);
     if !cell.is_ascii() {
         if cell.contains('\u{FFFD}') {
-            return Err(Reason::EncodingError);
+            return Err(Reason::DamagedText);
         }
         let folded: String = cell.nfkc().filter(|c| !INVISIBLE.contains(c)).collect();
         if folded != cell {
@@ -649,7 +649,7 @@ mod tests {
             ("t5@acme.co.jp・", annotation("・")),
             ("t6@acme.co.jp※", annotation("※")),
             ("ｔ７＠ａｃｍｅ．ｃｏ．ｊｐ（旧）※", Reason::Syntax(Comment)),
-            ("taro\u{FFFD}example.co.jp", Reason::EncodingError),
+            ("taro\u{FFFD}example.co.jp", Reason::DamagedText),
             ("\"taro\"@example.co.jp", Reason::Syntax(QuotedLocalPart)),
             ("「a@x.jp」「b@y.jp」", Reason::MultipleAddresses),
             ("=\"a\"\"b@x.jp\"", Reason::Syntax(QuotedLocalPart)),

@@ -236,6 +236,9 @@ pub enum Reason {
     },
     /// A byte sequence is invalid in the file's encoding.
     EncodingError,
+    /// The cell, valid in the file's encoding, holds U+FFFD: a character lost before the
+    /// file was made (an earlier export or copy), which no encoding given now brings back.
+    DamagedText,
     /// The row itself is broken at the CSV level.
     MalformedRow {
         problem: RowProblem,
@@ -295,6 +298,7 @@ impl Reason {
         "legacy_carrier_address",
         "special_use_domain",
         "encoding_error",
+        "damaged_text",
         "malformed_row",
         "duplicate",
         "disposable_domain",
@@ -316,6 +320,7 @@ impl Reason {
             Reason::LegacyCarrierAddress => "legacy_carrier_address",
             Reason::SpecialUseDomain { .. } => "special_use_domain",
             Reason::EncodingError => "encoding_error",
+            Reason::DamagedText => "damaged_text",
             Reason::MalformedRow { .. } => "malformed_row",
             Reason::Duplicate { .. } => "duplicate",
             Reason::DisposableDomain { .. } => "disposable_domain",
@@ -345,6 +350,7 @@ impl Reason {
                 | Reason::LegacyCarrierAddress
                 | Reason::SpecialUseDomain { .. }
                 | Reason::EncodingError
+                | Reason::DamagedText
                 | Reason::DomainNotFound { .. }
                 | Reason::NullMx { .. }
                 | Reason::NoMailHost { .. }
@@ -427,6 +433,7 @@ mod tests {
                 "special_use_domain",
             ),
             (Reason::EncodingError, "encoding_error"),
+            (Reason::DamagedText, "damaged_text"),
             (
                 Reason::MalformedRow {
                     problem: RowProblem::NulByte,

@@ -32,7 +32,15 @@ pub fn reason(reason: &Reason, lang: Lang) -> String {
             }
             Reason::EncodingError if ja => "文字コードとして不正なバイトがあります（文字化け）".into(),
             Reason::EncodingError => "the row has bytes that are invalid in the file's encoding".into(),
-            Reason::MalformedRow { problem } => row_problem(problem, lang),
+            Reason::DamagedText if ja => {
+            "「\u{FFFD}」（U+FFFD）があります。このファイルが作られる前に文字が失われています（文字コードの指定では直りません）".into()
+        }
+        Reason::DamagedText => {
+            "the cell holds \u{FFFD} (U+FFFD), a character lost before this file was made; \
+             no input encoding brings it back"
+                .into()
+        }
+        Reason::MalformedRow { problem } => row_problem(problem, lang),
             Reason::Duplicate { first_row } if ja => format!("{first_row} 行目と同じアドレスです"),
             Reason::Duplicate { first_row } => format!("same address as row {first_row}"),
             Reason::DisposableDomain { domain } if ja => format!("{domain} は使い捨てメールのドメインです"),

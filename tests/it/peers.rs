@@ -90,7 +90,7 @@ fn japanese_cases_give_their_action_and_output() {
             &["syntax.lookalike_character"][..],
         ),
         ("internal_whitespace", &["syntax.whitespace"][..]),
-        ("decode_error_replacement_char", &["encoding_error"][..]),
+        ("decode_error_replacement_char", &["damaged_text"][..]),
         ("comment_or_annotation", &["syntax.comment"][..]),
         ("multiple_addresses_in_cell", &["multiple_addresses"][..]),
         ("no_at_sign", &["syntax.no_at_sign"][..]),
