@@ -272,6 +272,9 @@ pub enum Reason {
     /// No MX and no public address to fall back to (RFC 5321 §5.1).
     NoMailHost {
         domain: String,
+        /// Its MX records name only `localhost`, rather than there being none (and no
+        /// public address either).
+        only_localhost: bool,
     },
 }
 
@@ -453,7 +456,13 @@ mod tests {
                 "domain_not_found",
             ),
             (Reason::NullMx { domain: domain() }, "null_mx"),
-            (Reason::NoMailHost { domain: domain() }, "no_mail_host"),
+            (
+                Reason::NoMailHost {
+                    domain: domain(),
+                    only_localhost: true,
+                },
+                "no_mail_host",
+            ),
         ];
         for (reason, code) in &cases {
             assert_eq!(reason.code(), *code);

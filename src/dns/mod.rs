@@ -36,6 +36,9 @@ pub enum DomainOutcome {
     NullMx,
     /// No MX and no public address.
     NoMailHost,
+    /// MX records that name only `localhost` (as parked domains publish): no host that mail
+    /// can reach either, counted with [`DomainOutcome::NoMailHost`] in the report.
+    LocalhostMx,
     /// NXDOMAIN.
     NotFound,
     /// No answer this time (SERVFAIL, REFUSED, timeout, I/O): never a reason to reject.
@@ -44,10 +47,11 @@ pub enum DomainOutcome {
 
 impl DomainOutcome {
     /// Every outcome, in the order the report lists them.
-    pub const ALL: [DomainOutcome; 5] = [
+    pub const ALL: [DomainOutcome; 6] = [
         DomainOutcome::Deliverable,
         DomainOutcome::NullMx,
         DomainOutcome::NoMailHost,
+        DomainOutcome::LocalhostMx,
         DomainOutcome::NotFound,
         DomainOutcome::Unknown,
     ];
@@ -57,7 +61,7 @@ impl DomainOutcome {
         match self {
             DomainOutcome::Deliverable => "deliverable",
             DomainOutcome::NullMx => "null_mx",
-            DomainOutcome::NoMailHost => "no_mail_host",
+            DomainOutcome::NoMailHost | DomainOutcome::LocalhostMx => "no_mail_host",
             DomainOutcome::NotFound => "not_found",
             DomainOutcome::Unknown => "unknown",
         }

@@ -59,13 +59,20 @@ pub fn reason(reason: &Reason, lang: Lang) -> String {
             Reason::DomainNotFound { domain } => format!("the domain {domain} does not exist"),
             Reason::NullMx { domain } if ja => format!("{domain} はメールを受け付けないと宣言しています（null MX）"),
             Reason::NullMx { domain } => format!("{domain} declares that it accepts no mail (null MX)"),
-            Reason::NoMailHost { domain } if ja => format!("{domain} にはメールサーバがありません"),
-            Reason::NoMailHost { domain } => {
-                format!(
-                    "{domain} has no mail server that mail can reach: no MX records and no \
-                     public address, or MX records that name only localhost"
-                )
+            Reason::NoMailHost {
+                domain,
+                only_localhost: true,
+            } if ja => format!("{domain} の MX は localhost だけを指しており、メールは届きません"),
+            Reason::NoMailHost {
+                domain,
+                only_localhost: true,
+            } => format!("{domain} has MX records that name only localhost: mail to it reaches no server"),
+            Reason::NoMailHost { domain, .. } if ja => {
+                format!("{domain} には MX も公開アドレスもなく、メールサーバがありません")
             }
+            Reason::NoMailHost { domain, .. } => format!(
+                "{domain} has no MX records and no public address: no server receives its mail"
+            ),
         }
 }
 

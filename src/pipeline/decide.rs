@@ -439,7 +439,14 @@ fn dns_rejection(outcome: DomainOutcome) -> Option<fn(String) -> Reason> {
         DomainOutcome::Deliverable | DomainOutcome::Unknown => None,
         DomainOutcome::NotFound => Some(|domain| Reason::DomainNotFound { domain }),
         DomainOutcome::NullMx => Some(|domain| Reason::NullMx { domain }),
-        DomainOutcome::NoMailHost => Some(|domain| Reason::NoMailHost { domain }),
+        DomainOutcome::NoMailHost => Some(|domain| Reason::NoMailHost {
+            domain,
+            only_localhost: false,
+        }),
+        DomainOutcome::LocalhostMx => Some(|domain| Reason::NoMailHost {
+            domain,
+            only_localhost: true,
+        }),
     }
 }
 

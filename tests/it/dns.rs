@@ -509,11 +509,19 @@ fn a_referral_is_not_an_answer() {
 fn an_mx_naming_localhost_is_no_mail_host() {
     let lab = lab();
     let dir = Workdir::new();
-    dir.write("list.csv", "email\ntaro@parked.com\n");
+    dir.write("list.csv", "email\ntaro@parked.com\nhana@a-private.com\n");
     let run = clean(&dir, "list.csv", &lab, &[]);
+    let rejected = run.rejected_rows();
     assert_eq!(
-        column(&run.rejected_rows(), "reject_reason"),
-        ["no_mail_host"]
+        column(&rejected, "reject_reason"),
+        ["no_mail_host", "no_mail_host"]
+    );
+    // The detail says which case applied.
+    let detail = column(&rejected, "reject_detail");
+    assert!(detail[0].contains("only localhost"), "{detail:?}");
+    assert!(
+        detail[1].contains("no MX records and no public address"),
+        "{detail:?}"
     );
 }
 

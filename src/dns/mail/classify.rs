@@ -67,7 +67,7 @@ pub(crate) fn classify_mx(reply: &Reply<Mx>) -> MxStep {
             let outcome = if records.iter().all(|mx| mx.root) {
                 DomainOutcome::NullMx
             } else if records.iter().all(|mx| mx.root || mx.loopback) {
-                DomainOutcome::NoMailHost
+                DomainOutcome::LocalhostMx
             } else {
                 DomainOutcome::Deliverable
             };
@@ -139,10 +139,10 @@ mod tests {
             (Reply::Records(vec![MX], 300), decided(Deliverable)),
             (Reply::Records(vec![NULL, MX], 300), decided(Deliverable)),
             (Reply::Records(vec![NULL], 600), decided(NullMx)),
-            (Reply::Records(vec![LOCALHOST], 600), decided(NoMailHost)),
+            (Reply::Records(vec![LOCALHOST], 600), decided(LocalhostMx)),
             (
                 Reply::Records(vec![LOCALHOST, NULL], 600),
-                decided(NoMailHost),
+                decided(LocalhostMx),
             ),
             (
                 Reply::Records(vec![LOCALHOST, MX], 600),
