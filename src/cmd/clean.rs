@@ -117,6 +117,10 @@ pub fn run(
         .map(|&c| source.names[c].clone())
         .collect();
     let late_header = source.late_header.clone();
+    let utf8_without_bom = config.output_encoding.unwrap_or(source.encoding)
+        == crate::read::encoding::Encoding::Utf8
+        && source.header.is_some()
+        && source.names.iter().any(|name| !name.is_ascii());
     // With DNS, a second reader runs ahead to submit domains early (files only: standard
     // input cannot be read twice). If it cannot open, the run only loses that head start.
     // It is told the encoding found, rather than scanning a long ASCII start again.
@@ -193,6 +197,7 @@ pub fn run(
             unmappable,
             late_header,
             afresh,
+            utf8_without_bom,
         },
     );
     let mut file = AtomicFile::create(&paths.report)?;
@@ -230,6 +235,9 @@ struct Unusual {
     unmappable: Option<char>,
     /// A row that looks like the header, below rows read as data (a title).
     late_header: Option<(u64, String)>,
+    /// The outputs are UTF-8 without a BOM and the header is not plain ASCII (Japanese,
+    /// say): Excel on Windows would read them as CP932.
+    utf8_without_bom: bool,
 }
 
 /// The report's warnings, the DNS stage's among them.
@@ -263,6 +271,14 @@ fn warnings(report: &Report, unusual: &Unusual) -> Vec<String> {
             plural(encoding_errors, "row has", "rows have"),
             report.encoding
         ));
+    }
+    if unusual.utf8_without_bom {
+        warnings.push(
+            "the outputs are UTF-8 without a BOM, which Excel on Windows opens as CP932 \
+             (garbled text): give --output-encoding utf-8-bom (or cp932) for a file to open in \
+             Excel"
+                .into(),
+        );
     }
     if unusual.afresh {
         warnings.push(

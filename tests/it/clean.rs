@@ -823,9 +823,37 @@ fn stale_contacts_are_flagged() {
             "6mo",
         ],
     );
-    assert_eq!(
-        quiet.stderr().trim_end(),
-        format!("warning: {}", run.report()["warnings"][0].as_str().unwrap())
+    let expected: Vec<String> = run.report()["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| format!("warning: {}", w.as_str().unwrap()))
+        .collect();
+    assert_eq!(quiet.stderr().trim_end(), expected.join("\n"));
+}
+
+/// A UTF-8 file without a BOM whose header is Japanese is written the same way, which
+/// Excel on Windows garbles: the run says how to write one Excel opens.
+#[test]
+fn japanese_utf8_without_a_bom_brings_a_hint_for_excel() {
+    let dir = Workdir::new();
+    dir.write("jp.csv", "氏名,メールアドレス\n山田,taro@acme.jp\n");
+    let run = dir.clean("jp.csv", &["--no-dns", "-q"]);
+    assert!(
+        run.stderr().contains("--output-encoding utf-8-bom"),
+        "{}",
+        run.stderr()
+    );
+    let run = dir.clean(
+        "jp.csv",
+        &["--no-dns", "-q", "--output-encoding", "utf-8-bom"],
+    );
+    assert!(!run.stderr().contains("utf-8-bom"), "{}", run.stderr());
+    dir.write("en.csv", "name,email\nTaro,taro@acme.jp\n");
+    assert!(
+        !dir.clean("en.csv", &["--no-dns", "-q"])
+            .stderr()
+            .contains("utf-8-bom")
     );
 }
 
