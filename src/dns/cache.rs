@@ -204,19 +204,7 @@ fn create(path: &Path) -> Result<Database, OpenError> {
     };
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     // What a creation killed before it was linked into place left behind.
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        let prefix = format!(".{name}.");
-        for entry in entries.flatten() {
-            let file = entry.file_name();
-            let file = file.to_string_lossy();
-            if file.starts_with(&prefix)
-                && file.ends_with(".tmp")
-                && crate::sys::file::unwritten_for(&entry, crate::sys::file::ABANDONED_AFTER)
-            {
-                let _ = std::fs::remove_file(entry.path());
-            }
-        }
-    }
+    crate::sys::file::remove_left_temporaries(path);
     let temp = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
         .suffix(".tmp")

@@ -125,6 +125,33 @@ pub fn unwritten_for(entry: &std::fs::DirEntry, age: std::time::Duration) -> boo
         .is_some_and(|elapsed| elapsed > age)
 }
 
+/// Removes the temporary files of `path` that a run stopped with `kill -9` (which cannot
+/// clean up after itself) left behind: the hidden `.<name>.*.tmp` beside it, not written
+/// for [`ABANDONED_AFTER`]. Best effort: what cannot be removed stays.
+pub fn remove_left_temporaries(path: &std::path::Path) {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    };
+    let prefix = format!(
+        ".{}.",
+        path.file_name().unwrap_or_default().to_string_lossy()
+    );
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(&prefix)
+            && name.ends_with(".tmp")
+            && unwritten_for(&entry, ABANDONED_AFTER)
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// `prefix`, then `stem`, then `suffix`: a file name made from an input's name, keeping its
 /// bytes as they are.
 pub fn name(prefix: &str, stem: &std::ffi::OsStr, suffix: &str) -> std::ffi::OsString {

@@ -58,20 +58,7 @@ impl OutputPaths {
     /// not written for an hour. Best effort: what cannot be removed stays.
     pub fn remove_stale_temporaries(&self) {
         for path in [&self.cleaned, &self.rejected, &self.report] {
-            let (dir, prefix) = temporary_place(path);
-            let Ok(entries) = std::fs::read_dir(dir) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                let file_name = entry.file_name();
-                let file_name = file_name.to_string_lossy();
-                if file_name.starts_with(&prefix)
-                    && file_name.ends_with(TEMPORARY_SUFFIX)
-                    && crate::sys::file::unwritten_for(&entry, crate::sys::file::ABANDONED_AFTER)
-                {
-                    let _ = std::fs::remove_file(entry.path());
-                }
-            }
+            crate::sys::file::remove_left_temporaries(path);
         }
     }
 }
